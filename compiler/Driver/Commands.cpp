@@ -1,0 +1,433 @@
+//===- Commands.cpp - The subcommands of the cascade CLI -------------------===//
+#include "compiler/Driver/Commands.h"
+#include "cascade/runtime.h"
+#include "compiler/Driver/Inputs.h"
+#include "compiler/Frontend/EinPrinter.h"
+#include "compiler/Frontend/ModelBuilder.h"
+#include "compiler/Interpreter/Interpreter.h"
+#include "dialects/Cascade/IR/CascadeOps.h"
+#include "passes/Passes.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include <algorithm>
+#include <cmath>
+
+using namespace mlir;
+
+namespace cascade {
+
+namespace {
+
+/// An MLIR context with the project's dialects and a diagnostic handler
+/// that prints `file:line:col: error: message` with the source line.
+struct Session {
+  MLIRContext ctx;
+  llvm::SourceMgr sourceMgr;
+  std::unique_ptr<SourceMgrDiagnosticHandler> handler;
+  unsigned errors = 0;
+
+  Session() {
+    DialectRegistry registry;
+    registerAllDialects(registry);
+    registry.insert<CascadeDialect>();
+    ctx.appendDialectRegistry(registry);
+    ctx.loadDialect<CascadeDialect, func::FuncDialect>();
+    handler = std::make_unique<SourceMgrDiagnosticHandler>(sourceMgr, &ctx);
+    ctx.getDiagEngine().registerHandler([this](Diagnostic &d) {
+      if (d.getSeverity() == DiagnosticSeverity::Error)
+        ++errors;
+      return failure(); // let the source manager handler print it
+    });
+  }
+
+  /// Loads a .ein model (or cascade-level .mlir). Null after reporting.
+  OwningOpRef<ModuleOp> load(const std::string &path) {
+    auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(path, /*IsText=*/true);
+    if (!buffer) {
+      llvm::errs() << path << ": error: cannot read the model: "
+                   << buffer.getError().message() << "\n";
+      ++errors;
+      return nullptr;
+    }
+    sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+    OwningOpRef<ModuleOp> module;
+    if (llvm::StringRef(path).ends_with(".mlir")) {
+      module = parseSourceFile<ModuleOp>(sourceMgr, &ctx);
+      if (module && failed(verify(*module)))
+        module = nullptr;
+    } else {
+      llvm::StringRef stem = llvm::sys::path::stem(path);
+      module = buildModelFromSource(sourceMgr, &ctx, stem == "-" ? "model" : stem);
+    }
+    if (module && !getModelFunction(*module)) {
+      emitError(module->getLoc(), "no model function (func.func with "
+                                  "cascade.model) in the input");
+      return nullptr;
+    }
+    return module;
+  }
+};
+
+bool writeFile(const std::string &path, llvm::StringRef data) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (ec) {
+    llvm::errs() << path << ": error: cannot write: " << ec.message() << "\n";
+    return false;
+  }
+  os << data;
+  return true;
+}
+
+/// A temporary directory removed when it goes out of scope.
+struct TempDir {
+  llvm::SmallString<256> path;
+  bool ok;
+  /// In the system's temporary folder, or inside `parent` (made absolute,
+  /// so the files can be renamed into `parent` later).
+  explicit TempDir(const std::string &parent = "") {
+    llvm::SmallString<256> model(parent);
+    std::error_code ec;
+    if (!parent.empty()) {
+      ec = llvm::sys::fs::make_absolute(model);
+      llvm::sys::path::append(model, ".cascade-tmp");
+    } else {
+      model = "cascade";
+    }
+    if (!ec)
+      ec = llvm::sys::fs::createUniqueDirectory(model, path);
+    ok = !ec;
+  }
+  ~TempDir() {
+    if (ok)
+      llvm::sys::fs::remove_directories(path);
+  }
+  std::string file(const llvm::Twine &name) const {
+    llvm::SmallString<256> p(path);
+    llvm::sys::path::append(p, name);
+    return std::string(p);
+  }
+};
+
+bool runPassPipeline(Session &s, ModuleOp module, const CliOptions &o) {
+  if (o.passes.empty())
+    return true;
+  PassManager pm(&s.ctx);
+  configureIRPrinting(pm, o.printing);
+  std::string err;
+  llvm::raw_string_ostream errs(err);
+  if (failed(parsePassPipeline(o.passes, pm, errs))) {
+    llvm::errs() << "error: bad --passes: " << err << "\n";
+    return false;
+  }
+  return succeeded(pm.run(module));
+}
+
+void registerPassesOnce() {
+  static bool done = [] {
+    registerAllPasses();
+    registerCascadePasses();
+    return true;
+  }();
+  (void)done;
+}
+
+} // namespace
+
+int runCheck(const CliOptions &o) {
+  Session s;
+  OwningOpRef<ModuleOp> module = s.load(o.model);
+  if (!module || s.errors)
+    return kExitError;
+  func::FuncOp f = getModelFunction(*module);
+  unsigned equations = 0;
+  f.walk([&](EinsumOp) { ++equations; });
+  llvm::outs() << "ok: model '" << f.getSymName() << "': " << equations
+               << " equations, " << f.getNumArguments() << " inputs/weights, "
+               << f.getNumResults() << " outputs\n";
+  return kExitOk;
+}
+
+int runOpt(const CliOptions &o) {
+  registerPassesOnce();
+  Session s;
+  std::string error;
+  if (!checkTarget(o.target, error)) {
+    llvm::errs() << "error: " << error << "\n";
+    return kExitUsage;
+  }
+  OwningOpRef<ModuleOp> module = s.load(o.model);
+  if (!module || s.errors)
+    return kExitError;
+  if (!runPassPipeline(s, *module, o))
+    return kExitError;
+  std::string emit = o.emit.empty() ? "mlir" : o.emit;
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  if (emit == "ein") {
+    if (failed(printAsEin(*module, os)))
+      return kExitError;
+  } else if (emit == "mlir") {
+    module->print(os);
+  } else if (emit == "loops") {
+    PassManager pm(&s.ctx);
+    configureIRPrinting(pm, o.printing);
+    addLowerToLoopsPipeline(pm);
+    if (failed(pm.run(*module)))
+      return kExitError;
+    module->print(os);
+  } else if (emit == "llvm" || emit == "asm") {
+    CpuArtifact art;
+    if (failed(compileForCpu(*module, o.target, o.printing, art, true)))
+      return kExitError;
+    os << (emit == "llvm" ? art.llvmIR : art.assembly);
+  } else {
+    llvm::errs() << "error: unknown --emit=" << emit
+                 << " (expected ein, mlir, loops, llvm or asm)\n";
+    return kExitUsage;
+  }
+  if (o.output.empty() || o.output == "-") {
+    llvm::outs() << text;
+    return kExitOk;
+  }
+  return writeFile(o.output, text) ? kExitOk : kExitError;
+}
+
+int runCompile(const CliOptions &o) {
+  registerPassesOnce();
+  Session s;
+  std::string error;
+  if (!checkTarget(o.target, error)) {
+    llvm::errs() << "error: " << error << "\n";
+    return kExitUsage;
+  }
+  if (o.output.empty()) {
+    llvm::errs() << "error: compile needs -o DIR\n";
+    return kExitUsage;
+  }
+  if (!o.emit.empty() && o.emit != "exe" && o.emit != "lib") {
+    llvm::errs() << "error: unknown --emit=" << o.emit
+                 << " for compile (expected lib or exe)\n";
+    return kExitUsage;
+  }
+  OwningOpRef<ModuleOp> module = s.load(o.model);
+  if (!module || s.errors)
+    return kExitError;
+  if (!runPassPipeline(s, *module, o))
+    return kExitError;
+  CpuArtifact art;
+  int64_t scratch = 0;
+  if (failed(compileForCpu(*module, o.target, o.printing, art, false,
+                           &scratch)))
+    return kExitError;
+  std::string name = getModelFunction(*module).getSymName().str();
+
+  // Build everything in a private folder inside DIR, then move the files
+  // into place: a failed compile leaves the user's files untouched.
+  if (std::error_code ec = llvm::sys::fs::create_directories(o.output)) {
+    llvm::errs() << o.output << ": error: cannot create directory: "
+                 << ec.message() << "\n";
+    return kExitError;
+  }
+  TempDir tmp(o.output);
+  if (!tmp.ok) {
+    llvm::errs() << o.output << ": error: cannot create a temporary folder\n";
+    return kExitError;
+  }
+  std::vector<std::string> files = {name + ".o", "lib" + name + ".so",
+                                    name + ".h", name + ".json"};
+  if (!writeFile(tmp.file(name + ".o"), art.object) ||
+      !writeFile(tmp.file(name + ".h"),
+                 buildHeader(*module, llvm::sys::path::filename(o.model))) ||
+      !writeFile(tmp.file(name + ".json"),
+                 buildManifest(*module, o.target, scratch) + "\n"))
+    return kExitError;
+  if (!linkSharedLibrary(tmp.file(name + ".o"), tmp.file("lib" + name + ".so"),
+                         o.target, error)) {
+    llvm::errs() << "error: " << error << "\n";
+    return kExitError;
+  }
+  if (o.emit == "exe") {
+    files.push_back(name);
+    if (!linkExecutable(tmp.file(name + ".o"), tmp.file(name), o.target,
+                        error)) {
+      llvm::errs() << "error: " << error << "\n";
+      return kExitError;
+    }
+  }
+  for (const std::string &f : files) {
+    llvm::SmallString<256> dst(o.output);
+    llvm::sys::path::append(dst, f);
+    if (std::error_code ec = llvm::sys::fs::rename(tmp.file(f), dst)) {
+      llvm::errs() << dst << ": error: cannot write: " << ec.message() << "\n";
+      return kExitError;
+    }
+    llvm::outs() << "wrote " << dst << "\n";
+  }
+  return kExitOk;
+}
+
+namespace {
+
+/// Norm-wise relative error of LANGUAGE.md section 8; +inf when `out` has a
+/// non-finite value where the reference is finite (or differs from a
+/// non-finite reference).
+double relativeError(const std::vector<float> &out, const RefTensor &ref) {
+  double diff = 0, norm = 0;
+  for (size_t i = 0; i < out.size(); ++i) {
+    double r = ref.data[i], x = out[i];
+    if (!std::isfinite(r)) {
+      bool same = std::isnan(r) ? std::isnan(x) : x == r;
+      if (!same)
+        return INFINITY;
+      continue;
+    }
+    if (!std::isfinite(x))
+      return INFINITY;
+    diff += (x - r) * (x - r);
+    norm += r * r;
+  }
+  if (norm == 0)
+    return std::sqrt(diff); // all-zero reference: the absolute error
+  return std::sqrt(diff / norm);
+}
+
+} // namespace
+
+int runRun(const CliOptions &o) {
+  registerPassesOnce();
+  Session s;
+  std::string error;
+  if (!checkTarget(o.target, error)) {
+    llvm::errs() << "error: " << error << "\n";
+    return kExitUsage;
+  }
+  if (!o.weights.empty()) {
+    llvm::errs() << o.weights << ": error: loading safetensors weights is not "
+                 << "supported yet; pass weights with --input NAME=FILE.npy "
+                 << "or --random-inputs\n";
+    return kExitError;
+  }
+  OwningOpRef<ModuleOp> module = s.load(o.model);
+  if (!module || s.errors)
+    return kExitError;
+  if (!runPassPipeline(s, *module, o))
+    return kExitError;
+  func::FuncOp f = getModelFunction(*module);
+  std::vector<HostTensor> args;
+  std::vector<std::string> generated;
+  if (!prepareArguments(f, o.inputs, o.randomInputs, o.seed, args, generated))
+    return kExitError;
+
+  CpuArtifact art;
+  int64_t scratch = 0;
+  if (failed(compileForCpu(*module, o.target, o.printing, art, false,
+                           &scratch)))
+    return kExitError;
+  TempDir tmp;
+  if (!tmp.ok) {
+    llvm::errs() << "error: cannot create a temporary folder\n";
+    return kExitError;
+  }
+  std::string obj = tmp.file("model.o"), lib = tmp.file("libmodel.so");
+  if (!writeFile(obj, art.object))
+    return kExitError;
+  if (!linkSharedLibrary(obj, lib, o.target, error)) {
+    llvm::errs() << "error: " << error << "\n";
+    return kExitError;
+  }
+  cascade_model *model = nullptr;
+  if (cascade_model_load(lib.c_str(), &model) != CASCADE_OK) {
+    llvm::errs() << "error: " << cascade_last_error() << "\n";
+    return kExitError;
+  }
+  std::unique_ptr<cascade_model, void (*)(cascade_model *)> owner(
+      model, cascade_model_free);
+
+  std::vector<HostTensor> outputs;
+  for (unsigned i = 0; i < f.getNumResults(); ++i) {
+    HostTensor t;
+    t.name = f.getResultAttrOfType<StringAttr>(i, attrs::kName).str();
+    t.role = "output";
+    auto type = cast<RankedTensorType>(f.getResultTypes()[i]);
+    t.shape.assign(type.getShape().begin(), type.getShape().end());
+    t.data.assign(type.getNumElements(), 0.0f);
+    outputs.push_back(std::move(t));
+  }
+  std::vector<void *> buffers;
+  for (HostTensor &t : args)
+    buffers.push_back(t.data.data());
+  for (HostTensor &t : outputs)
+    buffers.push_back(t.data.data());
+  if (cascade_model_run(model, buffers.data()) != CASCADE_OK) {
+    llvm::errs() << "error: " << cascade_last_error() << "\n";
+    return kExitError;
+  }
+
+  if (!o.outputDir.empty()) {
+    for (const HostTensor &t : args)
+      if (llvm::is_contained(generated, t.name) && !writeTensor(o.outputDir, t))
+        return kExitError;
+    for (const HostTensor &t : outputs) {
+      if (!writeTensor(o.outputDir, t))
+        return kExitError;
+      llvm::outs() << "wrote " << o.outputDir << "/" << t.name << ".npy\n";
+    }
+  }
+
+  int rc = kExitOk;
+  if (o.check) {
+    std::vector<RefTensor> refArgs;
+    for (const HostTensor &t : args)
+      refArgs.push_back(
+          {t.shape, std::vector<double>(t.data.begin(), t.data.end())});
+    std::string err;
+    auto refs = interpret(f, refArgs, err);
+    if (failed(refs)) {
+      llvm::errs() << "error: reference interpreter: " << err << "\n";
+      return kExitError;
+    }
+    double worst = 0;
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      double e = relativeError(outputs[i].data, (*refs)[i]);
+      if (e > 1e-4 || std::isnan(e))
+        llvm::errs() << "error: output '" << outputs[i].name
+                     << "' differs from the reference: relative error " << e
+                     << " (tolerance 1e-4)\n";
+      worst = std::max(worst, std::isnan(e) ? INFINITY : e);
+    }
+    llvm::outs() << "max_rel_err=" << llvm::formatv("{0:e3}", worst) << "\n";
+    if (!(worst <= 1e-4))
+      rc = kExitError;
+  }
+  if (o.bench > 0) {
+    cascade_model_run(model, buffers.data()); // warm-up
+    std::vector<double> times;
+    for (unsigned i = 0; i < o.bench; ++i) {
+      double t0 = cascade_now_ms();
+      cascade_model_run(model, buffers.data());
+      times.push_back(cascade_now_ms() - t0);
+    }
+    std::sort(times.begin(), times.end());
+    double median = times.size() % 2
+                        ? times[times.size() / 2]
+                        : 0.5 * (times[times.size() / 2 - 1] +
+                                 times[times.size() / 2]);
+    llvm::outs() << "median_ms=" << llvm::formatv("{0:f4}", median) << "\n";
+    llvm::outs() << "scratch_bytes=" << scratch << "\n";
+  }
+  return rc;
+}
+
+} // namespace cascade

@@ -1,0 +1,32 @@
+//===- Commands.h - The subcommands of the cascade CLI ----------*- C++ -*-===//
+#ifndef CASCADE_COMPILER_DRIVER_COMMANDS_H
+#define CASCADE_COMPILER_DRIVER_COMMANDS_H
+
+#include "compiler/Target/Target.h"
+#include <string>
+#include <vector>
+
+namespace cascade {
+
+/// Exit codes of the CLI contract (ARCHITECTURE.md).
+enum ExitCode { kExitOk = 0, kExitError = 1, kExitUsage = 2, kExitSkip = 77 };
+
+struct CliOptions {
+  std::string command, model;
+  TargetOptions target;
+  IRPrinting printing;
+  std::string emit, passes, output, outputDir, weights, schedule;
+  std::vector<std::string> inputs; // NAME=FILE.npy
+  bool randomInputs = false, check = false, json = false;
+  uint64_t seed = 0;
+  unsigned bench = 0;
+};
+
+int runCheck(const CliOptions &o);
+int runOpt(const CliOptions &o);
+int runCompile(const CliOptions &o);
+int runRun(const CliOptions &o);
+
+} // namespace cascade
+
+#endif

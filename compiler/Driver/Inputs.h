@@ -1,0 +1,33 @@
+//===- Inputs.h - Tensors for `cascade run` ---------------------*- C++ -*-===//
+#ifndef CASCADE_COMPILER_DRIVER_INPUTS_H
+#define CASCADE_COMPILER_DRIVER_INPUTS_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include <map>
+#include <string>
+#include <vector>
+
+namespace cascade {
+
+/// One f32 tensor held by the CLI.
+struct HostTensor {
+  std::string name, role;
+  std::vector<int64_t> shape;
+  std::vector<float> data;
+};
+
+/// Builds the model's argument tensors (inputs, then weights, in function
+/// order): from `--input NAME=FILE.npy`, else random (seeded) when allowed.
+/// Reports problems as `FILE: error: ...` on stderr and returns false.
+bool prepareArguments(mlir::func::FuncOp model,
+                      const std::vector<std::string> &inputFlags,
+                      bool randomInputs, uint64_t seed,
+                      std::vector<HostTensor> &args,
+                      std::vector<std::string> &generated);
+
+/// Writes `t` to DIR/NAME.npy; false (with a message) on failure.
+bool writeTensor(const std::string &dir, const HostTensor &t);
+
+} // namespace cascade
+
+#endif

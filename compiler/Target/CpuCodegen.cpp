@@ -1,0 +1,236 @@
+//===- CpuCodegen.cpp - Native code for the CPU targets --------------------===//
+#include "compiler/Target/Target.h"
+#include "dialects/Cascade/IR/CascadeOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/IR/Verifier.h"
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/Transforms/Utils/Cloning.h"
+
+using namespace mlir;
+
+namespace cascade {
+
+namespace {
+
+struct MachineChoice {
+  std::string triple, cpu, features;
+};
+
+MachineChoice chooseMachine(const TargetOptions &t) {
+  MachineChoice m;
+  m.triple = "x86_64-unknown-linux-gnu";
+  if (t.cpu.empty()) {
+    m.cpu = llvm::sys::getHostCPUName().str();
+    std::vector<std::string> feats;
+    for (auto &f : llvm::sys::getHostCPUFeatures())
+      feats.push_back((f.second ? "+" : "-") + f.first().str());
+    llvm::sort(feats);
+    m.features = llvm::join(feats, ",");
+  } else {
+    m.cpu = t.cpu;
+  }
+  if (!t.features.empty())
+    m.features += (m.features.empty() ? "" : ",") + t.features;
+  return m;
+}
+
+/// Writes a module's text to the IR dump destinations.
+void dumpLLVM(const IRPrinting &printing, llvm::StringRef stage,
+              llvm::Module &module, int index) {
+  if (!printing.afterAll && printing.dumpDir.empty())
+    return;
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  module.print(os, nullptr);
+  if (printing.afterAll)
+    llvm::errs() << "// -----// IR Dump After " << stage
+                 << " (llvm) //----- //\n"
+                 << text << "\n";
+  if (!printing.dumpDir.empty()) {
+    llvm::SmallString<256> path(printing.dumpDir);
+    llvm::sys::path::append(path, llvm::formatv("llvm-{0}-{1}.ll", index,
+                                                stage));
+    std::error_code ec;
+    llvm::raw_fd_ostream file(path, ec);
+    if (!ec)
+      file << text;
+  }
+}
+
+/// Adds `void cascade_entry(void **buffers)` calling the model with one
+/// pointer per tensor, and the manifest as `cascade_manifest`.
+void addEntryPoints(llvm::Module &m, llvm::StringRef modelSymbol,
+                    llvm::StringRef manifest) {
+  llvm::LLVMContext &ctx = m.getContext();
+  llvm::Function *model = m.getFunction(modelSymbol);
+  auto *ptrTy = llvm::PointerType::getUnqual(ctx);
+  auto *entryTy =
+      llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrTy}, false);
+  auto *entry = llvm::Function::Create(
+      entryTy, llvm::GlobalValue::ExternalLinkage, "cascade_entry", m);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", entry));
+  std::vector<llvm::Value *> args;
+  for (unsigned i = 0; i < model->arg_size(); ++i) {
+    llvm::Value *slot = b.CreateConstInBoundsGEP1_64(ptrTy, entry->getArg(0), i);
+    args.push_back(b.CreateLoad(ptrTy, slot));
+  }
+  b.CreateCall(model, args);
+  b.CreateRetVoid();
+
+  auto *data = llvm::ConstantDataArray::getString(ctx, manifest, true);
+  auto *global = new llvm::GlobalVariable(m, data->getType(), true,
+                                          llvm::GlobalValue::ExternalLinkage,
+                                          data, "cascade_manifest");
+  global->setAlignment(llvm::Align(1));
+}
+
+} // namespace
+
+LogicalResult compileForCpu(ModuleOp input, const TargetOptions &t,
+                            const IRPrinting &printing, CpuArtifact &out,
+                            bool wantText, int64_t *scratchBytes) {
+  MLIRContext *ctx = input.getContext();
+  OwningOpRef<ModuleOp> module = input.clone();
+  func::FuncOp f = getModelFunction(*module);
+  if (!f)
+    return input.emitError("no model function to compile");
+  std::string modelName = f.getSymName().str();
+  std::string symbol = "cascade_" + modelName;
+  f.setSymName(symbol);
+
+  // Cascade -> loops: the manifest needs the scratch size of this stage.
+  std::string manifestText;
+  {
+    PassManager pm(ctx);
+    configureIRPrinting(pm, printing);
+    addLowerToLoopsPipeline(pm);
+    if (failed(pm.run(*module)))
+      return failure();
+    int64_t scratch = computeScratchBytes(*module);
+    if (scratchBytes)
+      *scratchBytes = scratch;
+    manifestText = buildManifest(input, t, scratch);
+  }
+  {
+    PassManager pm(ctx);
+    configureIRPrinting(pm, printing);
+    addLoopsToLLVMPipeline(pm);
+    if (failed(pm.run(*module)))
+      return failure();
+  }
+
+  // The cascade.* signature attributes served the manifest; LLVM has no
+  // use for them.
+  module->walk([](LLVM::LLVMFuncOp fn) {
+    for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+      for (NamedAttribute a : fn.getArgAttrs(i))
+        if (a.getName().getValue().starts_with("cascade."))
+          fn.removeArgAttr(i, a.getName());
+    fn->removeAttr(attrs::kModel);
+  });
+
+  DialectRegistry registry;
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  ctx->appendDialectRegistry(registry);
+  llvm::LLVMContext llvmCtx;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(*module, llvmCtx, modelName);
+  if (!llvmModule)
+    return input.emitError("translation to LLVM IR failed");
+  addEntryPoints(*llvmModule, symbol, manifestText);
+  dumpLLVM(printing, "translate-to-llvm-ir", *llvmModule, 0);
+
+  llvm::InitializeAllTargetInfos();
+  llvm::InitializeAllTargets();
+  llvm::InitializeAllTargetMCs();
+  llvm::InitializeAllAsmPrinters();
+  MachineChoice mc = chooseMachine(t);
+  llvm::Triple triple(mc.triple);
+  std::string err;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, err);
+  if (!target)
+    return input.emitError("no LLVM target for ") << mc.triple << ": " << err;
+  llvm::TargetOptions opts;
+  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
+      triple, mc.cpu, mc.features, opts, llvm::Reloc::PIC_, std::nullopt,
+      llvm::CodeGenOptLevel::Aggressive));
+  if (!tm)
+    return input.emitError("cannot create a target machine for ") << mc.triple;
+  if (!tm->getMCSubtargetInfo()->isCPUStringValid(mc.cpu))
+    return input.emitError("unknown CPU '") << mc.cpu << "' for " << mc.triple;
+  llvmModule->setTargetTriple(triple);
+  llvmModule->setDataLayout(tm->createDataLayout());
+  for (llvm::Function &fn : *llvmModule)
+    if (!fn.isDeclaration()) {
+      fn.addFnAttr("target-cpu", mc.cpu);
+      if (!mc.features.empty())
+        fn.addFnAttr("target-features", mc.features);
+    }
+
+  // The standard -O3 pipeline: the loop vectorizer does the SIMD work on
+  // the loop nests the lowering produced.
+  {
+    llvm::LoopAnalysisManager lam;
+    llvm::FunctionAnalysisManager fam;
+    llvm::CGSCCAnalysisManager cgam;
+    llvm::ModuleAnalysisManager mam;
+    llvm::PipelineTuningOptions pto;
+    pto.LoopVectorization = true;
+    pto.SLPVectorization = true;
+    llvm::PassBuilder pb(tm.get(), pto);
+    pb.registerModuleAnalyses(mam);
+    pb.registerCGSCCAnalyses(cgam);
+    pb.registerFunctionAnalyses(fam);
+    pb.registerLoopAnalyses(lam);
+    pb.crossRegisterProxies(lam, fam, cgam, mam);
+    llvm::ModulePassManager mpm =
+        pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
+    mpm.run(*llvmModule, mam);
+  }
+  if (llvm::verifyModule(*llvmModule, &llvm::errs()))
+    return input.emitError("LLVM IR verification failed after optimization");
+  dumpLLVM(printing, "llvm-O3", *llvmModule, 1);
+  if (wantText) {
+    llvm::raw_string_ostream os(out.llvmIR);
+    llvmModule->print(os, nullptr);
+  }
+
+  auto emit = [&](llvm::CodeGenFileType kind, std::string &dst) {
+    llvm::SmallVector<char, 0> buffer;
+    llvm::raw_svector_ostream os(buffer);
+    llvm::legacy::PassManager pm;
+    if (tm->addPassesToEmitFile(pm, os, nullptr, kind))
+      return false;
+    // Code generation mutates the module; emit from a fresh copy each time.
+    pm.run(*llvmModule);
+    dst.assign(buffer.begin(), buffer.end());
+    return true;
+  };
+  if (wantText) {
+    std::unique_ptr<llvm::Module> copy = llvm::CloneModule(*llvmModule);
+    std::swap(copy, llvmModule);
+    if (!emit(llvm::CodeGenFileType::AssemblyFile, out.assembly))
+      return input.emitError("cannot emit assembly for ") << mc.triple;
+    std::swap(copy, llvmModule);
+  }
+  if (!emit(llvm::CodeGenFileType::ObjectFile, out.object))
+    return input.emitError("cannot emit object code for ") << mc.triple;
+  return success();
+}
+
+} // namespace cascade

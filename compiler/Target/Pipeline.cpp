@@ -1,0 +1,93 @@
+//===- Pipeline.cpp - MLIR pass pipelines for the CPU targets --------------===//
+#include "compiler/Target/Target.h"
+#include "dialects/Cascade/IR/CascadeOps.h"
+#include "passes/Passes.h"
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+namespace cascade {
+
+bool checkTarget(const TargetOptions &t, std::string &error) {
+  if (t.target == "host" || t.target == "x86_64")
+    return true;
+  if (t.target == "aarch64" || t.target == "cuda" || t.target == "webgpu") {
+    error = "target '" + t.target +
+            "' is not available in this release (supported: host, x86_64)";
+    return false;
+  }
+  error = "unknown target '" + t.target +
+          "' (expected host, x86_64, aarch64, cuda or webgpu)";
+  return false;
+}
+
+void configureIRPrinting(PassManager &pm, const IRPrinting &printing) {
+  if (!printing.afterAll && !printing.afterChange && printing.dumpDir.empty())
+    return;
+  pm.getContext()->disableMultithreading();
+  auto never = [](Pass *, Operation *) { return false; };
+  auto always = [](Pass *, Operation *) { return true; };
+  if (!printing.dumpDir.empty())
+    pm.enableIRPrintingToFileTree(never, always, /*printModuleScope=*/true,
+                                  /*printAfterOnlyOnChange=*/
+                                  printing.afterChange,
+                                  /*printAfterOnlyOnFailure=*/false,
+                                  printing.dumpDir);
+  else
+    pm.enableIRPrinting(never, always, /*printModuleScope=*/true,
+                        /*printAfterOnlyOnChange=*/printing.afterChange,
+                        /*printAfterOnlyOnFailure=*/false, llvm::errs());
+}
+
+void addLowerToLoopsPipeline(OpPassManager &pm) {
+  pm.addPass(createCascadeLowerToLoops());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createLoopInvariantCodeMotionPass());
+}
+
+void addLoopsToLLVMPipeline(OpPassManager &pm) {
+  pm.addPass(createCascadeMathApproximation());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  ConvertFuncToLLVMPassOptions funcOptions;
+  funcOptions.useBarePtrCallConv = true; // C signatures: one float* a tensor
+  pm.addPass(createConvertFuncToLLVMPass(funcOptions));
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+int64_t computeScratchBytes(ModuleOp loopLevel) {
+  int64_t live = 0, peak = 0;
+  loopLevel.walk([&](Operation *op) {
+    if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
+      MemRefType t = alloc.getType();
+      live += t.getNumElements() * (t.getElementTypeBitWidth() / 8);
+      peak = std::max(peak, live);
+    } else if (auto dealloc = dyn_cast<memref::DeallocOp>(op)) {
+      auto t = cast<MemRefType>(dealloc.getMemref().getType());
+      live -= t.getNumElements() * (t.getElementTypeBitWidth() / 8);
+    }
+  });
+  return peak;
+}
+
+func::FuncOp getModelFunction(ModuleOp module) {
+  for (auto f : module.getOps<func::FuncOp>())
+    if (f->hasAttr(attrs::kModel))
+      return f;
+  return {};
+}
+
+} // namespace cascade

@@ -1,0 +1,84 @@
+//===- Target.h - Targets, pipelines and artifacts --------------*- C++ -*-===//
+#ifndef CASCADE_COMPILER_TARGET_TARGET_H
+#define CASCADE_COMPILER_TARGET_TARGET_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/raw_ostream.h"
+#include <string>
+
+namespace llvm {
+class Module;
+class LLVMContext;
+} // namespace llvm
+
+namespace cascade {
+
+/// What `--target/--cpu/--features` select.
+struct TargetOptions {
+  std::string target = "host"; // host | x86_64 | aarch64 | cuda | webgpu
+  std::string cpu;             // empty: the host's CPU (x86_64/host)
+  std::string features;        // e.g. "+avx2,-avx512f"
+};
+
+/// Stages of `cascade opt --emit=`.
+enum class EmitKind { Ein, Mlir, Loops, Llvm, Asm };
+
+/// How to report the IR between stages.
+struct IRPrinting {
+  bool afterAll = false;
+  bool afterChange = false;
+  std::string dumpDir; // one file per pass when non-empty
+};
+
+/// Validates the target options; reports with `error` and returns false.
+bool checkTarget(const TargetOptions &t, std::string &error);
+
+/// Applies IR printing options to a pass manager.
+void configureIRPrinting(mlir::PassManager &pm, const IRPrinting &printing);
+
+/// Adds the passes that take cascade-level IR to loops over memrefs.
+void addLowerToLoopsPipeline(mlir::OpPassManager &pm);
+/// Adds the passes that take loop-level IR to the LLVM dialect.
+void addLoopsToLLVMPipeline(mlir::OpPassManager &pm);
+
+/// Peak bytes the lowered model allocates beyond its arguments.
+int64_t computeScratchBytes(mlir::ModuleOp loopLevel);
+
+/// The JSON manifest of the (cascade-level) model in `module`.
+std::string buildManifest(mlir::ModuleOp module, const TargetOptions &t,
+                          int64_t scratchBytes);
+/// The C header declaring the model's entry points.
+std::string buildHeader(mlir::ModuleOp module, llvm::StringRef sourceName);
+
+/// The result of compiling for a CPU: an object file in memory and the
+/// textual forms on request.
+struct CpuArtifact {
+  std::string object;
+  std::string llvmIR; // after optimization, when asked for
+  std::string assembly;
+};
+
+/// Lowers `module` (cascade level; not modified) through MLIR and LLVM to
+/// native code. Emits the generic entry `cascade_entry` and the manifest
+/// symbol `cascade_manifest` next to `cascade_<model>`.
+mlir::LogicalResult compileForCpu(mlir::ModuleOp module,
+                                  const TargetOptions &t,
+                                  const IRPrinting &printing,
+                                  CpuArtifact &out, bool wantText,
+                                  int64_t *scratchBytes = nullptr);
+
+/// Links `objectPath` into a shared library / standalone executable.
+bool linkSharedLibrary(const std::string &objectPath,
+                       const std::string &outPath, const TargetOptions &t,
+                       std::string &error);
+bool linkExecutable(const std::string &objectPath, const std::string &outPath,
+                    const TargetOptions &t, std::string &error);
+
+/// The model function of a module (the one marked `cascade.model`).
+mlir::func::FuncOp getModelFunction(mlir::ModuleOp module);
+
+} // namespace cascade
+
+#endif

@@ -1,0 +1,39 @@
+//===- CascadeOps.h - Einsum-cascade ops ------------------------*- C++ -*-===//
+#ifndef CASCADE_DIALECT_CASCADE_IR_CASCADEOPS_H
+#define CASCADE_DIALECT_CASCADE_IR_CASCADEOPS_H
+
+#include "dialects/Cascade/IR/CascadeDialect.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/RegionKindInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#define GET_OP_CLASSES
+#include "dialects/Cascade/IR/CascadeOps.h.inc"
+
+namespace cascade {
+
+/// Attribute names used on `func.func` arguments and results of a model.
+namespace attrs {
+constexpr llvm::StringLiteral kModel = "cascade.model";     // on the func
+constexpr llvm::StringLiteral kName = "cascade.name";       // tensor name
+constexpr llvm::StringLiteral kRole = "cascade.role";       // input|weight
+constexpr llvm::StringLiteral kDims = "cascade.dims";       // rank names
+constexpr llvm::StringLiteral kDtype = "cascade.dtype";     // f32|f16|bf16
+constexpr llvm::StringLiteral kKey = "cascade.key";         // weight key
+constexpr llvm::StringLiteral kFile = "cascade.file";       // weight file
+} // namespace attrs
+
+/// The user-visible name of a tensor value: the einsum's `name`, or the
+/// `cascade.name` of a function argument; "<tensor>" when unknown.
+std::string getTensorName(mlir::Value tensor);
+
+/// True if `fn` names a function `cascade.unary` / `cascade.binary` accepts.
+bool isUnaryFn(llvm::StringRef fn);
+bool isBinaryFn(llvm::StringRef fn);
+bool isReductionKind(llvm::StringRef kind);
+bool isPredicate(llvm::StringRef pred);
+
+} // namespace cascade
+
+#endif

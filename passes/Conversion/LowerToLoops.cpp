@@ -1,0 +1,537 @@
+//===- LowerToLoops.cpp - cascade.einsum to scf loop nests -----------------===//
+#include "dialects/Cascade/IR/Access.h"
+#include "dialects/Cascade/IR/CascadeOps.h"
+#include "passes/Passes.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
+#include "mlir/IR/IRMapping.h"
+#include <cmath>
+
+namespace cascade {
+#define GEN_PASS_DEF_CASCADELOWERTOLOOPS
+#include "passes/Passes.h.inc"
+} // namespace cascade
+
+using namespace mlir;
+using namespace cascade;
+
+namespace {
+
+/// Emits the scalar body of an einsum at one iteration point.
+class BodyEmitter {
+public:
+  BodyEmitter(OpBuilder &b, EinsumOp op, ArrayRef<Value> ivs,
+              ArrayRef<Value> argBuffers)
+      : b(b), op(op), ivs(ivs), argBuffers(argBuffers) {}
+
+  Value emitRegion(Region &region) {
+    Block &block = region.front();
+    for (Operation &inner : block.without_terminator())
+      if (!emitOp(inner))
+        return {};
+    return values.lookup(cast<YieldOp>(block.getTerminator()).getValue());
+  }
+
+  /// The combiner of a reduction: acc `kind` x.
+  static Value combine(OpBuilder &b, Location loc, StringRef kind, Value acc,
+                       Value x) {
+    if (kind == "add")
+      return addWithInfRule(b, loc, acc, x, /*sub=*/false, /*checked=*/true);
+    if (kind == "mul")
+      return arith::MulFOp::create(b, loc, acc, x);
+    if (kind == "max")
+      return arith::MaximumFOp::create(b, loc, acc, x);
+    return arith::MinimumFOp::create(b, loc, acc, x);
+  }
+
+  static double identity(StringRef kind) {
+    if (kind == "add")
+      return 0.0;
+    if (kind == "mul")
+      return 1.0;
+    if (kind == "max")
+      return -INFINITY;
+    return INFINITY;
+  }
+
+  /// `a + b` (or `a - b`) giving -inf where IEEE gives NaN from two non-NaN
+  /// operands (LANGUAGE.md section 3).
+  static Value addWithInfRule(OpBuilder &b, Location loc, Value x, Value y,
+                              bool sub, bool checked) {
+    Value r = sub ? (Value)arith::SubFOp::create(b, loc, x, y)
+                  : (Value)arith::AddFOp::create(b, loc, x, y);
+    if (!checked)
+      return r;
+    Value isNaN =
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, r, r);
+    Value operandsOrdered =
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ORD, x, y);
+    Value fix = arith::AndIOp::create(b, loc, isNaN, operandsOrdered);
+    Value negInf = arith::ConstantOp::create(
+        b, loc, b.getF32FloatAttr(-INFINITY));
+    return arith::SelectOp::create(b, loc, fix, negInf, r);
+  }
+
+private:
+  Location loc(Operation &o) { return o.getLoc(); }
+
+  Value f32(Location l, double v) {
+    return arith::ConstantOp::create(b, l, b.getF32FloatAttr((float)v));
+  }
+
+  /// The finite constant an SSA value holds, if any.
+  std::optional<double> finiteConstant(Value v) {
+    auto it = constants.find(v);
+    if (it == constants.end() || !std::isfinite(it->second))
+      return std::nullopt;
+    return it->second;
+  }
+
+  Value indexValue(AffineMap map, unsigned result) {
+    Location l = op.getLoc();
+    AffineMap single = map.getSubMap({result});
+    if (auto c = dyn_cast<AffineConstantExpr>(single.getResult(0)))
+      return arith::ConstantIndexOp::create(b, l, c.getValue());
+    if (auto d = dyn_cast<AffineDimExpr>(single.getResult(0)))
+      return ivs[d.getPosition()];
+    return affine::AffineApplyOp::create(b, l, single, ivs);
+  }
+
+  bool emitOp(Operation &o) {
+    Location l = loc(o);
+    Value result;
+    if (auto read = dyn_cast<ReadOp>(o)) {
+      auto arg = cast<BlockArgument>(read.getTensor());
+      SmallVector<Value> idx;
+      for (unsigned r = 0; r < read.getMap().getNumResults(); ++r)
+        idx.push_back(indexValue(read.getMap(), r));
+      result = memref::LoadOp::create(b, l, argBuffers[arg.getArgNumber()],
+                                      idx);
+    } else if (auto c = dyn_cast<ConstOp>(o)) {
+      double v = c.getValue().convertToDouble();
+      result = f32(l, v);
+      constants[c.getResult()] = v;
+      values.map(c.getResult(), result);
+      constants[result] = v;
+      return true;
+    } else if (auto u = dyn_cast<UnaryOp>(o)) {
+      result = emitUnary(l, u.getFn(), values.lookup(u.getOperand()));
+    } else if (auto bin = dyn_cast<BinaryOp>(o)) {
+      result = emitBinary(l, bin);
+    } else if (auto where = dyn_cast<WhereOp>(o)) {
+      result = emitWhere(where);
+    } else {
+      o.emitOpError("cannot be lowered to loops");
+      return false;
+    }
+    if (!result)
+      return false;
+    values.map(o.getResult(0), result);
+    return true;
+  }
+
+  Value emitUnary(Location l, StringRef fn, Value x) {
+    if (fn == "neg")
+      return arith::NegFOp::create(b, l, x);
+    if (fn == "exp")
+      return math::ExpOp::create(b, l, x);
+    if (fn == "log")
+      return math::LogOp::create(b, l, x);
+    if (fn == "sqrt")
+      return math::SqrtOp::create(b, l, x);
+    if (fn == "rsqrt")
+      return math::RsqrtOp::create(b, l, x);
+    if (fn == "tanh")
+      return math::TanhOp::create(b, l, x);
+    if (fn == "erf")
+      return math::ErfOp::create(b, l, x);
+    if (fn == "abs")
+      return math::AbsFOp::create(b, l, x);
+    if (fn == "recip")
+      return arith::DivFOp::create(b, l, f32(l, 1.0), x);
+    if (fn == "relu")
+      return arith::MaximumFOp::create(b, l, x, f32(l, 0.0));
+    if (fn == "sigmoid")
+      return sigmoid(l, x);
+    if (fn == "silu")
+      return arith::MulFOp::create(b, l, x, sigmoid(l, x));
+    if (fn == "gelu") {
+      // x * 0.5 * (1 + erf(x / sqrt(2)))
+      Value e = math::ErfOp::create(
+          b, l, arith::MulFOp::create(b, l, x, f32(l, M_SQRT1_2)));
+      Value half = arith::MulFOp::create(b, l, x, f32(l, 0.5));
+      return arith::MulFOp::create(
+          b, l, half, arith::AddFOp::create(b, l, f32(l, 1.0), e));
+    }
+    // gelu_tanh: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+    Value x3 = arith::MulFOp::create(b, l, arith::MulFOp::create(b, l, x, x), x);
+    Value inner = arith::AddFOp::create(
+        b, l, x, arith::MulFOp::create(b, l, x3, f32(l, 0.044715)));
+    Value t = math::TanhOp::create(
+        b, l,
+        arith::MulFOp::create(b, l, inner, f32(l, std::sqrt(2.0 / M_PI))));
+    Value half = arith::MulFOp::create(b, l, x, f32(l, 0.5));
+    return arith::MulFOp::create(b, l, half,
+                                 arith::AddFOp::create(b, l, f32(l, 1.0), t));
+  }
+
+  Value sigmoid(Location l, Value x) {
+    Value e = math::ExpOp::create(b, l, arith::NegFOp::create(b, l, x));
+    return arith::DivFOp::create(b, l, f32(l, 1.0),
+                                 arith::AddFOp::create(b, l, f32(l, 1.0), e));
+  }
+
+  Value emitBinary(Location l, BinaryOp bin) {
+    Value x = values.lookup(bin.getLhs()), y = values.lookup(bin.getRhs());
+    StringRef fn = bin.getFn();
+    // A finite constant operand rules out the -inf/NaN and 0/0 cases.
+    bool constOperand = finiteConstant(x) || finiteConstant(y);
+    if (fn == "add" || fn == "sub")
+      return addWithInfRule(b, l, x, y, fn == "sub", !constOperand);
+    if (fn == "mul")
+      return arith::MulFOp::create(b, l, x, y);
+    if (fn == "max")
+      return arith::MaximumFOp::create(b, l, x, y);
+    if (fn == "min")
+      return arith::MinimumFOp::create(b, l, x, y);
+    if (fn == "div") {
+      Value r = arith::DivFOp::create(b, l, x, y);
+      auto cx = finiteConstant(x), cy = finiteConstant(y);
+      if ((cx && *cx != 0) || (cy && *cy != 0))
+        return r;
+      Value zero = f32(l, 0.0);
+      Value xz = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, x, zero);
+      Value yz = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, y, zero);
+      return arith::SelectOp::create(b, l, arith::AndIOp::create(b, l, xz, yz),
+                                     zero, r);
+    }
+    // pow with a constant exponent: small integers multiply, which keeps
+    // negative bases exact; halves use sqrt.
+    double p = *finiteConstant(y);
+    if (p == 0.5)
+      return math::SqrtOp::create(b, l, x);
+    if (p == -0.5)
+      return math::RsqrtOp::create(b, l, x);
+    if (p == std::floor(p) && std::fabs(p) <= 16) {
+      int64_t n = (int64_t)std::fabs(p);
+      Value acc = f32(l, 1.0), base = x;
+      for (; n; n >>= 1) { // square-and-multiply
+        if (n & 1)
+          acc = arith::MulFOp::create(b, l, acc, base);
+        if (n > 1)
+          base = arith::MulFOp::create(b, l, base, base);
+      }
+      return p < 0 ? (Value)arith::DivFOp::create(b, l, f32(l, 1.0), acc) : acc;
+    }
+    return math::PowFOp::create(b, l, x, y);
+  }
+
+  Value condition(WhereOp where) {
+    Location l = where.getLoc();
+    Value lhs = indexValue(where.getLhs(), 0);
+    Value rhs = indexValue(where.getRhs(), 0);
+    auto pred = llvm::StringSwitch<arith::CmpIPredicate>(where.getPred())
+                    .Case("lt", arith::CmpIPredicate::slt)
+                    .Case("le", arith::CmpIPredicate::sle)
+                    .Case("gt", arith::CmpIPredicate::sgt)
+                    .Case("ge", arith::CmpIPredicate::sge)
+                    .Case("eq", arith::CmpIPredicate::eq)
+                    .Default(arith::CmpIPredicate::ne);
+    return arith::CmpIOp::create(b, l, pred, lhs, rhs);
+  }
+
+  /// A branch may be evaluated where its condition is false when every read
+  /// in it is in range over the whole iteration box.
+  bool isSpeculatable(Region &r) {
+    bool ok = true;
+    r.walk([&](ReadOp read) {
+      ok &= isReadAlwaysInBounds(read, op.getExtents());
+    });
+    return ok;
+  }
+
+  Value emitWhere(WhereOp where) {
+    Location l = where.getLoc();
+    Value cond = condition(where);
+    if (isSpeculatable(where.getThenRegion()) &&
+        isSpeculatable(where.getElseRegion())) {
+      Value t = emitRegion(where.getThenRegion());
+      Value e = t ? emitRegion(where.getElseRegion()) : Value();
+      if (!e)
+        return {};
+      return arith::SelectOp::create(b, l, cond, t, e);
+    }
+    auto ifOp = scf::IfOp::create(b, l, TypeRange{b.getF32Type()}, cond,
+                                  /*withElseRegion=*/true);
+    for (auto [src, dst] : {std::pair{&where.getThenRegion(),
+                                      &ifOp.getThenRegion()},
+                            std::pair{&where.getElseRegion(),
+                                      &ifOp.getElseRegion()}}) {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&dst->front());
+      Value v = emitRegion(*src);
+      if (!v)
+        return {};
+      scf::YieldOp::create(b, l, v);
+    }
+    return ifOp.getResult(0);
+  }
+
+  OpBuilder &b;
+  EinsumOp op;
+  ArrayRef<Value> ivs;
+  ArrayRef<Value> argBuffers;
+  IRMapping values;
+  llvm::DenseMap<Value, double> constants;
+};
+
+/// Picks the loop order: a recurrence's iterative index first, then the
+/// output indices, then the reduced ones, with the innermost loop the output
+/// index along which the most accesses (and the output) are contiguous.
+SmallVector<unsigned> chooseLoopOrder(EinsumOp op) {
+  unsigned numOut = op.getNumOutputDims(), numLoops = op.getNumLoops();
+  std::optional<int64_t> iter = op.getIterative();
+  SmallVector<int> score(numLoops, 0);
+  op.getBody().walk([&](ReadOp read) {
+    AffineMap map = read.getMap();
+    if (map.getNumResults() == 0)
+      return;
+    for (unsigned d = 0; d < numLoops; ++d) {
+      auto last = toLinear(map.getResult(map.getNumResults() - 1), numLoops);
+      if (!last || last->coeffs[d] != 1)
+        continue;
+      bool onlyLast = true;
+      for (unsigned r = 0; r + 1 < map.getNumResults(); ++r) {
+        auto e = toLinear(map.getResult(r), numLoops);
+        onlyLast &= e && e->coeffs[d] == 0;
+      }
+      if (onlyLast)
+        ++score[d];
+    }
+  });
+  std::optional<unsigned> inner;
+  if (numOut > 0) {
+    score[numOut - 1] += 1; // the output's own contiguous dimension
+    for (unsigned d = 0; d < numOut; ++d) {
+      if (iter && (int64_t)d == *iter)
+        continue;
+      if (!inner || score[d] >= score[*inner])
+        inner = d;
+    }
+  }
+  SmallVector<unsigned> order;
+  if (iter)
+    order.push_back(*iter);
+  for (unsigned d = 0; d < numLoops; ++d)
+    if ((!iter || (int64_t)d != *iter) && d != inner)
+      order.push_back(d);
+  if (inner)
+    order.push_back(*inner);
+  return order;
+}
+
+/// Builds a loop nest over `extents` in `order`; `body` gets the induction
+/// variables indexed by dimension (not by loop depth).
+void buildNest(OpBuilder &b, Location loc, ArrayRef<int64_t> extents,
+               ArrayRef<unsigned> order,
+               function_ref<void(OpBuilder &, ArrayRef<Value>)> body,
+               ArrayRef<int64_t> lowerBounds = {}) {
+  SmallVector<Value> lbs, ubs, steps;
+  for (unsigned d : order) {
+    lbs.push_back(arith::ConstantIndexOp::create(
+        b, loc, lowerBounds.empty() ? 0 : lowerBounds[d]));
+    ubs.push_back(arith::ConstantIndexOp::create(b, loc, extents[d]));
+    steps.push_back(arith::ConstantIndexOp::create(b, loc, 1));
+  }
+  scf::buildLoopNest(b, loc, lbs, ubs, steps,
+                     [&](OpBuilder &nb, Location, ValueRange ivs) {
+                       SmallVector<Value> byDim(extents.size());
+                       for (auto [i, d] : llvm::enumerate(order))
+                         byDim[d] = ivs[i];
+                       body(nb, byDim);
+                     });
+}
+
+SmallVector<unsigned> identityOrder(unsigned n) {
+  return llvm::to_vector(llvm::seq<unsigned>(0, n));
+}
+
+struct LowerToLoops
+    : public cascade::impl::CascadeLowerToLoopsBase<LowerToLoops> {
+  void runOnOperation() override {
+    SmallVector<func::FuncOp> models;
+    getOperation().walk([&](func::FuncOp f) {
+      if (f->hasAttr(attrs::kModel))
+        models.push_back(f);
+    });
+    for (func::FuncOp f : models)
+      if (failed(lowerFunction(f)))
+        return signalPassFailure();
+  }
+
+  static MemRefType bufferType(Type t) {
+    auto tt = cast<RankedTensorType>(t);
+    return MemRefType::get(tt.getShape(), tt.getElementType());
+  }
+
+  LogicalResult lowerFunction(func::FuncOp f) {
+    OpBuilder b(f.getContext());
+    Block &entry = f.getBody().front();
+    auto ret = cast<func::ReturnOp>(entry.getTerminator());
+    unsigned numArgs = f.getNumArguments();
+
+    // New signature: the old arguments as buffers, then one out-param per
+    // result.
+    SmallVector<Type> argTypes;
+    for (Type t : f.getArgumentTypes())
+      argTypes.push_back(bufferType(t));
+    for (Type t : f.getResultTypes())
+      argTypes.push_back(bufferType(t));
+    IRMapping buffers;
+    for (unsigned i = 0; i < numArgs; ++i) {
+      BlockArgument old = entry.getArgument(i);
+      old.setType(argTypes[i]);
+      buffers.map(old, old);
+    }
+    SmallVector<Value> outParams;
+    for (unsigned i = 0; i < f.getNumResults(); ++i)
+      outParams.push_back(entry.addArgument(argTypes[numArgs + i], f.getLoc()));
+    SmallVector<DictionaryAttr> argAttrs, resAttrs;
+    f.getAllArgAttrs(argAttrs);
+    f.getAllResultAttrs(resAttrs);
+    for (unsigned i = 0; i < f.getNumResults(); ++i) {
+      NamedAttrList attrsList(resAttrs[i]);
+      attrsList.set(attrs::kRole, b.getStringAttr("output"));
+      argAttrs.push_back(attrsList.getDictionary(f.getContext()));
+    }
+    for (DictionaryAttr &d : argAttrs) {
+      NamedAttrList l(d);
+      l.set("llvm.noalias", b.getUnitAttr());
+      d = l.getDictionary(f.getContext());
+    }
+    f.setType(b.getFunctionType(argTypes, {}));
+    f.setAllArgAttrs(argAttrs);
+    f.setAllResultAttrs(ArrayRef<DictionaryAttr>{});
+
+    // Results returned as outputs are computed directly into the out-param.
+    llvm::DenseMap<Value, Value> outputBuffer;
+    for (auto [i, v] : llvm::enumerate(ret.getOperands()))
+      if (v.getDefiningOp<EinsumOp>() && !outputBuffer.count(v))
+        outputBuffer[v] = outParams[i];
+
+    // Last user of each value, for deallocation.
+    llvm::DenseMap<Value, Operation *> lastUse;
+    for (Operation &o : entry)
+      for (Value v : o.getOperands())
+        lastUse[v] = &o;
+
+    SmallVector<EinsumOp> einsums(entry.getOps<EinsumOp>());
+    SmallVector<Value> allocated;
+    for (EinsumOp op : einsums) {
+      b.setInsertionPoint(op);
+      Value buf = outputBuffer.lookup(op.getResult());
+      if (!buf) {
+        buf = memref::AllocOp::create(b, op.getLoc(),
+                                      bufferType(op.getResult().getType()),
+                                      b.getI64IntegerAttr(64));
+        allocated.push_back(op.getResult());
+      }
+      buffers.map(op.getResult(), buf);
+      if (failed(lowerEinsum(b, op, buf, buffers)))
+        return failure();
+      // Free inputs whose last use this was.
+      for (Value in : op->getOperands())
+        if (lastUse.lookup(in) == op.getOperation() &&
+            llvm::is_contained(allocated, in))
+          memref::DeallocOp::create(b, op.getLoc(), buffers.lookup(in));
+    }
+    // Copy results that are not computed in place (inputs returned, or one
+    // einsum returned twice).
+    b.setInsertionPoint(ret);
+    for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+      Value src = buffers.lookup(v);
+      if (src != outParams[i])
+        memref::CopyOp::create(b, ret.getLoc(), src, outParams[i]);
+    }
+    for (Value v : allocated)
+      if (!lastUse.count(v) || isa<func::ReturnOp>(lastUse.lookup(v)))
+        if (buffers.lookup(v) && !llvm::is_contained(outParams, buffers.lookup(v)))
+          memref::DeallocOp::create(b, ret.getLoc(), buffers.lookup(v));
+    func::ReturnOp::create(b, ret.getLoc());
+    ret.erase();
+    for (EinsumOp op : llvm::reverse(einsums)) {
+      op.getResult().dropAllUses();
+      op.erase();
+    }
+    return success();
+  }
+
+  LogicalResult lowerEinsum(OpBuilder &b, EinsumOp op, Value buf,
+                            IRMapping &buffers) {
+    Location loc = op.getLoc();
+    ArrayRef<int64_t> extents = op.getExtents();
+    unsigned numOut = op.getNumOutputDims();
+    std::optional<int64_t> iter = op.getIterative();
+    auto shape = cast<MemRefType>(buf.getType()).getShape();
+    SmallVector<Value> argBuffers;
+    for (Value in : op.getInputs())
+      argBuffers.push_back(buffers.lookup(in));
+    if (iter)
+      argBuffers.push_back(buf);
+
+    auto outIndex = [&](OpBuilder &nb, ArrayRef<Value> ivs) {
+      SmallVector<Value> idx(ivs.begin(), ivs.begin() + numOut);
+      if (iter)
+        idx[*iter] = arith::AddIOp::create(
+            nb, loc, idx[*iter], arith::ConstantIndexOp::create(nb, loc, 1));
+      return idx;
+    };
+
+    // Recurrence: position 0 of the iterative index is the init tensor.
+    if (iter) {
+      Value init = buffers.lookup(op.getInit());
+      SmallVector<int64_t> initExtents(shape);
+      initExtents.erase(initExtents.begin() + *iter);
+      buildNest(b, loc, initExtents, identityOrder(initExtents.size()),
+                [&](OpBuilder &nb, ArrayRef<Value> ivs) {
+                  SmallVector<Value> dst(ivs);
+                  dst.insert(dst.begin() + *iter,
+                             arith::ConstantIndexOp::create(nb, loc, 0));
+                  Value v = memref::LoadOp::create(nb, loc, init, ivs);
+                  memref::StoreOp::create(nb, loc, v, buf, dst);
+                });
+    }
+    // Reductions accumulate in place: start from the identity.
+    if (op.hasReduction()) {
+      double id = BodyEmitter::identity(op.getReduction());
+      SmallVector<int64_t> lbs(shape.size(), 0);
+      if (iter)
+        lbs[*iter] = 1;
+      buildNest(b, loc, shape, identityOrder(shape.size()),
+                [&](OpBuilder &nb, ArrayRef<Value> ivs) {
+                  Value c = arith::ConstantOp::create(
+                      nb, loc, nb.getF32FloatAttr((float)id));
+                  memref::StoreOp::create(nb, loc, c, buf, ivs);
+                },
+                lbs);
+    }
+    bool ok = true;
+    buildNest(b, loc, extents, chooseLoopOrder(op),
+              [&](OpBuilder &nb, ArrayRef<Value> ivs) {
+                BodyEmitter emitter(nb, op, ivs, argBuffers);
+                Value v = emitter.emitRegion(op.getBody());
+                if (!v) {
+                  ok = false;
+                  return;
+                }
+                SmallVector<Value> idx = outIndex(nb, ivs);
+                if (op.hasReduction()) {
+                  Value acc = memref::LoadOp::create(nb, loc, buf, idx);
+                  v = BodyEmitter::combine(nb, loc, op.getReduction(), acc, v);
+                }
+                memref::StoreOp::create(nb, loc, v, buf, idx);
+              });
+    return success(ok);
+  }
+};
+
+} // namespace

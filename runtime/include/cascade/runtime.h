@@ -1,0 +1,154 @@
+/*===- cascade/runtime.h - Cascade runtime C ABI ----------------*- C -*-===*\
+ *
+ * The C ABI of the Cascade runtime: load a compiled model, describe its
+ * tensors, run it, read and write NumPy .npy files, draw seeded random
+ * inputs. C99 compatible; implemented in C++17 with no exceptions escaping.
+ *
+ * Errors. Every fallible function returns a cascade_status. On failure,
+ * cascade_last_error() returns a message describing it (thread local; valid
+ * until the next failure on the same thread). Nothing aborts on bad input.
+ *
+ * Artifacts. A compiled CPU model (shared library or object) exports two
+ * symbols:
+ *   const char cascade_manifest[];       NUL-terminated JSON, see below
+ *   void cascade_entry(void **buffers);  runs the model
+ * `buffers` holds one float* per tensor, in this order: all inputs (in
+ * manifest order), then all weights, then all outputs. Inputs and weights
+ * are read, outputs are written. Each buffer holds the tensor's elements in
+ * C (row-major) order as f32, whatever the declared dtype.
+ *
+ * Manifest (format 1; unknown keys are ignored):
+ *   {"format": 1, "model": "attention", "function": "attention",
+ *    "target": "x86_64",
+ *    "inputs":  [{"name": "Q", "shape": [64, 128], "dtype": "f32"}],
+ *    "weights": [{"name": "WQ", "shape": [12, 64, 768], "dtype": "f32",
+ *                 "key": "layer.0.q", "file": "model.safetensors"}],
+ *    "outputs": [{"name": "AV", "shape": [64, 128], "dtype": "f32"}]}
+ * "format", "model", "inputs" and "outputs" are required; "weights" may be
+ * empty or absent; "key" defaults to the weight's name; "file" may be absent
+ * or null. dtype is one of "f32", "f16", "bf16". A rank-0 tensor has shape
+ * []. Rank is at most CASCADE_MAX_RANK; names are unique, non-empty, contain
+ * no '/', '\\', '=' or control characters and do not start with '.'.
+ *
+ * Standalone executable (cascade_exe_main, see runtime/README.md):
+ *   PROG [--input NAME=FILE.npy ...] [--output-dir DIR] [--random-inputs]
+ *        [--seed=S] [--bench=N] [--help]
+ * Exit codes: 0 success, 1 bad input (unreadable file, wrong shape, ...),
+ * 2 bad command line (unknown option, missing input, ...).
+\*===----------------------------------------------------------------------===*/
+
+#ifndef CASCADE_RUNTIME_H
+#define CASCADE_RUNTIME_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Largest tensor rank the runtime handles (manifests and .npy files). */
+#define CASCADE_MAX_RANK 16
+
+typedef enum {
+  CASCADE_OK = 0,
+  CASCADE_ERROR = 1,
+  CASCADE_UNAVAILABLE = 77 /* device or emulator not available: skip */
+} cascade_status;
+
+/* Message of the last failure on this thread ("" if none). */
+const char *cascade_last_error(void);
+
+/*===--- Models -----------------------------------------------------------===*/
+
+typedef enum {
+  CASCADE_INPUT = 0,
+  CASCADE_WEIGHT = 1,
+  CASCADE_OUTPUT = 2
+} cascade_role;
+
+/* Describes one tensor of a model. Pointers stay valid until the model is
+ * freed. */
+typedef struct {
+  const char *name;
+  int rank;
+  const int64_t *shape;    /* rank entries */
+  int64_t num_elements;    /* product of shape (1 for rank 0) */
+  const char *dtype;       /* declared element type: "f32", "f16", "bf16" */
+  const char *weight_key;  /* NULL unless a weight */
+  const char *weight_file; /* NULL if none */
+} cascade_tensor_info;
+
+typedef struct cascade_model cascade_model;
+
+/* dlopen()s a compiled model (RTLD_NOW | RTLD_LOCAL), reads and validates its
+ * cascade_manifest and finds cascade_entry. As with dlopen, a path without a
+ * '/' is searched for in the library path: write "./model.so". */
+cascade_status cascade_model_load(const char *shared_library_path,
+                                  cascade_model **out);
+
+/* Same as cascade_model_load for a model linked into the program. The
+ * manifest is parsed at once and need not outlive the call. */
+cascade_status cascade_model_from_symbols(const char *manifest_json,
+                                          void (*entry)(void **),
+                                          cascade_model **out);
+
+/* Number of tensors with `role`; -1 on a NULL model or a bad role. */
+int cascade_model_count(const cascade_model *model, cascade_role role);
+
+/* Fills *out with tensor `index` (0-based, manifest order) of `role`. */
+cascade_status cascade_model_info(const cascade_model *model, cascade_role role,
+                                  int index, cascade_tensor_info *out);
+
+/* Index of the tensor of `role` called `name`, or -1 if absent. */
+int cascade_model_find(const cascade_model *model, cascade_role role,
+                       const char *name);
+
+/* The manifest's "model" name ("" for a NULL model). */
+const char *cascade_model_name(const cascade_model *model);
+
+/* Runs the model on `buffers` (inputs, then weights, then outputs; one
+ * float* each; NULL allowed only for tensors with no elements). */
+cascade_status cascade_model_run(cascade_model *model, void *const *buffers);
+
+/* Frees the model (and dlclose()s its library). NULL is a no-op. */
+void cascade_model_free(cascade_model *model);
+
+/*===--- NumPy .npy files -------------------------------------------------===*/
+
+/* Reads a .npy file (format 1.0, 2.0 or 3.0; C order; dtype '<f4', '<f2' or
+ * '<f8') into a malloc'd f32 array that the caller frees with cascade_free.
+ * `shape` must have room for CASCADE_MAX_RANK entries. On failure *data is
+ * NULL and the message names the file and the problem. */
+cascade_status cascade_npy_read_f32(const char *path, float **data,
+                                    int64_t *shape, int *rank);
+
+/* Writes a '<f4' .npy file (format 1.0). Writes `path`.tmp and renames it
+ * over `path`, so a failed write leaves an existing file untouched. */
+cascade_status cascade_npy_write_f32(const char *path, const float *data,
+                                     const int64_t *shape, int rank);
+
+/* Frees memory returned by the runtime. NULL is a no-op. */
+void cascade_free(void *p);
+
+/*===--- Utilities --------------------------------------------------------===*/
+
+/* Fills data[0..n) with standard-normal values, identical on every platform.
+ * A (seed, stream) pair seeds xoshiro256** through splitmix64; Box-Muller
+ * turns each pair of draws into two values. Filling n values gives a prefix
+ * of filling n + 1 values. See runtime/src/Random.cpp for the exact
+ * algorithm. */
+void cascade_fill_normal(float *data, int64_t n, uint64_t seed,
+                         uint64_t stream);
+
+/* Milliseconds on CLOCK_MONOTONIC (arbitrary origin). */
+double cascade_now_ms(void);
+
+/* main() of a standalone model executable; see runtime/src/exe_stub.c. */
+int cascade_exe_main(int argc, char **argv, const char *manifest_json,
+                     void (*entry)(void **));
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* CASCADE_RUNTIME_H */

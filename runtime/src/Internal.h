@@ -1,0 +1,58 @@
+//===- Internal.h - Shared declarations of the runtime ----------*- C++ -*-===//
+//
+// Declarations shared by the runtime's source files; not installed.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef CASCADE_RUNTIME_INTERNAL_H
+#define CASCADE_RUNTIME_INTERNAL_H
+
+#include "cascade/runtime.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cascade {
+namespace rt {
+
+/// Sets the thread's last error message (printf-style) and returns
+/// CASCADE_ERROR, so failures read `return fail("...", ...);`.
+cascade_status fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/// printf into a std::string.
+std::string format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/// One tensor of a manifest.
+struct TensorDesc {
+  std::string name;
+  std::vector<int64_t> shape;
+  int64_t numElements = 1;
+  std::string dtype;
+  std::string key;  // weights only
+  std::string file; // weights only; empty if none
+  bool hasFile = false;
+};
+
+/// A parsed and validated manifest; tensors are indexed by cascade_role.
+struct Manifest {
+  std::string model, function, target;
+  std::vector<TensorDesc> tensors[3];
+};
+
+/// Parses and validates a manifest. On failure sets the last error to
+/// "invalid manifest: ..." and returns CASCADE_ERROR.
+cascade_status parseManifest(const char *json, Manifest &out);
+
+/// Formats a shape as "[64, 128]".
+std::string shapeString(const int64_t *shape, int rank);
+
+/// Multiplies the dims into *count; false if a dim is negative or the
+/// product exceeds `limit`.
+bool checkedElementCount(const int64_t *shape, int rank, int64_t limit,
+                         int64_t *count);
+
+} // namespace rt
+} // namespace cascade
+
+#endif // CASCADE_RUNTIME_INTERNAL_H

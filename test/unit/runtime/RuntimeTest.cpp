@@ -1,0 +1,842 @@
+//===- RuntimeTest.cpp - Unit tests of the Cascade runtime ----------------===//
+
+#include "cascade/runtime.h"
+
+#include "gtest/gtest.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ftw.h>
+#include <string>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+//===--- Helpers ----------------------------------------------------------===//
+
+int removeEntry(const char *path, const struct stat *, int, struct FTW *) {
+  return std::remove(path);
+}
+
+/// A fresh temporary directory per test, removed afterwards.
+class RuntimeTest : public ::testing::Test {
+protected:
+  std::string dir;
+
+  void SetUp() override {
+    char tmpl[] = "/tmp/cascade-rt-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir = tmpl;
+  }
+  void TearDown() override {
+    nftw(dir.c_str(), removeEntry, 16, FTW_DEPTH | FTW_PHYS);
+  }
+
+  std::string path(const std::string &name) const { return dir + "/" + name; }
+
+  void writeBytes(const std::string &file, const std::string &bytes) {
+    FILE *f = std::fopen(file.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    ASSERT_EQ(std::fwrite(bytes.data(), 1, bytes.size(), f), bytes.size());
+    std::fclose(f);
+  }
+
+  static std::string readBytes(const std::string &file) {
+    std::string out;
+    FILE *f = std::fopen(file.c_str(), "rb");
+    if (!f)
+      return out;
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
+      out.append(buf, n);
+    std::fclose(f);
+    return out;
+  }
+
+  static bool exists(const std::string &file) {
+    struct stat st;
+    return stat(file.c_str(), &st) == 0;
+  }
+};
+
+/// A version 1.0 .npy prelude + header for the dict text (padded to 64).
+std::string npyHeader(const std::string &dict) {
+  std::string h = dict;
+  while ((10 + h.size() + 1) % 64)
+    h += ' ';
+  h += '\n';
+  std::string out("\x93NUMPY\x01\x00", 8);
+  out += static_cast<char>(h.size() & 0xFF);
+  out += static_cast<char>(h.size() >> 8);
+  return out + h;
+}
+
+template <typename T> std::string rawBytes(const std::vector<T> &v) {
+  // The tests run on little-endian hosts, the byte order of '<' files.
+  return std::string(reinterpret_cast<const char *>(v.data()),
+                     v.size() * sizeof(T));
+}
+
+//===--- .npy files -------------------------------------------------------===//
+
+TEST_F(RuntimeTest, NpyWriteHeaderIsByteExact) {
+  std::string file = path("a.npy");
+  std::vector<float> data = {0, 1, 2, 3, 4, 5};
+  int64_t shape[] = {2, 3};
+  ASSERT_EQ(cascade_npy_write_f32(file.c_str(), data.data(), shape, 2),
+            CASCADE_OK);
+
+  // 10 bytes of prelude + 59 of dict + 58 spaces + '\n' = 128; the header
+  // length field is 118 = 0x76.
+  std::string expected("\x93NUMPY\x01\x00\x76\x00", 10);
+  expected += "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }";
+  expected += std::string(58, ' ') + "\n";
+  ASSERT_EQ(expected.size(), 128u);
+  std::string bytes = readBytes(file);
+  ASSERT_EQ(bytes.size(), 128u + 24u);
+  EXPECT_EQ(bytes.substr(0, 128), expected);
+  // 1.0f is 0x3F800000, stored little-endian.
+  EXPECT_EQ(bytes.substr(132, 4), std::string("\x00\x00\x80\x3F", 4));
+  EXPECT_FALSE(exists(file + ".tmp"));
+}
+
+TEST_F(RuntimeTest, NpyHeaderShapesForRank0And1) {
+  std::string file = path("s.npy");
+  float one = 1;
+  ASSERT_EQ(cascade_npy_write_f32(file.c_str(), &one, nullptr, 0), CASCADE_OK);
+  EXPECT_NE(readBytes(file).find("'shape': (), }"), std::string::npos);
+  int64_t shape1[] = {5};
+  float five[5] = {1, 2, 3, 4, 5};
+  ASSERT_EQ(cascade_npy_write_f32(file.c_str(), five, shape1, 1), CASCADE_OK);
+  std::string bytes = readBytes(file);
+  EXPECT_NE(bytes.find("'shape': (5,), }"), std::string::npos);
+  EXPECT_EQ(bytes.size() % 4, 0u);
+  // 10 + 58 + 1 = 69 bytes round up to 128.
+  EXPECT_EQ(bytes.size(), 128u + 20u);
+  EXPECT_EQ(bytes[127], '\n');
+}
+
+TEST_F(RuntimeTest, NpyRoundTrip) {
+  struct Case {
+    std::vector<int64_t> shape;
+  } cases[] = {{{2, 3}}, {{}}, {{7}}, {{0, 3}}, {{2, 1, 3, 1}}};
+  for (const Case &c : cases) {
+    int64_t n = 1;
+    for (int64_t d : c.shape)
+      n *= d;
+    std::vector<float> data(n + 1);
+    for (int64_t i = 0; i < n; ++i)
+      data[i] = 0.5f * i - 3.25f;
+    std::string file = path("rt.npy");
+    int rank = static_cast<int>(c.shape.size());
+    ASSERT_EQ(
+        cascade_npy_write_f32(file.c_str(), data.data(), c.shape.data(), rank),
+        CASCADE_OK)
+        << cascade_last_error();
+    float *out = nullptr;
+    int64_t shape[CASCADE_MAX_RANK];
+    int outRank = -1;
+    ASSERT_EQ(cascade_npy_read_f32(file.c_str(), &out, shape, &outRank),
+              CASCADE_OK)
+        << cascade_last_error();
+    ASSERT_NE(out, nullptr);
+    ASSERT_EQ(outRank, rank);
+    for (int i = 0; i < rank; ++i)
+      EXPECT_EQ(shape[i], c.shape[i]);
+    for (int64_t i = 0; i < n; ++i)
+      EXPECT_EQ(out[i], data[i]);
+    cascade_free(out);
+  }
+}
+
+TEST_F(RuntimeTest, NpyReadF8) {
+  std::string file = path("d.npy");
+  std::vector<double> values = {1.5, -2.25, 1e10};
+  writeBytes(file, npyHeader("{'descr': '<f8', 'fortran_order': False, "
+                             "'shape': (3,), }") +
+                       rawBytes(values));
+  float *out = nullptr;
+  int64_t shape[CASCADE_MAX_RANK];
+  int rank = 0;
+  ASSERT_EQ(cascade_npy_read_f32(file.c_str(), &out, shape, &rank), CASCADE_OK)
+      << cascade_last_error();
+  ASSERT_EQ(rank, 1);
+  EXPECT_EQ(shape[0], 3);
+  EXPECT_EQ(out[0], 1.5f);
+  EXPECT_EQ(out[1], -2.25f);
+  EXPECT_EQ(out[2], 1e10f);
+  cascade_free(out);
+}
+
+TEST_F(RuntimeTest, NpyReadF2) {
+  std::string file = path("h.npy");
+  // 1.0, -2.0, +inf, smallest subnormal 2^-24, 0x3555 = 0.333251953125,
+  // -0.0.
+  std::vector<uint16_t> halves = {0x3C00, 0xC000, 0x7C00,
+                                  0x0001, 0x3555, 0x8000};
+  writeBytes(file, npyHeader("{'descr': '<f2', 'fortran_order': False, "
+                             "'shape': (2, 3), }") +
+                       rawBytes(halves));
+  float *out = nullptr;
+  int64_t shape[CASCADE_MAX_RANK];
+  int rank = 0;
+  ASSERT_EQ(cascade_npy_read_f32(file.c_str(), &out, shape, &rank), CASCADE_OK)
+      << cascade_last_error();
+  ASSERT_EQ(rank, 2);
+  EXPECT_EQ(shape[0], 2);
+  EXPECT_EQ(shape[1], 3);
+  EXPECT_EQ(out[0], 1.0f);
+  EXPECT_EQ(out[1], -2.0f);
+  EXPECT_TRUE(std::isinf(out[2]) && out[2] > 0);
+  EXPECT_EQ(out[3], std::ldexp(1.0f, -24));
+  EXPECT_EQ(out[4], 0.333251953125f);
+  EXPECT_EQ(out[5], 0.0f);
+  EXPECT_TRUE(std::signbit(out[5]));
+  cascade_free(out);
+}
+
+TEST_F(RuntimeTest, NpyReadHeaderSpellings) {
+  std::vector<float> values = {4, 5};
+  std::string dicts[] = {
+      "{\"descr\": \"<f4\", \"fortran_order\": False, \"shape\": (2,)}",
+      "{'shape':(2,),'fortran_order':False,'descr':'<f4'}",
+      "  {  'descr' :  '<f4' ,\t'fortran_order' : False ,  'shape' : ( 2 , ) , "
+      "}  ",
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (2L,), }",
+  };
+  for (const std::string &dict : dicts) {
+    std::string file = path("sp.npy");
+    writeBytes(file, npyHeader(dict) + rawBytes(values));
+    float *out = nullptr;
+    int64_t shape[CASCADE_MAX_RANK];
+    int rank = 0;
+    ASSERT_EQ(cascade_npy_read_f32(file.c_str(), &out, shape, &rank),
+              CASCADE_OK)
+        << dict << ": " << cascade_last_error();
+    EXPECT_EQ(rank, 1);
+    EXPECT_EQ(shape[0], 2);
+    EXPECT_EQ(out[1], 5.0f);
+    cascade_free(out);
+  }
+}
+
+TEST_F(RuntimeTest, NpyReadVersion2And3) {
+  std::vector<float> values = {7};
+  for (char major : {'\x02', '\x03'}) {
+    std::string dict = "{'descr': '<f4', 'fortran_order': False, "
+                       "'shape': (1,), }\n";
+    std::string bytes("\x93NUMPY", 6);
+    bytes += major;
+    bytes += '\0';
+    bytes += static_cast<char>(dict.size());
+    bytes += std::string(3, '\0');
+    bytes += dict + rawBytes(values);
+    std::string file = path("v2.npy");
+    writeBytes(file, bytes);
+    float *out = nullptr;
+    int64_t shape[CASCADE_MAX_RANK];
+    int rank = 0;
+    ASSERT_EQ(cascade_npy_read_f32(file.c_str(), &out, shape, &rank),
+              CASCADE_OK)
+        << cascade_last_error();
+    EXPECT_EQ(out[0], 7.0f);
+    cascade_free(out);
+  }
+}
+
+TEST_F(RuntimeTest, NpyMalformedFilesAreErrors) {
+  std::vector<float> four = {1, 2, 3, 4};
+  auto header = [](const std::string &descr, const std::string &order,
+                   const std::string &shape) {
+    return npyHeader("{'descr': " + descr + ", 'fortran_order': " + order +
+                     ", 'shape': " + shape + ", }");
+  };
+  struct Case {
+    const char *what;
+    std::string bytes;
+    const char *mention; // expected in the message besides the file name
+  } cases[] = {
+      {"empty", "", "too short"},
+      {"bad magic", std::string("\x93NUMPX\x01\x00\x00\x00", 10), "magic"},
+      {"version 4.0", std::string("\x93NUMPY\x04\x00\x00\x00", 10), "version"},
+      {"header past end", std::string("\x93NUMPY\x01\x00\xFF\x00{", 11),
+       "truncated"},
+      {"v2 header too long",
+       std::string("\x93NUMPY\x02\x00\x00\x00\x00\x10", 12), "too long"},
+      {"not a dict", npyHeader("['descr', '<f4']"), "not a dict"},
+      {"missing key", npyHeader("{'descr': '<f4', 'shape': (4,)}"), "lacks"},
+      {"unknown key",
+       npyHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), "
+                 "'x': 1}"),
+       "unexpected key"},
+      {"fortran order", header("'<f4'", "True", "(2, 2)") + rawBytes(four),
+       "Fortran"},
+      {"big endian", header("'>f4'", "False", "(4,)") + rawBytes(four),
+       "big-endian"},
+      {"int dtype", header("'<i4'", "False", "(4,)") + rawBytes(four),
+       "unsupported dtype"},
+      {"u1 dtype", header("'|u1'", "False", "(16,)") + rawBytes(four),
+       "unsupported dtype"},
+      {"structured", header("[('a', '<f4')]", "False", "(4,)"), "structured"},
+      {"negative dim", header("'<f4'", "False", "(-1,)"), "negative"},
+      {"int shape", header("'<f4'", "False", "(4)"), "not a tuple"},
+      {"list shape", header("'<f4'", "False", "[4]"), "shape"},
+      {"rank 17",
+       header("'<f4'", "False", "(1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1)"), "rank"},
+      {"dim overflow", header("'<f4'", "False", "(99999999999999999999,)"),
+       "too large"},
+      {"count overflow",
+       header("'<f4'", "False", "(4294967296, 4294967296, 4294967296)"),
+       "too large"},
+      {"over 2^40 bytes", header("'<f4'", "False", "(274877906944, 2)"),
+       "too large"},
+      {"zero then huge",
+       header("'<f4'", "False", "(0, 4294967296, 4294967296, 4294967296)"),
+       "too large"},
+      {"truncated data", header("'<f4'", "False", "(5,)") + rawBytes(four),
+       "truncated"},
+      {"unterminated string", npyHeader("{'descr': '<f4, "), "unterminated"},
+      {"text after dict",
+       npyHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (4,)} x") +
+           rawBytes(four),
+       "after"},
+      {"bad bool", header("'<f4'", "false", "(4,)") + rawBytes(four),
+       "fortran_order"},
+  };
+  for (const Case &c : cases) {
+    std::string file = path("bad.npy");
+    writeBytes(file, c.bytes);
+    float *out = reinterpret_cast<float *>(&four);
+    int64_t shape[CASCADE_MAX_RANK];
+    int rank = 5;
+    EXPECT_EQ(cascade_npy_read_f32(file.c_str(), &out, shape, &rank),
+              CASCADE_ERROR)
+        << c.what;
+    EXPECT_EQ(out, nullptr) << c.what;
+    std::string msg = cascade_last_error();
+    EXPECT_NE(msg.find(file), std::string::npos) << c.what << ": " << msg;
+    EXPECT_NE(msg.find(c.mention), std::string::npos) << c.what << ": " << msg;
+  }
+
+  float *out = nullptr;
+  int64_t shape[CASCADE_MAX_RANK];
+  int rank;
+  std::string missing = path("missing.npy");
+  EXPECT_EQ(cascade_npy_read_f32(missing.c_str(), &out, shape, &rank),
+            CASCADE_ERROR);
+  EXPECT_NE(std::string(cascade_last_error()).find(missing), std::string::npos);
+  EXPECT_EQ(cascade_npy_read_f32(dir.c_str(), &out, shape, &rank),
+            CASCADE_ERROR);
+  EXPECT_EQ(cascade_npy_read_f32(nullptr, &out, shape, &rank), CASCADE_ERROR);
+}
+
+TEST_F(RuntimeTest, NpyFailedWriteKeepsExistingFile) {
+  std::string file = path("keep.npy");
+  float v[2] = {1, 2};
+  int64_t shape[] = {2};
+  ASSERT_EQ(cascade_npy_write_f32(file.c_str(), v, shape, 1), CASCADE_OK);
+  std::string before = readBytes(file);
+
+  // The temporary file cannot be created: a directory is in the way.
+  ASSERT_EQ(mkdir((file + ".tmp").c_str(), 0700), 0);
+  float w[2] = {3, 4};
+  EXPECT_EQ(cascade_npy_write_f32(file.c_str(), w, shape, 1), CASCADE_ERROR);
+  EXPECT_NE(std::string(cascade_last_error()).find("keep.npy.tmp"),
+            std::string::npos);
+  EXPECT_EQ(readBytes(file), before);
+  rmdir((file + ".tmp").c_str());
+
+  int64_t bad[] = {-1};
+  EXPECT_EQ(cascade_npy_write_f32(file.c_str(), w, bad, 1), CASCADE_ERROR);
+  EXPECT_EQ(cascade_npy_write_f32(file.c_str(), w, shape, 17), CASCADE_ERROR);
+  EXPECT_EQ(cascade_npy_write_f32(file.c_str(), nullptr, shape, 1),
+            CASCADE_ERROR);
+  EXPECT_EQ(readBytes(file), before);
+  EXPECT_EQ(cascade_npy_write_f32(path("no/such/dir.npy").c_str(), w, shape, 1),
+            CASCADE_ERROR);
+}
+
+//===--- Manifests and models ---------------------------------------------===//
+
+const char *kExampleManifest =
+    "{\"format\": 1, \"model\": \"attention\", \"function\": \"attention\", "
+    "\"target\": \"x86_64\", \"inputs\": [{\"name\": \"Q\", \"shape\": [64, "
+    "128], \"dtype\": \"f32\"}], \"weights\": [{\"name\": \"WQ\", \"shape\": "
+    "[12, 64, 768], \"dtype\": \"f32\", \"key\": \"layer.0.q\", \"file\": "
+    "\"model.safetensors\"}], \"outputs\": [{\"name\": \"AV\", \"shape\": "
+    "[64, 128], \"dtype\": \"f32\"}]}";
+
+void noopEntry(void **) {}
+
+TEST_F(RuntimeTest, ManifestExample) {
+  cascade_model *m = nullptr;
+  ASSERT_EQ(cascade_model_from_symbols(kExampleManifest, noopEntry, &m),
+            CASCADE_OK)
+      << cascade_last_error();
+  EXPECT_STREQ(cascade_model_name(m), "attention");
+  EXPECT_EQ(cascade_model_count(m, CASCADE_INPUT), 1);
+  EXPECT_EQ(cascade_model_count(m, CASCADE_WEIGHT), 1);
+  EXPECT_EQ(cascade_model_count(m, CASCADE_OUTPUT), 1);
+
+  cascade_tensor_info info;
+  ASSERT_EQ(cascade_model_info(m, CASCADE_INPUT, 0, &info), CASCADE_OK);
+  EXPECT_STREQ(info.name, "Q");
+  ASSERT_EQ(info.rank, 2);
+  EXPECT_EQ(info.shape[0], 64);
+  EXPECT_EQ(info.shape[1], 128);
+  EXPECT_EQ(info.num_elements, 8192);
+  EXPECT_STREQ(info.dtype, "f32");
+  EXPECT_EQ(info.weight_key, nullptr);
+  EXPECT_EQ(info.weight_file, nullptr);
+
+  ASSERT_EQ(cascade_model_info(m, CASCADE_WEIGHT, 0, &info), CASCADE_OK);
+  EXPECT_STREQ(info.name, "WQ");
+  ASSERT_EQ(info.rank, 3);
+  EXPECT_EQ(info.num_elements, 12 * 64 * 768);
+  EXPECT_STREQ(info.weight_key, "layer.0.q");
+  EXPECT_STREQ(info.weight_file, "model.safetensors");
+
+  ASSERT_EQ(cascade_model_info(m, CASCADE_OUTPUT, 0, &info), CASCADE_OK);
+  EXPECT_STREQ(info.name, "AV");
+
+  EXPECT_EQ(cascade_model_find(m, CASCADE_WEIGHT, "WQ"), 0);
+  EXPECT_EQ(cascade_model_find(m, CASCADE_INPUT, "WQ"), -1);
+  EXPECT_EQ(cascade_model_find(m, CASCADE_OUTPUT, "AV"), 0);
+  EXPECT_EQ(cascade_model_info(m, CASCADE_INPUT, 1, &info), CASCADE_ERROR);
+  EXPECT_EQ(cascade_model_info(m, CASCADE_INPUT, -1, &info), CASCADE_ERROR);
+  EXPECT_EQ(cascade_model_info(m, static_cast<cascade_role>(3), 0, &info),
+            CASCADE_ERROR);
+  EXPECT_EQ(cascade_model_count(m, static_cast<cascade_role>(-1)), -1);
+  EXPECT_EQ(cascade_model_count(nullptr, CASCADE_INPUT), -1);
+  cascade_model_free(m);
+  cascade_model_free(nullptr);
+}
+
+TEST_F(RuntimeTest, ManifestOptionalFields) {
+  const char *json =
+      "{\"format\": 1, \"model\": \"m\", \"extra\": {\"x\": [1, 2.5e3, null, "
+      "true]}, \"inputs\": [{\"name\": \"S\", \"shape\": [], \"dtype\": "
+      "\"bf16\", \"note\": \"\\u00e9\\n\"}, {\"name\": \"E\", \"shape\": [3, "
+      "0], \"dtype\": \"f16\"}], \"weights\": [{\"name\": \"W\", \"shape\": "
+      "[2], \"dtype\": \"f32\", \"file\": null}], \"outputs\": []}";
+  cascade_model *m = nullptr;
+  ASSERT_EQ(cascade_model_from_symbols(json, noopEntry, &m), CASCADE_OK)
+      << cascade_last_error();
+  cascade_tensor_info info;
+  ASSERT_EQ(cascade_model_info(m, CASCADE_INPUT, 0, &info), CASCADE_OK);
+  EXPECT_EQ(info.rank, 0);
+  EXPECT_EQ(info.num_elements, 1);
+  EXPECT_STREQ(info.dtype, "bf16");
+  ASSERT_EQ(cascade_model_info(m, CASCADE_INPUT, 1, &info), CASCADE_OK);
+  EXPECT_EQ(info.num_elements, 0);
+  ASSERT_EQ(cascade_model_info(m, CASCADE_WEIGHT, 0, &info), CASCADE_OK);
+  EXPECT_STREQ(info.weight_key, "W"); // defaults to the name
+  EXPECT_EQ(info.weight_file, nullptr);
+  EXPECT_EQ(cascade_model_count(m, CASCADE_OUTPUT), 0);
+  cascade_model_free(m);
+
+  // "weights" may be absent.
+  ASSERT_EQ(cascade_model_from_symbols("{\"format\": 1, \"model\": \"m\", "
+                                       "\"inputs\": [], \"outputs\": []}",
+                                       noopEntry, &m),
+            CASCADE_OK)
+      << cascade_last_error();
+  EXPECT_EQ(cascade_model_count(m, CASCADE_WEIGHT), 0);
+  cascade_model_free(m);
+}
+
+TEST_F(RuntimeTest, ManifestMalformed) {
+  auto manifest = [](const std::string &tensor) {
+    return "{\"format\": 1, \"model\": \"m\", \"inputs\": [" + tensor +
+           "], \"outputs\": []}";
+  };
+  std::string deep =
+      "{\"format\": 1, \"model\": \"m\", \"x\": " + std::string(100, '[') +
+      std::string(100, ']') + ", \"inputs\": [], \"outputs\": []}";
+  std::string veryDeep(100000, '[');
+  struct Case {
+    std::string json;
+    const char *mention;
+  } cases[] = {
+      {"", "end of text"},
+      {"not json", "invalid literal"},
+      {"@", "unexpected character"},
+      {"{\"format\": 1,}", "string key"},
+      {"[1, 2,]", "unexpected character"},
+      {"{\"format\": 1} x", "after the top-level"},
+      {"[]", "not an object"},
+      {"{\"model\": \"m\", \"inputs\": [], \"outputs\": []}", "format"},
+      {"{\"format\": 2, \"model\": \"m\", \"inputs\": [], \"outputs\": []}",
+       "unsupported format 2"},
+      {"{\"format\": 1, \"model\": \"m\", \"outputs\": []}", "inputs"},
+      {"{\"format\": 1, \"format\": 1}", "duplicate key"},
+      {"{\"format\": 1, \"model\": \"m\", \"inputs\": {}, \"outputs\": []}",
+       "not an array"},
+      {manifest("{\"shape\": [1], \"dtype\": \"f32\"}"), "name"},
+      {manifest("{\"name\": \"\", \"shape\": [1], \"dtype\": \"f32\"}"),
+       "invalid tensor name"},
+      {manifest("{\"name\": \"../x\", \"shape\": [1], \"dtype\": \"f32\"}"),
+       "invalid tensor name"},
+      {manifest("{\"name\": \"A\", \"dtype\": \"f32\"}"), "shape"},
+      {manifest("{\"name\": \"A\", \"shape\": [-1], \"dtype\": \"f32\"}"),
+       "non-negative"},
+      {manifest("{\"name\": \"A\", \"shape\": [1.5], \"dtype\": \"f32\"}"),
+       "non-negative"},
+      {manifest("{\"name\": \"A\", \"shape\": [\"2\"], \"dtype\": \"f32\"}"),
+       "non-negative"},
+      {manifest("{\"name\": \"A\", \"shape\": [99999999999999999999], "
+                "\"dtype\": \"f32\"}"),
+       "non-negative"},
+      {manifest("{\"name\": \"A\", \"shape\": [4294967296, 4294967296], "
+                "\"dtype\": \"f32\"}"),
+       "overflows"},
+      {manifest("{\"name\": \"A\", \"shape\": "
+                "[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1], \"dtype\": \"f32\"}"),
+       "rank 17"},
+      {manifest("{\"name\": \"A\", \"shape\": [1]}"), "dtype"},
+      {manifest("{\"name\": \"A\", \"shape\": [1], \"dtype\": \"i32\"}"),
+       "unsupported dtype"},
+      {manifest("{\"name\": \"A\", \"shape\": [1], \"dtype\": \"f32\"}, "
+                "{\"name\": \"A\", \"shape\": [1], \"dtype\": \"f32\"}"),
+       "duplicate tensor name"},
+      {"{\"format\": 1, \"model\": \"m\", \"inputs\": [], \"weights\": "
+       "[{\"name\": \"W\", \"shape\": [], \"dtype\": \"f32\", \"key\": 3}], "
+       "\"outputs\": []}",
+       "\"key\""},
+      {"{\"format\": 1, \"model\": \"a\\qb\"}", "invalid escape"},
+      {"{\"format\": 1, \"model\": \"a\\ud800\"}", "surrogate"},
+      {"{\"format\": 1, \"model\": \"a\\u0000\"}", "\\u0000"},
+      {"{\"format\": 1, \"model\": \"a\nb\"}", "control character"},
+      {"{\"format\": 1, \"model\": \"ab", "unterminated"},
+      {"{\"format\": 01}", "expected ','"},
+      {"{\"format\": -}", "invalid number"},
+      {"{\"format\": tru}", "invalid literal"},
+      {deep, "nesting"},
+      {veryDeep, "nesting"},
+  };
+  for (const Case &c : cases) {
+    cascade_model *m = reinterpret_cast<cascade_model *>(&m);
+    EXPECT_EQ(cascade_model_from_symbols(c.json.c_str(), noopEntry, &m),
+              CASCADE_ERROR)
+        << c.json;
+    EXPECT_EQ(m, nullptr);
+    std::string msg = cascade_last_error();
+    EXPECT_EQ(msg.rfind("invalid manifest: ", 0), 0u) << msg;
+    EXPECT_NE(msg.find(c.mention), std::string::npos) << c.json << ": " << msg;
+  }
+  cascade_model *m = nullptr;
+  EXPECT_EQ(cascade_model_from_symbols(nullptr, noopEntry, &m), CASCADE_ERROR);
+  EXPECT_EQ(cascade_model_from_symbols(kExampleManifest, nullptr, &m),
+            CASCADE_ERROR);
+}
+
+// C = A + B * W (elementwise); A, B: inputs, W: weight, C: output.
+const char *kAddManifest =
+    "{\"format\": 1, \"model\": \"add\", \"function\": \"add\", \"target\": "
+    "\"x86_64\", \"inputs\": [{\"name\": \"A\", \"shape\": [2, 3], \"dtype\": "
+    "\"f32\"}, {\"name\": \"B\", \"shape\": [2, 3], \"dtype\": \"f32\"}], "
+    "\"weights\": [{\"name\": \"W\", \"shape\": [2, 3], \"dtype\": \"f32\", "
+    "\"key\": \"layer.w\"}], \"outputs\": [{\"name\": \"C\", \"shape\": [2, "
+    "3], \"dtype\": \"f32\"}]}";
+
+int addCalls = 0;
+
+void addEntry(void **buffers) {
+  const float *a = static_cast<const float *>(buffers[0]);
+  const float *b = static_cast<const float *>(buffers[1]);
+  const float *w = static_cast<const float *>(buffers[2]);
+  float *c = static_cast<float *>(buffers[3]);
+  for (int i = 0; i < 6; ++i)
+    c[i] = a[i] + b[i] * w[i];
+  ++addCalls;
+}
+
+TEST_F(RuntimeTest, ModelRun) {
+  cascade_model *m = nullptr;
+  ASSERT_EQ(cascade_model_from_symbols(kAddManifest, addEntry, &m), CASCADE_OK)
+      << cascade_last_error();
+  EXPECT_EQ(cascade_model_count(m, CASCADE_INPUT), 2);
+  EXPECT_EQ(cascade_model_find(m, CASCADE_INPUT, "B"), 1);
+  cascade_tensor_info info;
+  ASSERT_EQ(cascade_model_info(m, CASCADE_WEIGHT, 0, &info), CASCADE_OK);
+  EXPECT_STREQ(info.weight_key, "layer.w");
+
+  float a[6] = {1, 2, 3, 4, 5, 6};
+  float b[6] = {10, 20, 30, 40, 50, 60};
+  float w[6] = {1, 1, 1, 2, 2, 0.5f};
+  float c[6] = {0};
+  void *buffers[] = {a, b, w, c};
+  ASSERT_EQ(cascade_model_run(m, buffers), CASCADE_OK);
+  float expected[6] = {11, 22, 33, 84, 105, 36};
+  for (int i = 0; i < 6; ++i)
+    EXPECT_EQ(c[i], expected[i]);
+
+  void *missing[] = {a, nullptr, w, c};
+  int calls = addCalls;
+  EXPECT_EQ(cascade_model_run(m, missing), CASCADE_ERROR);
+  EXPECT_NE(std::string(cascade_last_error()).find("'B'"), std::string::npos);
+  EXPECT_EQ(addCalls, calls);
+  EXPECT_EQ(cascade_model_run(m, nullptr), CASCADE_ERROR);
+  EXPECT_EQ(cascade_model_run(nullptr, buffers), CASCADE_ERROR);
+  cascade_model_free(m);
+}
+
+TEST_F(RuntimeTest, ModelLoadErrors) {
+  cascade_model *m = nullptr;
+  std::string missing = path("nope.so");
+  EXPECT_EQ(cascade_model_load(missing.c_str(), &m), CASCADE_ERROR);
+  EXPECT_EQ(m, nullptr);
+  EXPECT_NE(std::string(cascade_last_error()).find(missing), std::string::npos);
+  // A real shared library that is not a model.
+  EXPECT_EQ(cascade_model_load("libm.so.6", &m), CASCADE_ERROR);
+  EXPECT_NE(std::string(cascade_last_error()).find("not a Cascade model"),
+            std::string::npos)
+      << cascade_last_error();
+  EXPECT_EQ(cascade_model_load(nullptr, &m), CASCADE_ERROR);
+}
+
+TEST_F(RuntimeTest, ModelLoadAndRun) {
+#ifndef CASCADE_TEST_MODEL
+  GTEST_SKIP() << "built without CASCADE_TEST_MODEL (path of TestModel.c "
+                  "built as a shared library)";
+#else
+  cascade_model *m = nullptr;
+  ASSERT_EQ(cascade_model_load(CASCADE_TEST_MODEL, &m), CASCADE_OK)
+      << cascade_last_error();
+  EXPECT_STREQ(cascade_model_name(m), "axpy");
+  EXPECT_EQ(cascade_model_count(m, CASCADE_INPUT), 2);
+  EXPECT_EQ(cascade_model_count(m, CASCADE_WEIGHT), 0);
+  EXPECT_EQ(cascade_model_count(m, CASCADE_OUTPUT), 1);
+  float a[6] = {1, 2, 3, 4, 5, 6}, b[6] = {1, 1, 1, -1, -1, 0.25f}, c[6];
+  void *buffers[] = {a, b, c};
+  ASSERT_EQ(cascade_model_run(m, buffers), CASCADE_OK);
+  float expected[6] = {3, 4, 5, 2, 3, 6.5f};
+  for (int i = 0; i < 6; ++i)
+    EXPECT_EQ(c[i], expected[i]);
+  cascade_model_free(m);
+#endif
+}
+
+//===--- Random values ----------------------------------------------------===//
+
+TEST_F(RuntimeTest, FillNormalMatchesReference) {
+  // From a direct Python transcription of the algorithm in Random.cpp using
+  // math.log/cos/sin (so only the last float bit may differ).
+  struct Case {
+    uint64_t seed, stream;
+    float values[6];
+  } cases[] = {
+      {0,
+       0,
+       {-0.18828292f, 0.037215464f, -0.38524660f, 1.8608612f, 1.7347400f,
+        0.73019201f}},
+      {42,
+       3,
+       {-0.85491055f, -1.3786484f, 0.15832314f, 1.5119729f, 0.69952869f,
+        2.0459557f}},
+      {UINT64_MAX,
+       7,
+       {0.19635144f, -0.86501324f, -0.42937893f, 0.050510116f, 0.31431267f,
+        0.66262245f}},
+  };
+  for (const Case &c : cases) {
+    float out[6];
+    cascade_fill_normal(out, 6, c.seed, c.stream);
+    for (int i = 0; i < 6; ++i)
+      EXPECT_NEAR(out[i], c.values[i], 1e-6f * (1 + std::fabs(c.values[i])))
+          << c.seed << "/" << c.stream << "[" << i << "]";
+  }
+}
+
+TEST_F(RuntimeTest, FillNormalDeterminismAndMoments) {
+  const int64_t n = 100000;
+  std::vector<float> a(n), b(n), c(n), prefix(n - 1);
+  cascade_fill_normal(a.data(), n, 1234, 0);
+  cascade_fill_normal(b.data(), n, 1234, 0);
+  cascade_fill_normal(c.data(), n, 1234, 1);
+  cascade_fill_normal(prefix.data(), n - 1, 1234, 0);
+  EXPECT_EQ(std::memcmp(a.data(), b.data(), n * sizeof(float)), 0);
+  EXPECT_EQ(std::memcmp(a.data(), prefix.data(), (n - 1) * sizeof(float)), 0);
+  EXPECT_NE(std::memcmp(a.data(), c.data(), n * sizeof(float)), 0);
+
+  for (const std::vector<float> *v : {&a, &c}) {
+    double sum = 0, sumSq = 0;
+    for (float x : *v) {
+      ASSERT_TRUE(std::isfinite(x));
+      sum += x;
+      sumSq += double(x) * x;
+    }
+    double mean = sum / n;
+    double var = sumSq / n - mean * mean;
+    EXPECT_NEAR(mean, 0.0, 0.05);
+    EXPECT_NEAR(var, 1.0, 0.1);
+  }
+  cascade_fill_normal(nullptr, 10, 0, 0); // no-op
+  cascade_fill_normal(a.data(), -1, 0, 0);
+}
+
+TEST_F(RuntimeTest, NowMsIsMonotonic) {
+  double t0 = cascade_now_ms();
+  double t1 = cascade_now_ms();
+  EXPECT_GE(t1, t0);
+}
+
+//===--- Standalone executable --------------------------------------------===//
+
+/// Runs cascade_exe_main on the add model with `args`; captures stdout and
+/// stderr.
+int runExe(const std::vector<std::string> &args, std::string *out,
+           std::string *err, const char *manifest = kAddManifest) {
+  std::vector<std::string> storage = {"/path/to/add-model"};
+  storage.insert(storage.end(), args.begin(), args.end());
+  std::vector<char *> argv;
+  for (std::string &s : storage)
+    argv.push_back(&s[0]);
+  argv.push_back(nullptr);
+  ::testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStderr();
+  int rc = cascade_exe_main(static_cast<int>(storage.size()), argv.data(),
+                            manifest, addEntry);
+  *out = ::testing::internal::GetCapturedStdout();
+  *err = ::testing::internal::GetCapturedStderr();
+  return rc;
+}
+
+std::vector<float> readNpy(const std::string &file) {
+  float *data = nullptr;
+  int64_t shape[CASCADE_MAX_RANK];
+  int rank = 0;
+  std::vector<float> v;
+  if (cascade_npy_read_f32(file.c_str(), &data, shape, &rank) != CASCADE_OK)
+    return v;
+  int64_t n = 1;
+  for (int i = 0; i < rank; ++i)
+    n *= shape[i];
+  v.assign(data, data + n);
+  cascade_free(data);
+  return v;
+}
+
+TEST_F(RuntimeTest, ExeRandomInputsAndReproduce) {
+  std::string out, err;
+  std::string outDir = path("out/nested");
+  ASSERT_EQ(runExe({"--random-inputs", "--seed=7", "--output-dir", outDir},
+                   &out, &err),
+            0)
+      << err;
+  EXPECT_EQ(out, "wrote " + outDir + "/C.npy\n");
+  EXPECT_EQ(err, "");
+  std::vector<float> a = readNpy(outDir + "/A.npy");
+  std::vector<float> b = readNpy(outDir + "/B.npy");
+  std::vector<float> w = readNpy(outDir + "/W.npy");
+  std::vector<float> c = readNpy(outDir + "/C.npy");
+  ASSERT_EQ(a.size(), 6u);
+  ASSERT_EQ(w.size(), 6u);
+  ASSERT_EQ(c.size(), 6u);
+  // Each tensor uses its buffer index as the stream.
+  float expectedW[6];
+  cascade_fill_normal(expectedW, 6, 7, 2);
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(w[i], expectedW[i]);
+    EXPECT_EQ(c[i], a[i] + b[i] * w[i]);
+  }
+
+  // Reproduce from the written files; the weight may be named by its key.
+  std::string again = path("again");
+  ASSERT_EQ(
+      runExe({"--input", "A=" + outDir + "/A.npy",
+              "--input=B=" + outDir + "/B.npy", "--input",
+              "layer.w=" + outDir + "/W.npy", "--output-dir=" + again + "/"},
+             &out, &err),
+      0)
+      << err;
+  EXPECT_EQ(out, "wrote " + again + "/C.npy\n");
+  EXPECT_EQ(readNpy(again + "/C.npy"), c);
+}
+
+TEST_F(RuntimeTest, ExeBenchAndHelp) {
+  std::string out, err;
+  int calls = addCalls;
+  ASSERT_EQ(
+      runExe({"--random-inputs", "--bench=3", "--output-dir", dir}, &out, &err),
+      0)
+      << err;
+  EXPECT_EQ(addCalls - calls, 4); // warm-up + 3
+  EXPECT_EQ(out.rfind("median_ms=", 0), 0u) << out;
+  EXPECT_NE(out.find("\nwrote " + dir + "/C.npy\n"), std::string::npos) << out;
+
+  ASSERT_EQ(runExe({"--help"}, &out, &err), 0);
+  EXPECT_NE(out.find("usage: add-model"), std::string::npos) << out;
+}
+
+TEST_F(RuntimeTest, ExeErrors) {
+  std::string out, err;
+  std::vector<float> five = {1, 2, 3, 4, 5};
+  int64_t shape5[] = {5};
+  std::string bad = path("bad.npy");
+  ASSERT_EQ(cascade_npy_write_f32(bad.c_str(), five.data(), shape5, 1),
+            CASCADE_OK);
+  std::vector<float> six(6, 1.0f);
+  int64_t shape23[] = {2, 3}, shape6[] = {6};
+  std::string good = path("good.npy"), flat = path("flat.npy");
+  ASSERT_EQ(cascade_npy_write_f32(good.c_str(), six.data(), shape23, 2),
+            CASCADE_OK);
+  ASSERT_EQ(cascade_npy_write_f32(flat.c_str(), six.data(), shape6, 1),
+            CASCADE_OK);
+
+  struct Case {
+    std::vector<std::string> args;
+    int rc;
+    std::string message; // the stderr line after "add-model: error: "
+  } cases[] = {
+      {{"--frobnicate"}, 2, "unknown option '--frobnicate' (see --help)"},
+      {{"stray"}, 2, "unexpected argument 'stray' (see --help)"},
+      {{"--input"}, 2, "--input needs NAME=FILE.npy"},
+      {{"--input", "A"}, 2, "--input needs NAME=FILE.npy, got 'A'"},
+      {{"--bench=0"}, 2, "--bench needs a positive integer, got '0'"},
+      {{"--seed=-1"}, 2, "--seed needs a non-negative integer, got '-1'"},
+      {{"--input", "Z=" + good}, 2, "unknown input 'Z' (see --help)"},
+      {{"--input", "C=" + good}, 2, "'C' is an output, not an input"},
+      {{"--input", "A=" + good, "--input", "A=" + good},
+       2,
+       "input 'A' given twice"},
+      {{"--input", "A=" + good},
+       2,
+       "missing input 'B' (give --input B=FILE.npy or --random-inputs)"},
+      {{"--input", "A=" + good, "--input", "B=" + good},
+       2,
+       "missing weight 'W' (give --input W=FILE.npy or --random-inputs)"},
+      {{"--input", "A=" + bad, "--random-inputs", "--output-dir", dir},
+       1,
+       "input 'A': expected shape [2, 3], got [5]"},
+      {{"--input", "A=" + flat, "--random-inputs", "--output-dir", dir},
+       1,
+       "input 'A': expected shape [2, 3], got [6]"},
+      {{"--input", "W=" + bad, "--random-inputs", "--output-dir", dir},
+       1,
+       "weight 'W': expected shape [2, 3], got [5]"},
+      {{"--input", "A=" + path("none.npy"), "--random-inputs", "--output-dir",
+        dir},
+       1,
+       ("input 'A': cannot open '" + path("none.npy") +
+        "': No such file or directory")},
+      {{"--random-inputs", "--output-dir", bad},
+       1,
+       "cannot create output directory '" + bad + "': Not a directory"},
+  };
+  for (const Case &c : cases) {
+    EXPECT_EQ(runExe(c.args, &out, &err), c.rc) << err;
+    EXPECT_EQ(err, "add-model: error: " + c.message + "\n");
+    EXPECT_EQ(out, "");
+  }
+
+  EXPECT_EQ(runExe({"--random-inputs"}, &out, &err, "{}"), 1);
+  EXPECT_EQ(err, "add-model: error: invalid manifest: missing \"format\"\n");
+}
+
+} // namespace
