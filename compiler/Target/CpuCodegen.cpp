@@ -136,10 +136,15 @@ LogicalResult compileForCpu(ModuleOp input, const TargetOptions &t,
   // The cascade.* signature attributes served the manifest; LLVM has no
   // use for them.
   module->walk([](LLVM::LLVMFuncOp fn) {
-    for (unsigned i = 0; i < fn.getNumArguments(); ++i)
-      for (NamedAttribute a : fn.getArgAttrs(i))
-        if (a.getName().getValue().starts_with("cascade."))
-          fn.removeArgAttr(i, a.getName());
+    for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
+      SmallVector<StringAttr> names;
+      if (DictionaryAttr d = fn.getArgAttrDict(i))
+        for (NamedAttribute a : d)
+          if (a.getName().getValue().starts_with("cascade."))
+            names.push_back(a.getName());
+      for (StringAttr n : names)
+        fn.removeArgAttr(i, n);
+    }
     fn->removeAttr(attrs::kModel);
   });
 
