@@ -43,6 +43,8 @@ struct Session {
     registry.insert<CascadeDialect>();
     ctx.appendDialectRegistry(registry);
     ctx.loadDialect<CascadeDialect, func::FuncDialect>();
+    // Diagnostics point at the .ein source; the IR is not the user's text.
+    ctx.printOpOnDiagnostic(false);
     handler = std::make_unique<SourceMgrDiagnosticHandler>(sourceMgr, &ctx);
     ctx.getDiagEngine().registerHandler([this](Diagnostic &d) {
       if (d.getSeverity() == DiagnosticSeverity::Error)
@@ -60,9 +62,14 @@ struct Session {
       ++errors;
       return nullptr;
     }
+    // MLIR input: a .mlir file, or text that starts like printed IR.
+    llvm::StringRef text = (*buffer)->getBuffer().ltrim();
+    bool isMlir = llvm::StringRef(path).ends_with(".mlir") ||
+                  text.starts_with("module") || text.starts_with("func.func") ||
+                  text.starts_with("\"builtin.module\"");
     sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
     OwningOpRef<ModuleOp> module;
-    if (llvm::StringRef(path).ends_with(".mlir")) {
+    if (isMlir) {
       module = parseSourceFile<ModuleOp>(sourceMgr, &ctx);
       if (module && failed(verify(*module)))
         module = nullptr;

@@ -353,6 +353,10 @@ private:
       auto it = outer.find(n);
       return it == outer.end() ? n : it->second;
     };
+    // If the call cannot be expanded, its results are known to be missing:
+    // later uses should not report them again.
+    for (const Name &r : call.results)
+      brokenTensors.insert(mapped(r.text));
     const Def *def = nullptr;
     for (const Def &d : m.defs)
       if (d.name.text == call.callee.text)
@@ -412,6 +416,8 @@ private:
     std::string prefix = outerPrefix;
     if (call.prefix && !call.prefix->empty())
       prefix = prefix.empty() ? *call.prefix : prefix + "." + *call.prefix;
+    for (const Name &r : call.results)
+      brokenTensors.erase(mapped(r.text));
     expandBody(def->body, rename, prefix, depth + 1);
   }
 
@@ -563,7 +569,8 @@ private:
   void checkParam(const ParamCheck &pc) {
     auto it = tensors.find(pc.tensor);
     if (it == tensors.end()) {
-      error(pc.loc, "unknown tensor '" + pc.tensor + "'");
+      if (!brokenTensors.count(pc.tensor))
+        error(pc.loc, "unknown tensor '" + pc.tensor + "'");
       return;
     }
     std::vector<int64_t> want;
@@ -697,7 +704,8 @@ private:
     for (const Name &o : m.outputs) {
       auto it = tensors.find(o.text);
       if (it == tensors.end()) {
-        error(o.loc, "output '" + o.text + "' is never defined");
+        if (!brokenTensors.count(o.text))
+          error(o.loc, "output '" + o.text + "' is never defined");
         continue;
       }
       if (it->second.kind != TensorInfo::Computed) {
@@ -1023,6 +1031,8 @@ private:
   Value buildAccess(const Expr &e, EqContext &c) {
     auto it = tensors.find(e.name);
     if (it == tensors.end()) {
+      if (brokenTensors.count(e.name))
+        return {}; // its failed layer call was reported
       if (extents.count(e.name))
         error(e.loc, "'" + e.name + "' is a rank, not a tensor");
       else
@@ -1260,6 +1270,7 @@ private:
   std::vector<ParamCheck> paramChecks;
   std::map<std::string, unsigned> callCount;
   std::set<std::string> usedNames;
+  std::set<std::string> brokenTensors;
 };
 
 } // namespace

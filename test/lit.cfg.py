@@ -1,0 +1,26 @@
+# -*- Python -*- lit configuration of the Cascade test suite.
+import os
+import lit.formats
+
+config.name = "Cascade"
+config.test_format = lit.formats.ShTest(execute_external=True)
+config.suffixes = [".ein", ".mlir", ".test", ".c"]
+config.excludes = ["Inputs", "lit.cfg.py", "lit.site.cfg.py", "CMakeLists.txt",
+                   "unit", "fuzz-corpus"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.cascade_obj_root, "test")
+
+config.environment["PATH"] = os.pathsep.join(
+    [config.cascade_tools_dir, config.llvm_tools_dir,
+     config.environment.get("PATH", "")])
+# Tests never read the user's tuning database or cache.
+config.environment["XDG_CACHE_HOME"] = os.path.join(config.test_exec_root, "cache")
+
+config.substitutions.append(("%cascade", os.path.join(config.cascade_tools_dir, "cascade")))
+config.substitutions.append(("%examples", os.path.join(config.cascade_src_root, "examples")))
+config.substitutions.append(("%runtime_include",
+                             os.path.join(config.cascade_src_root, "runtime", "include")))
+config.substitutions.append(("%clang", config.clang))
+
+if config.have_fuzzer:
+    config.available_features.add("fuzzer")
