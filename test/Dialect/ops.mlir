@@ -1,12 +1,15 @@
 // The printed form of the dialect: parse, verify and print.
 // RUN: %cascade opt %s --emit=mlir | FileCheck %s
 
+// CHECK-DAG: #[[QMAP:.*]] = affine_map<(d0, d1, d2) -> (d2, d1)>
+// CHECK-DAG: #[[LHS:.*]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-DAG: #[[RHS:.*]] = affine_map<(d0, d1) -> (d1)>
 // CHECK-LABEL: func.func @attention
 // CHECK: cascade.einsum "QK" ins(%{{.*}}, %{{.*}} : tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<8x8xf32>
 // CHECK-SAME: extents = array<i64: 8, 8, 4>
-// CHECK: cascade.read %{{.*}} {map = affine_map<(d0, d1, d2) -> (d2, d1)>} : tensor<4x8xf32>
-// CHECK: cascade.where "le" affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d1)>
-// CHECK: cascade.einsum "RM" init(%{{.*}} : tensor<8xf32>) -> tensor<3x8xf32>
+// CHECK: cascade.read %{{.*}} {map = #[[QMAP]]} : tensor<4x8xf32>
+// CHECK: cascade.where "le" #[[LHS]], #[[RHS]]
+// CHECK: cascade.einsum "RM" ins(%{{.*}} : tensor<8x8xf32>) init(%{{.*}} : tensor<8xf32>) -> tensor<3x8xf32>
 // CHECK-SAME: iterative = 0 : i64
 func.func @attention(%q: tensor<4x8xf32> {cascade.name = "Q", cascade.role = "input", cascade.dims = ["E", "P"], cascade.dtype = "f32"},
                      %k: tensor<4x8xf32> {cascade.name = "K", cascade.role = "input", cascade.dims = ["E", "M"], cascade.dtype = "f32"})
