@@ -48,7 +48,7 @@ output QK)");
 }
 
 TEST(ModelBuilder, LayersExpandWithPrefixedKeys) {
-  Parsed p(R"(ranks D=2
+  Parsed p(R"(ranks D=2, E=D
 def lin(X[D]) -> Y[D] {
   weight W[D,D] : f32 = "w"
   Y[e] = X[d] * W[d,e]
