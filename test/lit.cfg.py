@@ -6,7 +6,7 @@ config.name = "Cascade"
 config.test_format = lit.formats.ShTest(execute_external=True)
 config.suffixes = [".ein", ".mlir", ".test", ".c"]
 config.excludes = ["Inputs", "lit.cfg.py", "lit.site.cfg.py", "CMakeLists.txt",
-                   "unit", "fuzz-corpus"]
+                   "unit", "corpus"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.cascade_obj_root, "test")
 
@@ -21,6 +21,8 @@ config.substitutions.append(("%examples", os.path.join(config.cascade_src_root, 
 config.substitutions.append(("%runtime_include",
                              os.path.join(config.cascade_src_root, "runtime", "include")))
 config.substitutions.append(("%clang", config.clang))
+config.substitutions.append(("%cascade_bin", config.cascade_tools_dir))
+config.substitutions.append(("%cascade_lib", os.path.join(config.cascade_obj_root, "lib")))
 
 if config.have_fuzzer:
     config.available_features.add("fuzzer")

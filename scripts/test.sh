@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the dependencies, builds, and runs the whole test suite: lit +
+# FileCheck (frontend diagnostics, dialect, passes, targets, end-to-end
+# examples, CLI, fuzzing) and the gtest unit tests. Ends with the line
+# "N passed, N failed, N skipped"; exits non-zero if any test failed.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="${CASCADE_BUILD_DIR:-$root/build}"
+"$root/scripts/install-deps.sh"
+"$root/scripts/build.sh"
+
+log="$build/test-results.txt"
+set +e
+/usr/lib/llvm-22/bin/lit -sv --time-tests "$build/test" "$build/test/unit" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+count() { grep -E "^ *$1: +[0-9]+" "$log" | awk '{s += $2} END {print s + 0}'; }
+passed=$(( $(count Passed) + $(count "Expectedly Failed") ))
+failed=$(( $(count Failed) + $(count "Unexpectedly Passed") + $(count Unresolved) + $(count "Timed Out") ))
+skipped=$(( $(count Unsupported) + $(count Skipped) + $(count Excluded) ))
+echo "$passed passed, $failed failed, $skipped skipped"
+if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$passed" -eq 0 ]; then
+  exit 1
+fi
