@@ -1,12 +1,16 @@
 # -*- Python -*- lit configuration of the Cascade test suite.
 import os
+import sys
 import lit.formats
+
+# Test formats live in a module so lit's worker processes can load them.
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lit"))
 
 config.name = "Cascade"
 config.test_format = lit.formats.ShTest(execute_external=True)
-config.suffixes = [".ein", ".mlir", ".test", ".c"]
+config.suffixes = [".mlir", ".test"]
 config.excludes = ["Inputs", "lit.cfg.py", "lit.site.cfg.py", "CMakeLists.txt",
-                   "unit", "corpus"]
+                   "unit", "corpus", "lit"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.cascade_obj_root, "test")
 
@@ -16,13 +20,14 @@ config.environment["PATH"] = os.pathsep.join(
 # Tests never read the user's tuning database or cache.
 config.environment["XDG_CACHE_HOME"] = os.path.join(config.test_exec_root, "cache")
 
-config.substitutions.append(("%cascade", os.path.join(config.cascade_tools_dir, "cascade")))
-config.substitutions.append(("%examples", os.path.join(config.cascade_src_root, "examples")))
+# Longer names first: lit substitutes in order and %cascade is a prefix.
 config.substitutions.append(("%runtime_include",
                              os.path.join(config.cascade_src_root, "runtime", "include")))
-config.substitutions.append(("%clang", config.clang))
 config.substitutions.append(("%cascade_bin", config.cascade_tools_dir))
 config.substitutions.append(("%cascade_lib", os.path.join(config.cascade_obj_root, "lib")))
+config.substitutions.append(("%examples", os.path.join(config.cascade_src_root, "examples")))
+config.substitutions.append(("%cascade", os.path.join(config.cascade_tools_dir, "cascade")))
+config.substitutions.append(("%clang", config.clang))
 
 if config.have_fuzzer:
     config.available_features.add("fuzzer")

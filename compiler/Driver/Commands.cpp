@@ -21,6 +21,7 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include <algorithm>
+#include <unistd.h>
 #include <cmath>
 
 using namespace mlir;
@@ -310,6 +311,32 @@ double relativeError(const std::vector<float> &out, const RefTensor &ref) {
   return std::sqrt(diff / norm);
 }
 
+/// Refuses, with a message, models whose tensors (plus the kernels' scratch,
+/// plus the interpreter's float64 copies with --check) would not fit in this
+/// machine's memory, instead of failing an allocation mid-run.
+bool fitsInMemory(func::FuncOp f, int64_t scratch, bool check) {
+  auto bytesOf = [](Type t) -> double {
+    return (double)cast<RankedTensorType>(t).getNumElements() * 4;
+  };
+  double bytes = (double)scratch;
+  for (Type t : f.getArgumentTypes())
+    bytes += bytesOf(t);
+  for (Type t : f.getResultTypes())
+    bytes += bytesOf(t);
+  if (check)
+    f.walk([&](EinsumOp op) { bytes += 2 * bytesOf(op.getType()); });
+  double physical =
+      (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+  if (bytes <= physical)
+    return true;
+  llvm::errs() << "error: model '" << f.getSymName() << "' needs about "
+               << llvm::formatv("{0:f1}", bytes / (1 << 30))
+               << " GiB for its tensors" << (check ? " and the reference check" : "")
+               << ", more than this machine's "
+               << llvm::formatv("{0:f1}", physical / (1 << 30)) << " GiB\n";
+  return false;
+}
+
 } // namespace
 
 int runRun(const CliOptions &o) {
@@ -332,15 +359,16 @@ int runRun(const CliOptions &o) {
   if (!runPassPipeline(s, *module, o))
     return kExitError;
   func::FuncOp f = getModelFunction(*module);
-  std::vector<HostTensor> args;
-  std::vector<std::string> generated;
-  if (!prepareArguments(f, o.inputs, o.randomInputs, o.seed, args, generated))
-    return kExitError;
-
   CpuArtifact art;
   int64_t scratch = 0;
   if (failed(compileForCpu(*module, o.target, o.printing, art, false,
                            &scratch)))
+    return kExitError;
+  if (!fitsInMemory(f, scratch, o.check))
+    return kExitError;
+  std::vector<HostTensor> args;
+  std::vector<std::string> generated;
+  if (!prepareArguments(f, o.inputs, o.randomInputs, o.seed, args, generated))
     return kExitError;
   TempDir tmp;
   if (!tmp.ok) {

@@ -265,10 +265,10 @@ int ExeMain::loadInputs() {
         CASCADE_OK)
       return error(kExitInput, "%s '%s': %s", role, t.info.name,
                    cascade_last_error());
-    int64_t count = 1;
-    for (int d = 0; d < rank; ++d)
-      count *= shape[d]; // bounded by the reader
-    if (rank != t.info.rank || count != t.info.num_elements)
+    bool same = rank == t.info.rank;
+    for (int d = 0; same && d < rank; ++d)
+      same = shape[d] == t.info.shape[d];
+    if (!same)
       return error(kExitInput, "%s '%s': expected shape %s, got %s", role,
                    t.info.name, shapeString(t.info.shape, t.info.rank).c_str(),
                    shapeString(shape, rank).c_str());
