@@ -25,4 +25,11 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
+# LLVM/MLIR 22 come from bookworm-security; a minimal system may lack it.
+if ! apt-cache policy llvm-22-dev | grep -q "Candidate: [0-9]"; then
+  echo "install-deps: llvm-22-dev not found; adding bookworm-security to apt sources"
+  echo "deb http://deb.debian.org/debian-security bookworm-security main" |
+    $sudo tee /etc/apt/sources.list.d/cascade-bookworm-security.list >/dev/null
+  $sudo apt-get update -qq
+fi
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
