@@ -337,6 +337,35 @@ bool fitsInMemory(func::FuncOp f, int64_t scratch, bool check) {
   return false;
 }
 
+/// Weights that the model says come from a safetensors file must not be
+/// silently replaced by random values: until the loader lands, they have to
+/// be given with --input.
+bool checkWeightFiles(func::FuncOp f, const std::vector<std::string> &inputs) {
+  auto defaultFile = f->getAttrOfType<StringAttr>("cascade.weights_file");
+  bool ok = true;
+  for (unsigned i = 0; i < f.getNumArguments(); ++i) {
+    if (f.getArgAttrOfType<StringAttr>(i, attrs::kRole).getValue() != "weight")
+      continue;
+    auto file = f.getArgAttrOfType<StringAttr>(i, attrs::kFile);
+    if (!file)
+      file = defaultFile;
+    if (!file)
+      continue;
+    std::string name = f.getArgAttrOfType<StringAttr>(i, attrs::kName).str();
+    bool given = llvm::any_of(inputs, [&](const std::string &flag) {
+      return llvm::StringRef(flag).starts_with(name + "=");
+    });
+    if (!given) {
+      llvm::errs() << file.getValue() << ": error: weight '" << name
+                   << "' comes from this safetensors file, which this release "
+                      "cannot read yet; pass --input "
+                   << name << "=FILE.npy\n";
+      ok = false;
+    }
+  }
+  return ok;
+}
+
 } // namespace
 
 int runRun(const CliOptions &o) {
@@ -365,6 +394,8 @@ int runRun(const CliOptions &o) {
                            &scratch)))
     return kExitError;
   if (!fitsInMemory(f, scratch, o.check))
+    return kExitError;
+  if (!checkWeightFiles(f, o.inputs))
     return kExitError;
   std::vector<HostTensor> args;
   std::vector<std::string> generated;
