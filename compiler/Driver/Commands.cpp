@@ -1,4 +1,5 @@
-//===- Commands.cpp - The subcommands of the cascade CLI -------------------===//
+//===- Commands.cpp - The subcommands of the cascade CLI
+//-------------------===//
 #include "compiler/Driver/Commands.h"
 #include "cascade/runtime.h"
 #include "compiler/Driver/Inputs.h"
@@ -6,7 +7,6 @@
 #include "compiler/Frontend/ModelBuilder.h"
 #include "compiler/Interpreter/Interpreter.h"
 #include "dialects/Cascade/IR/CascadeOps.h"
-#include "passes/Passes.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/InitAllDialects.h"
@@ -14,6 +14,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "passes/Passes.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -21,8 +22,8 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include <algorithm>
-#include <unistd.h>
 #include <cmath>
+#include <unistd.h>
 
 using namespace mlir;
 
@@ -76,7 +77,8 @@ struct Session {
         module = nullptr;
     } else {
       llvm::StringRef stem = llvm::sys::path::stem(path);
-      module = buildModelFromSource(sourceMgr, &ctx, stem == "-" ? "model" : stem);
+      module =
+          buildModelFromSource(sourceMgr, &ctx, stem == "-" ? "model" : stem);
     }
     if (module && !getModelFunction(*module)) {
       emitError(module->getLoc(), "no model function (func.func with "
@@ -236,16 +238,17 @@ int runCompile(const CliOptions &o) {
     return kExitError;
   CpuArtifact art;
   int64_t scratch = 0;
-  if (failed(compileForCpu(*module, o.target, o.printing, art, false,
-                           &scratch)))
+  if (failed(
+          compileForCpu(*module, o.target, o.printing, art, false, &scratch)))
     return kExitError;
   std::string name = getModelFunction(*module).getSymName().str();
 
   // Build everything in a private folder inside DIR, then move the files
   // into place: a failed compile leaves the user's files untouched.
   if (std::error_code ec = llvm::sys::fs::create_directories(o.output)) {
-    llvm::errs() << o.output << ": error: cannot create directory: "
-                 << ec.message() << "\n";
+    llvm::errs() << o.output
+                 << ": error: cannot create directory: " << ec.message()
+                 << "\n";
     return kExitError;
   }
   TempDir tmp(o.output);
@@ -331,7 +334,8 @@ bool fitsInMemory(func::FuncOp f, int64_t scratch, bool check) {
     return true;
   llvm::errs() << "error: model '" << f.getSymName() << "' needs about "
                << llvm::formatv("{0:f1}", bytes / (1 << 30))
-               << " GiB for its tensors" << (check ? " and the reference check" : "")
+               << " GiB for its tensors"
+               << (check ? " and the reference check" : "")
                << ", more than this machine's "
                << llvm::formatv("{0:f1}", physical / (1 << 30)) << " GiB\n";
   return false;
@@ -390,8 +394,8 @@ int runRun(const CliOptions &o) {
   func::FuncOp f = getModelFunction(*module);
   CpuArtifact art;
   int64_t scratch = 0;
-  if (failed(compileForCpu(*module, o.target, o.printing, art, false,
-                           &scratch)))
+  if (failed(
+          compileForCpu(*module, o.target, o.printing, art, false, &scratch)))
     return kExitError;
   if (!fitsInMemory(f, scratch, o.check))
     return kExitError;
@@ -486,10 +490,10 @@ int runRun(const CliOptions &o) {
       times.push_back(cascade_now_ms() - t0);
     }
     std::sort(times.begin(), times.end());
-    double median = times.size() % 2
-                        ? times[times.size() / 2]
-                        : 0.5 * (times[times.size() / 2 - 1] +
-                                 times[times.size() / 2]);
+    double median =
+        times.size() % 2
+            ? times[times.size() / 2]
+            : 0.5 * (times[times.size() / 2 - 1] + times[times.size() / 2]);
     llvm::outs() << "median_ms=" << llvm::formatv("{0:f4}", median) << "\n";
     llvm::outs() << "scratch_bytes=" << scratch << "\n";
   }

@@ -1,4 +1,5 @@
-//===- Inputs.cpp - Tensors for `cascade run` ------------------------------===//
+//===- Inputs.cpp - Tensors for `cascade run`
+//------------------------------===//
 #include "compiler/Driver/Inputs.h"
 #include "cascade/runtime.h"
 #include "dialects/Cascade/IR/CascadeOps.h"
@@ -55,8 +56,8 @@ bool prepareArguments(func::FuncOp model,
       } else {
         llvm::ArrayRef<int64_t> got(shape, rank);
         if (got != llvm::ArrayRef<int64_t>(t.shape)) {
-          llvm::errs() << it->second << ": error: " << t.role << " '"
-                       << t.name << "' expects shape " << shapeText(t.shape)
+          llvm::errs() << it->second << ": error: " << t.role << " '" << t.name
+                       << "' expects shape " << shapeText(t.shape)
                        << ", the file has " << shapeText(got) << "\n";
           ok = false;
         } else {
@@ -70,9 +71,9 @@ bool prepareArguments(func::FuncOp model,
       cascade_fill_normal(t.data.data(), t.data.size(), seed, i);
       generated.push_back(t.name);
     } else {
-      llvm::errs() << "error: no value for " << t.role << " '" << t.name
-                   << "' " << shapeText(t.shape) << ": pass --input "
-                   << t.name << "=FILE.npy or --random-inputs\n";
+      llvm::errs() << "error: no value for " << t.role << " '" << t.name << "' "
+                   << shapeText(t.shape) << ": pass --input " << t.name
+                   << "=FILE.npy or --random-inputs\n";
       ok = false;
     }
     args.push_back(std::move(t));

@@ -29,10 +29,10 @@ using ExprPtr = std::unique_ptr<Expr>;
 struct Expr {
   enum Kind { Number, Ident, Access, Neg, Binary, Call, Compare } kind;
   llvm::SMLoc loc;
-  double number = 0;     // Number
-  bool isInteger = false; // Number
-  std::string name;      // Ident, Access (tensor), Call (function)
-  std::string op;        // Binary: + - * /; Compare: < <= > >= == !=
+  double number = 0;         // Number
+  bool isInteger = false;    // Number
+  std::string name;          // Ident, Access (tensor), Call (function)
+  std::string op;            // Binary: + - * /; Compare: < <= > >= == !=
   std::vector<ExprPtr> args; // Access indices, Call args, Binary/Compare sides
   bool hasBrackets = true;   // Access: false for a bare `X` (a scalar)
 

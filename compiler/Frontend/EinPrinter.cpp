@@ -50,8 +50,7 @@ public:
     if (!ranks.empty()) {
       os << "ranks ";
       llvm::interleave(
-          ranks, os,
-          [&](auto &r) { os << r.first << "=" << r.second; }, ", ");
+          ranks, os, [&](auto &r) { os << r.first << "=" << r.second; }, ", ");
       os << "\n";
     }
     if (auto w = f->getAttrOfType<StringAttr>("cascade.weights_file"))
@@ -152,8 +151,9 @@ private:
       os << (current.getOperandForArg(arg) ? getTensorName(read.getTensor())
                                            : current.getName().str());
       os << "[";
-      llvm::interleave(read.getMap().getResults(), os,
-                       [&](AffineExpr e) { printIndex(e); }, ", ");
+      llvm::interleave(
+          read.getMap().getResults(), os, [&](AffineExpr e) { printIndex(e); },
+          ", ");
       os << "]";
     } else if (auto c = dyn_cast<ConstOp>(def)) {
       os << formatNumber(c.getValue().convertToDouble());
@@ -200,11 +200,11 @@ private:
       os << cmp;
       printIndex(w.getRhs().getResult(0));
       os << ", ";
-      printValue(cast<YieldOp>(w.getThenRegion().front().getTerminator())
-                     .getValue());
+      printValue(
+          cast<YieldOp>(w.getThenRegion().front().getTerminator()).getValue());
       os << ", ";
-      printValue(cast<YieldOp>(w.getElseRegion().front().getTerminator())
-                     .getValue());
+      printValue(
+          cast<YieldOp>(w.getElseRegion().front().getTerminator()).getValue());
       os << ")";
     }
   }

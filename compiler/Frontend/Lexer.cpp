@@ -8,34 +8,62 @@ using namespace cascade;
 
 const char *cascade::tokSpelling(Tok kind) {
   switch (kind) {
-  case Tok::Eof: return "end of file";
-  case Tok::Newline: return "end of line";
-  case Tok::Ident: return "identifier";
-  case Tok::Number: return "number";
-  case Tok::String: return "string";
-  case Tok::LBracket: return "'['";
-  case Tok::RBracket: return "']'";
-  case Tok::LParen: return "'('";
-  case Tok::RParen: return "')'";
-  case Tok::LBrace: return "'{'";
-  case Tok::RBrace: return "'}'";
-  case Tok::Comma: return "','";
-  case Tok::Colon: return "':'";
-  case Tok::ColonColon: return "'::'";
-  case Tok::Assign: return "'='";
-  case Tok::Arrow: return "'->'";
-  case Tok::Plus: return "'+'";
-  case Tok::Minus: return "'-'";
-  case Tok::Star: return "'*'";
-  case Tok::Slash: return "'/'";
-  case Tok::Lt: return "'<'";
-  case Tok::Le: return "'<='";
-  case Tok::Gt: return "'>'";
-  case Tok::Ge: return "'>='";
-  case Tok::EqEq: return "'=='";
-  case Tok::Ne: return "'!='";
-  case Tok::Question: return "'?'";
-  case Tok::Error: return "invalid character";
+  case Tok::Eof:
+    return "end of file";
+  case Tok::Newline:
+    return "end of line";
+  case Tok::Ident:
+    return "identifier";
+  case Tok::Number:
+    return "number";
+  case Tok::String:
+    return "string";
+  case Tok::LBracket:
+    return "'['";
+  case Tok::RBracket:
+    return "']'";
+  case Tok::LParen:
+    return "'('";
+  case Tok::RParen:
+    return "')'";
+  case Tok::LBrace:
+    return "'{'";
+  case Tok::RBrace:
+    return "'}'";
+  case Tok::Comma:
+    return "','";
+  case Tok::Colon:
+    return "':'";
+  case Tok::ColonColon:
+    return "'::'";
+  case Tok::Assign:
+    return "'='";
+  case Tok::Arrow:
+    return "'->'";
+  case Tok::Plus:
+    return "'+'";
+  case Tok::Minus:
+    return "'-'";
+  case Tok::Star:
+    return "'*'";
+  case Tok::Slash:
+    return "'/'";
+  case Tok::Lt:
+    return "'<'";
+  case Tok::Le:
+    return "'<='";
+  case Tok::Gt:
+    return "'>'";
+  case Tok::Ge:
+    return "'>='";
+  case Tok::EqEq:
+    return "'=='";
+  case Tok::Ne:
+    return "'!='";
+  case Tok::Question:
+    return "'?'";
+  case Tok::Error:
+    return "invalid character";
   }
   return "token";
 }
@@ -73,30 +101,49 @@ Token Lexer::next() {
   };
   switch (c) {
   case '\n':
-  case ';': return make(Tok::Newline, start);
-  case '[': return make(Tok::LBracket, start);
-  case ']': return make(Tok::RBracket, start);
-  case '(': return make(Tok::LParen, start);
-  case ')': return make(Tok::RParen, start);
-  case '{': return make(Tok::LBrace, start);
-  case '}': return make(Tok::RBrace, start);
-  case ',': return make(Tok::Comma, start);
-  case '?': return make(Tok::Question, start);
-  case '+': return make(Tok::Plus, start);
-  case '*': return make(Tok::Star, start);
-  case '/': return make(Tok::Slash, start);
-  case ':': return make(peekIs(':') ? Tok::ColonColon : Tok::Colon, start);
-  case '=': return make(peekIs('=') ? Tok::EqEq : Tok::Assign, start);
-  case '-': return make(peekIs('>') ? Tok::Arrow : Tok::Minus, start);
-  case '<': return make(peekIs('=') ? Tok::Le : Tok::Lt, start);
-  case '>': return make(peekIs('=') ? Tok::Ge : Tok::Gt, start);
+  case ';':
+    return make(Tok::Newline, start);
+  case '[':
+    return make(Tok::LBracket, start);
+  case ']':
+    return make(Tok::RBracket, start);
+  case '(':
+    return make(Tok::LParen, start);
+  case ')':
+    return make(Tok::RParen, start);
+  case '{':
+    return make(Tok::LBrace, start);
+  case '}':
+    return make(Tok::RBrace, start);
+  case ',':
+    return make(Tok::Comma, start);
+  case '?':
+    return make(Tok::Question, start);
+  case '+':
+    return make(Tok::Plus, start);
+  case '*':
+    return make(Tok::Star, start);
+  case '/':
+    return make(Tok::Slash, start);
+  case ':':
+    return make(peekIs(':') ? Tok::ColonColon : Tok::Colon, start);
+  case '=':
+    return make(peekIs('=') ? Tok::EqEq : Tok::Assign, start);
+  case '-':
+    return make(peekIs('>') ? Tok::Arrow : Tok::Minus, start);
+  case '<':
+    return make(peekIs('=') ? Tok::Le : Tok::Lt, start);
+  case '>':
+    return make(peekIs('=') ? Tok::Ge : Tok::Gt, start);
   case '!':
     if (peekIs('='))
       return make(Tok::Ne, start);
     error = "unexpected character '!' (did you mean '!='?)";
     return make(Tok::Error, start);
-  case '"': return lexString(start);
-  default: break;
+  case '"':
+    return lexString(start);
+  default:
+    break;
   }
   if (std::isdigit((unsigned char)c) ||
       (c == '.' && cur < end && std::isdigit((unsigned char)*cur)))

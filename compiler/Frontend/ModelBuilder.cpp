@@ -92,7 +92,8 @@ public:
     std::vector<const Equation *> order = topologicalOrder();
     if (hadError)
       return nullptr;
-    OwningOpRef<ModuleOp> module = ModuleOp::create(toLoc(llvm::SMLoc::getFromPointer(buffer.begin())));
+    OwningOpRef<ModuleOp> module =
+        ModuleOp::create(toLoc(llvm::SMLoc::getFromPointer(buffer.begin())));
     buildFunction(*module, defaultName, order);
     if (hadError)
       return nullptr;
@@ -154,12 +155,13 @@ private:
         auto v = evalConst(*e.args[0]);
         if (!v)
           return std::nullopt;
-        return e.name == "sqrt" ? std::sqrt(*v)
+        return e.name == "sqrt"  ? std::sqrt(*v)
                : e.name == "exp" ? std::exp(*v)
                                  : std::log(*v);
       }
-      error(e.loc, "'" + e.name + "(...)' is not allowed in a constant "
-                                  "expression");
+      error(e.loc, "'" + e.name +
+                       "(...)' is not allowed in a constant "
+                       "expression");
       return std::nullopt;
     }
     default:
@@ -222,7 +224,8 @@ private:
     }
     // A constant may not hide the index of a rank (declared before or after).
     for (const ConstDecl &c : m.consts)
-      if (extents.count(upper(c.name.text)) && c.name.text != upper(c.name.text))
+      if (extents.count(upper(c.name.text)) &&
+          c.name.text != upper(c.name.text))
         error(c.name.loc, "constant '" + c.name.text +
                               "' has the name of the index of rank '" +
                               upper(c.name.text) + "'");
@@ -235,8 +238,9 @@ private:
                               "' must start with an upper-case letter"),
              false;
     if (extents.count(n.text))
-      return error(n.loc, "'" + n.text + "' is a rank; a name is a rank or "
-                                         "a tensor, never both"),
+      return error(n.loc, "'" + n.text +
+                              "' is a rank; a name is a rank or "
+                              "a tensor, never both"),
              false;
     if (consts.count(n.text))
       return error(n.loc, "'" + n.text + "' is a constant, not a tensor"),
@@ -276,13 +280,13 @@ private:
       return;
     }
     if (t != "f32" && t != "f16" && t != "bf16") {
-      error(d.dtype.loc,
-            "unknown element type '" + t.str() + "' (expected f32, f16 or bf16)");
+      error(d.dtype.loc, "unknown element type '" + t.str() +
+                             "' (expected f32, f16 or bf16)");
       return;
     }
     TensorInfo info;
-    info.kind = d.role == TensorDecl::Input ? TensorInfo::Input
-                                            : TensorInfo::Weight;
+    info.kind =
+        d.role == TensorDecl::Input ? TensorInfo::Input : TensorInfo::Weight;
     info.loc = d.name.loc;
     if (!resolveDims(d.dims, info.shape, info.dimRanks))
       return;
@@ -301,7 +305,8 @@ private:
   using Rename = std::map<std::string, std::string>;
 
   static void renameExpr(Expr &e, const Rename &rename) {
-    if (e.kind == Expr::Access || (e.kind == Expr::Ident && startsUpper(e.name)))
+    if (e.kind == Expr::Access ||
+        (e.kind == Expr::Ident && startsUpper(e.name)))
       if (auto it = rename.find(e.name); it != rename.end())
         e.name = it->second;
     for (ExprPtr &a : e.args)
@@ -313,8 +318,8 @@ private:
     std::string base = upper(layer.substr(0, 1)) + layer.substr(1).str() +
                        std::to_string(call) + "_" + local.str();
     std::string name = base;
-    for (unsigned i = 1; tensors.count(name) || extents.count(name) ||
-                         usedNames.count(name);
+    for (unsigned i = 1;
+         tensors.count(name) || extents.count(name) || usedNames.count(name);
          ++i)
       name = base + "_" + std::to_string(i);
     usedNames.insert(name);
@@ -373,14 +378,15 @@ private:
     }
     if (depth >= kMaxCallDepth) {
       error(call.loc, "layer calls nest deeper than " +
-                          std::to_string(kMaxCallDepth) +
-                          " (is layer '" + def->name.text + "' recursive?)");
+                          std::to_string(kMaxCallDepth) + " (is layer '" +
+                          def->name.text + "' recursive?)");
       return;
     }
     if (call.args.size() != def->params.size()) {
-      error(call.loc, llvm::formatv("layer '{0}' takes {1} argument(s), got {2}",
-                                    def->name.text, def->params.size(),
-                                    call.args.size()));
+      error(call.loc,
+            llvm::formatv("layer '{0}' takes {1} argument(s), got {2}",
+                          def->name.text, def->params.size(),
+                          call.args.size()));
       return;
     }
     if (call.results.size() != def->results.size()) {
@@ -394,13 +400,13 @@ private:
     Rename rename;
     for (size_t i = 0; i < def->params.size(); ++i) {
       rename[def->params[i].name.text] = mapped(call.args[i].text);
-      paramChecks.push_back({mapped(call.args[i].text), call.args[i].loc,
-                             &def->params[i]});
+      paramChecks.push_back(
+          {mapped(call.args[i].text), call.args[i].loc, &def->params[i]});
     }
     for (size_t i = 0; i < def->results.size(); ++i) {
       rename[def->results[i].name.text] = mapped(call.results[i].text);
-      paramChecks.push_back({mapped(call.results[i].text),
-                             call.results[i].loc, &def->results[i]});
+      paramChecks.push_back({mapped(call.results[i].text), call.results[i].loc,
+                             &def->results[i]});
     }
     auto addLocal = [&](const std::string &n) {
       if (!rename.count(n))
@@ -431,11 +437,11 @@ private:
         continue;
       auto it = tensors.find(name);
       if (it != tensors.end() && it->second.kind != TensorInfo::Computed) {
-        error(eq.name.loc, "'" + name + "' is " +
-                               (it->second.kind == TensorInfo::Input
-                                    ? "an input"
-                                    : "a weight") +
-                               " and cannot be defined by an equation");
+        error(eq.name.loc,
+              "'" + name + "' is " +
+                  (it->second.kind == TensorInfo::Input ? "an input"
+                                                        : "a weight") +
+                  " and cannot be defined by an equation");
         continue;
       }
       TensorInfo &info = tensors[name];
@@ -518,13 +524,15 @@ private:
       info.dimRanks.push_back(upper(index));
     }
     if (info.iterDim >= 0 && !info.init) {
-      error(eq.loc, "recurrence '" + name + "' has no init equation (write "
-                    "'init " + name + "[..., 0, ...] = ...')");
+      error(eq.loc, "recurrence '" + name +
+                        "' has no init equation (write "
+                        "'init " +
+                        name + "[..., 0, ...] = ...')");
       info.poisoned = true;
     }
     if (info.iterDim < 0 && info.init) {
-      error(info.init->loc, "init for '" + name +
-                                "', but its equation is not a recurrence");
+      error(info.init->loc,
+            "init for '" + name + "', but its equation is not a recurrence");
       info.poisoned = true;
     }
     if (info.init && info.iterDim >= 0)
@@ -534,10 +542,10 @@ private:
   void checkInitLhs(const std::string &name, TensorInfo &info) {
     const Equation &init = *info.init;
     if (init.lhs.size() != info.shape.size()) {
-      error(init.name.loc, llvm::formatv("init of '{0}' has {1} indices, the "
-                                         "recurrence has {2}",
-                                         name, init.lhs.size(),
-                                         info.shape.size()));
+      error(init.name.loc,
+            llvm::formatv("init of '{0}' has {1} indices, the "
+                          "recurrence has {2}",
+                          name, init.lhs.size(), info.shape.size()));
       info.poisoned = true;
       return;
     }
@@ -596,8 +604,9 @@ private:
   std::optional<int64_t> indexExtent(const std::string &index,
                                      llvm::SMLoc loc) {
     if (index.empty() || !std::islower((unsigned char)index[0])) {
-      error(loc, "'" + index + "' is not an index (indices are lower-case "
-                               "rank names)");
+      error(loc, "'" + index +
+                     "' is not an index (indices are lower-case "
+                     "rank names)");
       return std::nullopt;
     }
     auto it = extents.find(upper(index));
@@ -709,8 +718,9 @@ private:
         continue;
       }
       if (it->second.kind != TensorInfo::Computed) {
-        error(o.loc, "output '" + o.text + "' must be computed by an "
-                                           "equation, not an input or weight");
+        error(o.loc, "output '" + o.text +
+                         "' must be computed by an "
+                         "equation, not an input or weight");
         continue;
       }
       if (!seenOutputs.insert(o.text).second) {
@@ -737,8 +747,9 @@ private:
       as.push_back(builder.getNamedAttr(attrs::kName,
                                         builder.getStringAttr(d->name.text)));
       as.push_back(builder.getNamedAttr(
-          attrs::kRole, builder.getStringAttr(
-                            d->role == TensorDecl::Input ? "input" : "weight")));
+          attrs::kRole,
+          builder.getStringAttr(d->role == TensorDecl::Input ? "input"
+                                                             : "weight")));
       SmallVector<StringRef> dimNames;
       for (const Name &n : d->dims)
         dimNames.push_back(n.text);
@@ -747,8 +758,8 @@ private:
       as.push_back(builder.getNamedAttr(attrs::kDtype,
                                         builder.getStringAttr(d->dtype.text)));
       if (d->role == TensorDecl::Weight) {
-        as.push_back(builder.getNamedAttr(attrs::kKey,
-                                          builder.getStringAttr(d->key)));
+        as.push_back(
+            builder.getNamedAttr(attrs::kKey, builder.getStringAttr(d->key)));
         if (!d->file.empty())
           as.push_back(builder.getNamedAttr(attrs::kFile,
                                             builder.getStringAttr(d->file)));
@@ -804,7 +815,8 @@ private:
       }
       return;
     }
-    bool childIndex = inIndex || e.kind == Expr::Access || e.kind == Expr::Compare;
+    bool childIndex =
+        inIndex || e.kind == Expr::Access || e.kind == Expr::Compare;
     for (const ExprPtr &a : e.args)
       collectIndices(*a, childIndex, c);
   }
@@ -853,11 +865,11 @@ private:
       for (const Name &r : eq.reduced) {
         auto it = c.dimOf.find(r.text);
         if (it == c.dimOf.end() || it->second < numOutputs) {
-          error(r.loc, "index '" + r.text +
-                           "' is listed in the reduction but is not reduced" +
-                           (it == c.dimOf.end()
-                                ? " (it does not appear on the right)"
-                                : " (it is on the left)"));
+          error(r.loc,
+                "index '" + r.text +
+                    "' is listed in the reduction but is not reduced" +
+                    (it == c.dimOf.end() ? " (it does not appear on the right)"
+                                         : " (it is on the left)"));
           bad = true;
         }
         listed.insert(r.text);
@@ -892,9 +904,8 @@ private:
       operands.push_back(it->second.value);
     }
 
-    Type resultType =
-        isInit ? tensorType(dropDim(info.shape, info.iterDim))
-               : tensorType(info.shape);
+    Type resultType = isInit ? tensorType(dropDim(info.shape, info.iterDim))
+                             : tensorType(info.shape);
     OpBuilder::InsertionGuard guard(builder);
     auto op = EinsumOp::create(
         builder, toLoc(eq.loc), resultType, ValueRange(operands),
@@ -957,8 +968,8 @@ private:
         if (!probe.dimOf.count(c.indices[d])) {
           emitWarning(toLoc(t->loc))
               << "this term does not depend on the reduced index '"
-              << c.indices[d] << "': the '+' reduction adds it "
-              << c.extents[d] << " times (compute it in its own equation)";
+              << c.indices[d] << "': the '+' reduction adds it " << c.extents[d]
+              << " times (compute it in its own equation)";
           break;
         }
     }
@@ -967,7 +978,7 @@ private:
   // --- bodies -------------------------------------------------------------
   Value constant(double v, llvm::SMLoc loc) {
     return ConstOp::create(builder, toLoc(loc), builder.getF32Type(),
-                         builder.getF64FloatAttr(v));
+                           builder.getF64FloatAttr(v));
   }
 
   /// Converts an index expression to an affine expression over the
@@ -985,8 +996,9 @@ private:
         return getAffineConstantExpr(it->second, ctx);
       if (auto it = consts.find(e.name); it != consts.end()) {
         if (it->second != std::floor(it->second)) {
-          error(e.loc, "constant '" + e.name + "' used in an index is not an "
-                                               "integer");
+          error(e.loc, "constant '" + e.name +
+                           "' used in an index is not an "
+                           "integer");
           return std::nullopt;
         }
         return getAffineConstantExpr((int64_t)it->second, ctx);
@@ -1095,9 +1107,8 @@ private:
         error(e.loc, "tensor '" + e.name + "' needs indices");
         return {};
       }
-      if (c.dimOf.count(e.name) ||
-          (std::islower((unsigned char)e.name[0]) &&
-           extents.count(upper(e.name)))) {
+      if (c.dimOf.count(e.name) || (std::islower((unsigned char)e.name[0]) &&
+                                    extents.count(upper(e.name)))) {
         error(e.loc, "index '" + e.name + "' cannot be used as a value");
         return {};
       }
@@ -1116,7 +1127,9 @@ private:
       if (auto v = evalConstQuiet(e))
         return constant(*v, e.loc);
       Value x = buildValue(*e.args[0], c);
-      return x ? UnaryOp::create(builder, toLoc(e.loc), builder.getF32Type(), "neg", x) : Value();
+      return x ? UnaryOp::create(builder, toLoc(e.loc), builder.getF32Type(),
+                                 "neg", x)
+               : Value();
     }
     case Expr::Binary: {
       Value a = buildValue(*e.args[0], c);
@@ -1127,7 +1140,8 @@ private:
                            : e.op == "-" ? "sub"
                            : e.op == "*" ? "mul"
                                          : "div";
-      return BinaryOp::create(builder, toLoc(e.loc), builder.getF32Type(), fn, a, b);
+      return BinaryOp::create(builder, toLoc(e.loc), builder.getF32Type(), fn,
+                              a, b);
     }
     case Expr::Call:
       return buildCall(e, c);
@@ -1144,17 +1158,18 @@ private:
       bool isLayer = llvm::any_of(
           m.defs, [&](const Def &d) { return d.name.text == e.name; });
       if (isLayer)
-        error(e.loc, "layer '" + e.name + "' can only be called as a "
-                                          "statement: Y = " +
+        error(e.loc, "layer '" + e.name +
+                         "' can only be called as a "
+                         "statement: Y = " +
                          e.name + "(X)");
       else
         error(e.loc, "unknown function '" + e.name + "'");
       return {};
     }
     if (e.args.size() != fn->arity) {
-      error(e.loc, llvm::formatv("'{0}' takes {1} argument{2}, got {3}",
-                                 e.name, fn->arity, fn->arity == 1 ? "" : "s",
-                                 e.args.size()));
+      error(e.loc,
+            llvm::formatv("'{0}' takes {1} argument{2}, got {3}", e.name,
+                          fn->arity, fn->arity == 1 ? "" : "s", e.args.size()));
       return {};
     }
     if (e.name == "where")
@@ -1168,8 +1183,8 @@ private:
         error(e.args[1]->loc, "pow needs a constant exponent");
         return {};
       }
-      return BinaryOp::create(builder, toLoc(e.loc), builder.getF32Type(), "pow", x,
-                              constant(*exponent, e.args[1]->loc));
+      return BinaryOp::create(builder, toLoc(e.loc), builder.getF32Type(),
+                              "pow", x, constant(*exponent, e.args[1]->loc));
     }
     SmallVector<Value> args;
     for (const ExprPtr &a : e.args) {
@@ -1179,8 +1194,8 @@ private:
       args.push_back(v);
     }
     if (fn->arity == 1)
-      return UnaryOp::create(builder, toLoc(e.loc), builder.getF32Type(), fn->op,
-                             args[0]);
+      return UnaryOp::create(builder, toLoc(e.loc), builder.getF32Type(),
+                             fn->op, args[0]);
     return BinaryOp::create(builder, toLoc(e.loc), builder.getF32Type(), fn->op,
                             args[0], args[1]);
   }
@@ -1237,9 +1252,9 @@ private:
                                .Case("==", "eq")
                                .Default("ne");
     unsigned n = c.indices.size();
-    auto where = WhereOp::create(builder, toLoc(e.loc), builder.getF32Type(),
-                                 pred, AffineMap::get(n, 0, *lhs),
-                                 AffineMap::get(n, 0, *rhs));
+    auto where =
+        WhereOp::create(builder, toLoc(e.loc), builder.getF32Type(), pred,
+                        AffineMap::get(n, 0, *lhs), AffineMap::get(n, 0, *rhs));
     OpBuilder::InsertionGuard guard(builder);
     for (auto [region, branch] :
          {std::pair{&where.getThenRegion(), e.args[1].get()},

@@ -297,7 +297,8 @@ private:
       return false;
     while (tok.kind != Tok::RBrace) {
       if (tok.kind == Tok::Eof)
-        return error(d.name.loc, "layer '" + d.name.text + "' has no closing '}'");
+        return error(d.name.loc,
+                     "layer '" + d.name.text + "' has no closing '}'");
       if (tok.kind == Tok::Newline) {
         advance();
         continue;
@@ -340,8 +341,8 @@ private:
       eq.isInit = true;
       advance();
     }
-    if (!parseName(eq.name, eq.isInit ? "tensor name after 'init'"
-                                      : "a statement"))
+    if (!parseName(eq.name,
+                   eq.isInit ? "tensor name after 'init'" : "a statement"))
       return false;
     // `A, B = layer(X) prefix "p"`: a call with several results.
     if (!eq.isInit && tok.kind == Tok::Comma) {
@@ -397,9 +398,9 @@ private:
 
   static bool isBuiltinName(llvm::StringRef n) {
     return llvm::StringSwitch<bool>(n)
-        .Cases({"exp", "log", "sqrt", "rsqrt", "tanh", "erf", "sigmoid",
-                "relu", "silu", "gelu", "gelu_tanh", "abs", "recip", "pow",
-                "max", "min", "where"},
+        .Cases({"exp", "log", "sqrt", "rsqrt", "tanh", "erf", "sigmoid", "relu",
+                "silu", "gelu", "gelu_tanh", "abs", "recip", "pow", "max",
+                "min", "where"},
                true)
         .Default(false);
   }
@@ -574,8 +575,8 @@ private:
       if (tok.kind != Tok::RParen) {
         bool first = true;
         do {
-          ExprPtr arg = (first && e->name == "where") ? parseCondition()
-                                                      : parseExpr();
+          ExprPtr arg =
+              (first && e->name == "where") ? parseCondition() : parseExpr();
           first = false;
           if (!arg)
             return nullptr;
@@ -599,12 +600,24 @@ private:
       return nullptr;
     const char *op = nullptr;
     switch (tok.kind) {
-    case Tok::Lt: op = "<"; break;
-    case Tok::Le: op = "<="; break;
-    case Tok::Gt: op = ">"; break;
-    case Tok::Ge: op = ">="; break;
-    case Tok::EqEq: op = "=="; break;
-    case Tok::Ne: op = "!="; break;
+    case Tok::Lt:
+      op = "<";
+      break;
+    case Tok::Le:
+      op = "<=";
+      break;
+    case Tok::Gt:
+      op = ">";
+      break;
+    case Tok::Ge:
+      op = ">=";
+      break;
+    case Tok::EqEq:
+      op = "==";
+      break;
+    case Tok::Ne:
+      op = "!=";
+      break;
     case Tok::Assign:
       error(tok.loc, "malformed where condition: use '==' to compare indices");
       return nullptr;

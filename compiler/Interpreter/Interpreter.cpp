@@ -34,31 +34,50 @@ static double minNaN(double a, double b) {
 }
 
 double cascade::refUnary(llvm::StringRef fn, double x) {
-  if (fn == "neg") return -x;
-  if (fn == "exp") return std::exp(x);
-  if (fn == "log") return std::log(x);
-  if (fn == "sqrt") return std::sqrt(x);
-  if (fn == "rsqrt") return 1.0 / std::sqrt(x);
-  if (fn == "tanh") return std::tanh(x);
-  if (fn == "erf") return std::erf(x);
-  if (fn == "abs") return std::fabs(x);
-  if (fn == "recip") return 1.0 / x;
-  if (fn == "relu") return maxNaN(x, 0.0);
-  if (fn == "sigmoid") return 1.0 / (1.0 + std::exp(-x));
-  if (fn == "silu") return x / (1.0 + std::exp(-x));
-  if (fn == "gelu") return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
+  if (fn == "neg")
+    return -x;
+  if (fn == "exp")
+    return std::exp(x);
+  if (fn == "log")
+    return std::log(x);
+  if (fn == "sqrt")
+    return std::sqrt(x);
+  if (fn == "rsqrt")
+    return 1.0 / std::sqrt(x);
+  if (fn == "tanh")
+    return std::tanh(x);
+  if (fn == "erf")
+    return std::erf(x);
+  if (fn == "abs")
+    return std::fabs(x);
+  if (fn == "recip")
+    return 1.0 / x;
+  if (fn == "relu")
+    return maxNaN(x, 0.0);
+  if (fn == "sigmoid")
+    return 1.0 / (1.0 + std::exp(-x));
+  if (fn == "silu")
+    return x / (1.0 + std::exp(-x));
+  if (fn == "gelu")
+    return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
   // gelu_tanh
   double k = std::sqrt(2.0 / M_PI);
   return 0.5 * x * (1.0 + std::tanh(k * (x + 0.044715 * x * x * x)));
 }
 
 double cascade::refBinary(llvm::StringRef fn, double a, double b) {
-  if (fn == "add") return refAdd(a, b);
-  if (fn == "sub") return refAdd(a, -b);
-  if (fn == "mul") return a * b;
-  if (fn == "div") return refDiv(a, b);
-  if (fn == "max") return maxNaN(a, b);
-  if (fn == "min") return minNaN(a, b);
+  if (fn == "add")
+    return refAdd(a, b);
+  if (fn == "sub")
+    return refAdd(a, -b);
+  if (fn == "mul")
+    return a * b;
+  if (fn == "div")
+    return refDiv(a, b);
+  if (fn == "max")
+    return maxNaN(a, b);
+  if (fn == "min")
+    return minNaN(a, b);
   return std::pow(a, b);
 }
 
@@ -70,10 +89,11 @@ struct Node {
   double value = 0;
   llvm::StringRef fn;
   const RefTensor *tensor = nullptr;
-  std::vector<LinearExpr> index;      // Read
-  std::vector<int64_t> strides;       // Read
-  LinearExpr lhs, rhs;                // Where
-  std::vector<const Node *> children; // Unary/Binary: operands; Where: then, else
+  std::vector<LinearExpr> index; // Read
+  std::vector<int64_t> strides;  // Read
+  LinearExpr lhs, rhs;           // Where
+  std::vector<const Node *>
+      children; // Unary/Binary: operands; Where: then, else
 };
 
 class EinsumEvaluator {
@@ -148,16 +168,22 @@ private:
 };
 
 double reduceIdentity(llvm::StringRef kind) {
-  if (kind == "add") return 0;
-  if (kind == "mul") return 1;
-  if (kind == "max") return -INFINITY;
+  if (kind == "add")
+    return 0;
+  if (kind == "mul")
+    return 1;
+  if (kind == "max")
+    return -INFINITY;
   return INFINITY;
 }
 
 double combine(llvm::StringRef kind, double acc, double x) {
-  if (kind == "add") return refAdd(acc, x);
-  if (kind == "mul") return acc * x;
-  if (kind == "max") return maxNaN(acc, x);
+  if (kind == "add")
+    return refAdd(acc, x);
+  if (kind == "mul")
+    return acc * x;
+  if (kind == "max")
+    return maxNaN(acc, x);
   return minNaN(acc, x);
 }
 
@@ -228,7 +254,8 @@ RefTensor evaluate(EinsumOp op, llvm::DenseMap<Value, RefTensor> &env) {
     for (unsigned d = 0; d < numOut; ++d)
       offset += (point[d] + (iter && *iter == (int64_t)d ? 1 : 0)) * strides[d];
     double v = EinsumEvaluator::eval(body, point);
-    out.data[offset] = op.hasReduction() ? combine(kind, out.data[offset], v) : v;
+    out.data[offset] =
+        op.hasReduction() ? combine(kind, out.data[offset], v) : v;
     for (int k = (int)order.size() - 1; k >= 0; --k) {
       unsigned d = order[k];
       if (++point[d] < extents[d])
@@ -245,8 +272,8 @@ FailureOr<std::vector<RefTensor>>
 cascade::interpret(func::FuncOp f, const std::vector<RefTensor> &args,
                    std::string &error) {
   if (args.size() != f.getNumArguments()) {
-    error = "expected " + std::to_string(f.getNumArguments()) + " tensors, got " +
-            std::to_string(args.size());
+    error = "expected " + std::to_string(f.getNumArguments()) +
+            " tensors, got " + std::to_string(args.size());
     return failure();
   }
   llvm::DenseMap<Value, RefTensor> env;

@@ -1,4 +1,5 @@
-//===- CpuCodegen.cpp - Native code for the CPU targets --------------------===//
+//===- CpuCodegen.cpp - Native code for the CPU targets
+//--------------------===//
 #include "compiler/Target/Target.h"
 #include "dialects/Cascade/IR/CascadeOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -62,8 +63,8 @@ void dumpLLVM(const IRPrinting &printing, llvm::StringRef stage,
                  << text << "\n";
   if (!printing.dumpDir.empty()) {
     llvm::SmallString<256> path(printing.dumpDir);
-    llvm::sys::path::append(path, llvm::formatv("llvm-{0}-{1}.ll", index,
-                                                stage));
+    llvm::sys::path::append(path,
+                            llvm::formatv("llvm-{0}-{1}.ll", index, stage));
     std::error_code ec;
     llvm::raw_fd_ostream file(path, ec);
     if (!ec)
@@ -85,7 +86,8 @@ void addEntryPoints(llvm::Module &m, llvm::StringRef modelSymbol,
   llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", entry));
   std::vector<llvm::Value *> args;
   for (unsigned i = 0; i < model->arg_size(); ++i) {
-    llvm::Value *slot = b.CreateConstInBoundsGEP1_64(ptrTy, entry->getArg(0), i);
+    llvm::Value *slot =
+        b.CreateConstInBoundsGEP1_64(ptrTy, entry->getArg(0), i);
     args.push_back(b.CreateLoad(ptrTy, slot));
   }
   b.CreateCall(model, args);

@@ -1,8 +1,9 @@
-//===- Linker.cpp - Link objects into libraries and executables ------------===//
+//===- Linker.cpp - Link objects into libraries and executables
+//------------===//
 #include "compiler/Target/Target.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/Path.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 
 namespace cascade {
@@ -23,8 +24,8 @@ std::string findClang() {
 std::string runtimeLibDir() {
   static int anchor;
   std::string exe = llvm::sys::fs::getMainExecutable("cascade", &anchor);
-  llvm::SmallString<256> dir(llvm::sys::path::parent_path(
-      llvm::sys::path::parent_path(exe)));
+  llvm::SmallString<256> dir(
+      llvm::sys::path::parent_path(llvm::sys::path::parent_path(exe)));
   llvm::sys::path::append(dir, "lib");
   return std::string(dir);
 }
@@ -42,8 +43,8 @@ bool runClang(std::vector<std::string> args, std::string &error) {
   llvm::sys::fs::createTemporaryFile("cascade-link", "txt", errFile);
   std::optional<llvm::StringRef> redirects[] = {std::nullopt, errFile.str(),
                                                 errFile.str()};
-  int rc = llvm::sys::ExecuteAndWait(clang, refs, std::nullopt, redirects, 0,
-                                     0, &msg);
+  int rc = llvm::sys::ExecuteAndWait(clang, refs, std::nullopt, redirects, 0, 0,
+                                     &msg);
   if (rc != 0) {
     auto text = llvm::MemoryBuffer::getFile(errFile);
     error = "linking failed: " + (msg.empty() ? "" : msg + ": ") +

@@ -1,4 +1,5 @@
-//===- Manifest.cpp - JSON manifests and C headers of artifacts ------------===//
+//===- Manifest.cpp - JSON manifests and C headers of artifacts
+//------------===//
 #include "compiler/Target/Target.h"
 #include "dialects/Cascade/IR/CascadeOps.h"
 #include "llvm/Support/JSON.h"

@@ -1,12 +1,13 @@
-//===- Pipeline.cpp - MLIR pass pipelines for the CPU targets --------------===//
+//===- Pipeline.cpp - MLIR pass pipelines for the CPU targets
+//--------------===//
 #include "compiler/Target/Target.h"
 #include "dialects/Cascade/IR/CascadeOps.h"
-#include "passes/Passes.h"
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+#include "passes/Passes.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;

@@ -63,10 +63,9 @@ struct CpuArtifact {
 /// Lowers `module` (cascade level; not modified) through MLIR and LLVM to
 /// native code. Emits the generic entry `cascade_entry` and the manifest
 /// symbol `cascade_manifest` next to `cascade_<model>`.
-mlir::LogicalResult compileForCpu(mlir::ModuleOp module,
-                                  const TargetOptions &t,
-                                  const IRPrinting &printing,
-                                  CpuArtifact &out, bool wantText,
+mlir::LogicalResult compileForCpu(mlir::ModuleOp module, const TargetOptions &t,
+                                  const IRPrinting &printing, CpuArtifact &out,
+                                  bool wantText,
                                   int64_t *scratchBytes = nullptr);
 
 /// Links `objectPath` into a shared library / standalone executable.

@@ -1,9 +1,10 @@
-//===- LowerToLoops.cpp - cascade.einsum to scf loop nests -----------------===//
+//===- LowerToLoops.cpp - cascade.einsum to scf loop nests
+//-----------------===//
 #include "dialects/Cascade/IR/Access.h"
 #include "dialects/Cascade/IR/CascadeOps.h"
-#include "passes/Passes.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/IR/IRMapping.h"
+#include "passes/Passes.h"
 #include <cmath>
 
 namespace cascade {
@@ -66,8 +67,8 @@ public:
     Value operandsOrdered =
         arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ORD, x, y);
     Value fix = arith::AndIOp::create(b, loc, isNaN, operandsOrdered);
-    Value negInf = arith::ConstantOp::create(
-        b, loc, b.getF32FloatAttr(-INFINITY));
+    Value negInf =
+        arith::ConstantOp::create(b, loc, b.getF32FloatAttr(-INFINITY));
     return arith::SelectOp::create(b, loc, fix, negInf, r);
   }
 
@@ -104,8 +105,8 @@ private:
       SmallVector<Value> idx;
       for (unsigned r = 0; r < read.getMap().getNumResults(); ++r)
         idx.push_back(indexValue(read.getMap(), r));
-      result = memref::LoadOp::create(b, l, argBuffers[arg.getArgNumber()],
-                                      idx);
+      result =
+          memref::LoadOp::create(b, l, argBuffers[arg.getArgNumber()], idx);
     } else if (auto c = dyn_cast<ConstOp>(o)) {
       double v = c.getValue().convertToDouble();
       result = f32(l, v);
@@ -159,11 +160,12 @@ private:
       Value e = math::ErfOp::create(
           b, l, arith::MulFOp::create(b, l, x, f32(l, M_SQRT1_2)));
       Value half = arith::MulFOp::create(b, l, x, f32(l, 0.5));
-      return arith::MulFOp::create(
-          b, l, half, arith::AddFOp::create(b, l, f32(l, 1.0), e));
+      return arith::MulFOp::create(b, l, half,
+                                   arith::AddFOp::create(b, l, f32(l, 1.0), e));
     }
     // gelu_tanh: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-    Value x3 = arith::MulFOp::create(b, l, arith::MulFOp::create(b, l, x, x), x);
+    Value x3 =
+        arith::MulFOp::create(b, l, arith::MulFOp::create(b, l, x, x), x);
     Value inner = arith::AddFOp::create(
         b, l, x, arith::MulFOp::create(b, l, x3, f32(l, 0.044715)));
     Value t = math::TanhOp::create(
@@ -199,8 +201,10 @@ private:
       if ((cx && *cx != 0) || (cy && *cy != 0))
         return r;
       Value zero = f32(l, 0.0);
-      Value xz = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, x, zero);
-      Value yz = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, y, zero);
+      Value xz =
+          arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, x, zero);
+      Value yz =
+          arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, y, zero);
       return arith::SelectOp::create(b, l, arith::AndIOp::create(b, l, xz, yz),
                                      zero, r);
     }
@@ -262,10 +266,9 @@ private:
     }
     auto ifOp = scf::IfOp::create(b, l, TypeRange{b.getF32Type()}, cond,
                                   /*withElseRegion=*/true);
-    for (auto [src, dst] : {std::pair{&where.getThenRegion(),
-                                      &ifOp.getThenRegion()},
-                            std::pair{&where.getElseRegion(),
-                                      &ifOp.getElseRegion()}}) {
+    for (auto [src, dst] :
+         {std::pair{&where.getThenRegion(), &ifOp.getThenRegion()},
+          std::pair{&where.getElseRegion(), &ifOp.getElseRegion()}}) {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&dst->front());
       Value v = emitRegion(*src);
@@ -454,7 +457,8 @@ struct LowerToLoops
     }
     for (Value v : allocated)
       if (!lastUse.count(v) || isa<func::ReturnOp>(lastUse.lookup(v)))
-        if (buffers.lookup(v) && !llvm::is_contained(outParams, buffers.lookup(v)))
+        if (buffers.lookup(v) &&
+            !llvm::is_contained(outParams, buffers.lookup(v)))
           memref::DeallocOp::create(b, ret.getLoc(), buffers.lookup(v));
     func::ReturnOp::create(b, ret.getLoc());
     ret.erase();
@@ -506,13 +510,14 @@ struct LowerToLoops
       SmallVector<int64_t> lbs(shape.size(), 0);
       if (iter)
         lbs[*iter] = 1;
-      buildNest(b, loc, shape, identityOrder(shape.size()),
-                [&](OpBuilder &nb, ArrayRef<Value> ivs) {
-                  Value c = arith::ConstantOp::create(
-                      nb, loc, nb.getF32FloatAttr((float)id));
-                  memref::StoreOp::create(nb, loc, c, buf, ivs);
-                },
-                lbs);
+      buildNest(
+          b, loc, shape, identityOrder(shape.size()),
+          [&](OpBuilder &nb, ArrayRef<Value> ivs) {
+            Value c = arith::ConstantOp::create(nb, loc,
+                                                nb.getF32FloatAttr((float)id));
+            memref::StoreOp::create(nb, loc, c, buf, ivs);
+          },
+          lbs);
     }
     bool ok = true;
     buildNest(b, loc, extents, chooseLoopOrder(op),

@@ -1,8 +1,9 @@
-//===- MathApproximation.cpp - Vectorizable math functions -----------------===//
-#include "passes/Passes.h"
+//===- MathApproximation.cpp - Vectorizable math functions
+//-----------------===//
 #include "mlir/Dialect/Math/Transforms/Approximation.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "passes/Passes.h"
 
 namespace cascade {
 #define GEN_PASS_DEF_CASCADEMATHAPPROXIMATION

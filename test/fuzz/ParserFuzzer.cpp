@@ -62,9 +62,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       work += n;
       if (work > 100000)
         return 0;
-      args.push_back({std::vector<int64_t>(tt.getShape().begin(),
-                                           tt.getShape().end()),
-                      std::vector<double>(n, 0.5)});
+      args.push_back(
+          {std::vector<int64_t>(tt.getShape().begin(), tt.getShape().end()),
+           std::vector<double>(n, 0.5)});
     }
     if (work > 100000)
       return 0;

@@ -1,4 +1,5 @@
-//===- AccessTest.cpp - Affine index helpers -------------------------------===//
+//===- AccessTest.cpp - Affine index helpers
+//-------------------------------===//
 #include "dialects/Cascade/IR/Access.h"
 #include "mlir/IR/AffineExpr.h"
 #include "mlir/IR/MLIRContext.h"
@@ -10,7 +11,8 @@ namespace {
 
 TEST(Access, LinearFormAndBounds) {
   mlir::MLIRContext ctx;
-  auto d0 = mlir::getAffineDimExpr(0, &ctx), d1 = mlir::getAffineDimExpr(1, &ctx);
+  auto d0 = mlir::getAffineDimExpr(0, &ctx),
+       d1 = mlir::getAffineDimExpr(1, &ctx);
   auto e = toLinear(d0 * 32 + d1 - 3, 2);
   ASSERT_TRUE(e);
   EXPECT_EQ(e->coeffs[0], 32);

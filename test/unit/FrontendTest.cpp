@@ -1,4 +1,5 @@
-//===- FrontendTest.cpp - Parser and model builder units -------------------===//
+//===- FrontendTest.cpp - Parser and model builder units
+//-------------------===//
 #include "TestUtil.h"
 #include "compiler/Frontend/EinPrinter.h"
 #include "compiler/Frontend/Lexer.h"
@@ -15,11 +16,11 @@ TEST(Lexer, TokensAndComments) {
   for (Token t = lex.next(); t.kind != Tok::Eof; t = lex.next())
     kinds.push_back(t.kind);
   std::vector<Tok> want = {
-      Tok::Ident,  Tok::LBracket, Tok::Ident,    Tok::Comma,  Tok::Ident,
-      Tok::RBracket, Tok::Assign, Tok::Ident,    Tok::LBracket, Tok::Ident,
-      Tok::Comma,  Tok::Ident,    Tok::RBracket, Tok::ColonColon, Tok::Ident,
-      Tok::LParen, Tok::Ident,    Tok::RParen,   Tok::Newline, Tok::Number,
-      Tok::Le,     Tok::Ne,       Tok::Arrow};
+      Tok::Ident,    Tok::LBracket, Tok::Ident,    Tok::Comma,      Tok::Ident,
+      Tok::RBracket, Tok::Assign,   Tok::Ident,    Tok::LBracket,   Tok::Ident,
+      Tok::Comma,    Tok::Ident,    Tok::RBracket, Tok::ColonColon, Tok::Ident,
+      Tok::LParen,   Tok::Ident,    Tok::RParen,   Tok::Newline,    Tok::Number,
+      Tok::Le,       Tok::Ne,       Tok::Arrow};
   EXPECT_EQ(kinds, want);
 }
 

@@ -1,4 +1,5 @@
-//===- InterpreterTest.cpp - The reference interpreter vs hand values ------===//
+//===- InterpreterTest.cpp - The reference interpreter vs hand values
+//------===//
 #include "TestUtil.h"
 #include <cmath>
 #include <gtest/gtest.h>
@@ -111,11 +112,11 @@ output Y)");
   ASSERT_TRUE(p.module) << p.diags;
   double x = 0.5;
   double sig = 1 / (1 + std::exp(-x));
-  double want = 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))) + 2 * sig +
-                4 * x * sig + 0 + x * x * x + 1 / x + 1 / std::sqrt(x) +
-                0.5 * x *
-                    (1 + std::tanh(std::sqrt(2 / M_PI) *
-                                   (x + 0.044715 * x * x * x)));
+  double want =
+      0.5 * x * (1 + std::erf(x / std::sqrt(2.0))) + 2 * sig + 4 * x * sig + 0 +
+      x * x * x + 1 / x + 1 / std::sqrt(x) +
+      0.5 * x *
+          (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
   auto out = p.run({{{1}, {x}}});
   EXPECT_NEAR(out[0].data[0], want, 1e-14);
 }

@@ -1,4 +1,5 @@
-//===- cascade.cpp - The cascade command-line driver -----------------------===//
+//===- cascade.cpp - The cascade command-line driver
+//-----------------------===//
 //
 // cascade check | opt | analyze | compile | run | tune MODEL [options]
 // (the CLI contract of ARCHITECTURE.md). Exit codes: 0 success, 1 a
@@ -15,47 +16,62 @@ using namespace cascade;
 
 static cl::OptionCategory category("cascade options");
 
-static cl::list<std::string> positional(cl::Positional, cl::desc("COMMAND MODEL"),
-                                        cl::cat(category));
-static cl::opt<std::string> target("target", cl::desc("host|x86_64|aarch64|cuda|webgpu"),
+static cl::list<std::string>
+    positional(cl::Positional, cl::desc("COMMAND MODEL"), cl::cat(category));
+static cl::opt<std::string> target("target",
+                                   cl::desc("host|x86_64|aarch64|cuda|webgpu"),
                                    cl::init("host"), cl::cat(category));
-static cl::opt<std::string> cpu("cpu", cl::desc("CPU model (default: the host's)"),
-                                cl::cat(category));
-static cl::opt<std::string> features("features", cl::desc("CPU features, e.g. +avx2,-avx512f"),
+static cl::opt<std::string>
+    cpu("cpu", cl::desc("CPU model (default: the host's)"), cl::cat(category));
+static cl::opt<std::string>
+    features("features", cl::desc("CPU features, e.g. +avx2,-avx512f"),
+             cl::cat(category));
+static cl::opt<std::string>
+    arch("arch", cl::desc("GPU architecture (sm_80|sm_90)"), cl::cat(category));
+static cl::opt<std::string>
+    emit("emit", cl::desc("opt: ein|mlir|loops|llvm|asm; compile: lib|exe"),
+         cl::cat(category));
+static cl::opt<std::string>
+    passes("passes", cl::desc("Pass pipeline to run first (comma-separated)"),
+           cl::cat(category));
+static cl::opt<std::string>
+    output("o", cl::desc("Output file (opt) or folder (compile)"),
+           cl::cat(category));
+static cl::opt<bool> printAfterAll("print-ir-after-all",
+                                   cl::desc("Print the IR after every stage"),
+                                   cl::cat(category));
+static cl::opt<bool>
+    printAfterChange("print-ir-after-change",
+                     cl::desc("Print the IR after every stage that changed it"),
+                     cl::cat(category));
+static cl::opt<std::string>
+    dumpDir("dump-dir", cl::desc("Write the IR after every stage to DIR"),
+            cl::cat(category));
+static cl::list<std::string> inputs("input", cl::desc("NAME=FILE.npy (run)"),
+                                    cl::cat(category));
+static cl::opt<std::string> weights("weights",
+                                    cl::desc("Weights file (safetensors)"),
+                                    cl::cat(category));
+static cl::opt<bool>
+    randomInputs("random-inputs",
+                 cl::desc("Draw every input and weight not given from N(0,1)"),
+                 cl::cat(category));
+static cl::opt<uint64_t> seed("seed", cl::desc("Seed of --random-inputs"),
+                              cl::init(0), cl::cat(category));
+static cl::opt<std::string> outputDir("output-dir",
+                                      cl::desc("Folder for outputs (run)"),
+                                      cl::cat(category));
+static cl::opt<bool>
+    check("check", cl::desc("Compare with the float64 reference interpreter"),
+          cl::cat(category));
+static cl::opt<unsigned> bench("bench", cl::desc("Time N runs after a warm-up"),
+                               cl::init(0), cl::cat(category));
+static cl::opt<std::string> schedule("schedule", cl::desc("Schedule file"),
                                      cl::cat(category));
-static cl::opt<std::string> arch("arch", cl::desc("GPU architecture (sm_80|sm_90)"),
-                                 cl::cat(category));
-static cl::opt<std::string> emit("emit",
-                                 cl::desc("opt: ein|mlir|loops|llvm|asm; compile: lib|exe"),
-                                 cl::cat(category));
-static cl::opt<std::string> passes("passes", cl::desc("Pass pipeline to run first (comma-separated)"),
-                                   cl::cat(category));
-static cl::opt<std::string> output("o", cl::desc("Output file (opt) or folder (compile)"),
-                                   cl::cat(category));
-static cl::opt<bool> printAfterAll("print-ir-after-all", cl::desc("Print the IR after every stage"),
-                                   cl::cat(category));
-static cl::opt<bool> printAfterChange("print-ir-after-change",
-                                      cl::desc("Print the IR after every stage that changed it"),
-                                      cl::cat(category));
-static cl::opt<std::string> dumpDir("dump-dir", cl::desc("Write the IR after every stage to DIR"),
-                                    cl::cat(category));
-static cl::list<std::string> inputs("input", cl::desc("NAME=FILE.npy (run)"), cl::cat(category));
-static cl::opt<std::string> weights("weights", cl::desc("Weights file (safetensors)"),
-                                    cl::cat(category));
-static cl::opt<bool> randomInputs("random-inputs",
-                                  cl::desc("Draw every input and weight not given from N(0,1)"),
-                                  cl::cat(category));
-static cl::opt<uint64_t> seed("seed", cl::desc("Seed of --random-inputs"), cl::init(0),
-                              cl::cat(category));
-static cl::opt<std::string> outputDir("output-dir", cl::desc("Folder for outputs (run)"),
-                                      cl::cat(category));
-static cl::opt<bool> check("check", cl::desc("Compare with the float64 reference interpreter"),
-                           cl::cat(category));
-static cl::opt<unsigned> bench("bench", cl::desc("Time N runs after a warm-up"), cl::init(0),
+static cl::opt<std::string> db("db", cl::desc("Tuning database"),
                                cl::cat(category));
-static cl::opt<std::string> schedule("schedule", cl::desc("Schedule file"), cl::cat(category));
-static cl::opt<std::string> db("db", cl::desc("Tuning database"), cl::cat(category));
-static cl::opt<bool> noTuningDb("no-tuning-db", cl::desc("Do not read the tuning database"),
+static cl::opt<bool> noTuningDb("no-tuning-db",
+                                cl::desc("Do not read the tuning database"),
                                 cl::cat(category));
 static cl::opt<bool> json("json", cl::desc("Machine-readable output (analyze)"),
                           cl::cat(category));
@@ -63,10 +79,12 @@ static cl::opt<bool> json("json", cl::desc("Machine-readable output (analyze)"),
 static const char *kOverview =
     "Cascade: a compiler for cascades of Einsums\n\n"
     "  cascade check   MODEL.ein\n"
-    "  cascade opt     MODEL.ein [--passes=a,b] [--emit=ein|mlir|loops|llvm|asm]\n"
+    "  cascade opt     MODEL.ein [--passes=a,b] "
+    "[--emit=ein|mlir|loops|llvm|asm]\n"
     "  cascade compile MODEL.ein --target=T -o DIR [--emit=exe]\n"
     "  cascade run     MODEL.ein --target=T [--input NAME=FILE.npy ...]\n"
-    "                  [--random-inputs --seed=S] [--output-dir DIR] [--check] [--bench=N]\n";
+    "                  [--random-inputs --seed=S] [--output-dir DIR] [--check] "
+    "[--bench=N]\n";
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);

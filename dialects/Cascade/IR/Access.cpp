@@ -13,7 +13,7 @@ std::optional<LinearExpr> toLinear(AffineExpr e, unsigned numDims) {
   out.coeffs.assign(numDims, 0);
   // Walks `e` accumulating `scale * e` into `out`.
   std::function<bool(AffineExpr, int64_t)> add = [&](AffineExpr x,
-                                                      int64_t scale) -> bool {
+                                                     int64_t scale) -> bool {
     if (auto c = dyn_cast<AffineConstantExpr>(x)) {
       out.constant += scale * c.getValue();
       return true;
@@ -162,8 +162,8 @@ LogicalResult proveReadInBounds(ReadOp read, ArrayRef<int64_t> extents,
         continue;
       int64_t v = e->eval(point);
       if (v < 0 || v >= size) {
-        why = llvm::formatv("index {0} of dimension {1} (extent {2}) at {3}",
-                            v, r, size, describe(point));
+        why = llvm::formatv("index {0} of dimension {1} (extent {2}) at {3}", v,
+                            r, size, describe(point));
         return failure();
       }
     }

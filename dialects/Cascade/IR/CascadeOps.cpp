@@ -1,4 +1,5 @@
-//===- CascadeOps.cpp - Einsum-cascade ops and their verifiers -------------===//
+//===- CascadeOps.cpp - Einsum-cascade ops and their verifiers
+//-------------===//
 #include "dialects/Cascade/IR/CascadeOps.h"
 #include "dialects/Cascade/IR/Access.h"
 #include "mlir/IR/Builders.h"
@@ -18,8 +19,8 @@ std::string getTensorName(Value tensor) {
   if (auto arg = dyn_cast<BlockArgument>(tensor)) {
     Operation *owner = arg.getOwner()->getParentOp();
     if (auto func = dyn_cast_or_null<func::FuncOp>(owner))
-      if (auto name =
-              func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), attrs::kName))
+      if (auto name = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
+                                                        attrs::kName))
         return name.str();
     if (auto einsum = dyn_cast_or_null<EinsumOp>(owner)) {
       if (Value outer = einsum.getOperandForArg(arg))
@@ -59,13 +60,13 @@ Operation *EinsumOp::getYieldedOp() {
 LogicalResult EinsumOp::verify() {
   ArrayRef<int64_t> extents = getExtents();
   if (extents.size() != getNumLoops())
-    return emitOpError("has ") << getNumLoops() << " indices but "
-                               << extents.size() << " extents";
+    return emitOpError("has ")
+           << getNumLoops() << " indices but " << extents.size() << " extents";
   llvm::StringSet<> seen;
   for (unsigned d = 0; d < getNumLoops(); ++d) {
     if (extents[d] <= 0)
-      return emitOpError("index '") << getIndexName(d)
-                                    << "' has a non-positive extent";
+      return emitOpError("index '")
+             << getIndexName(d) << "' has a non-positive extent";
     if (!seen.insert(getIndexName(d)).second)
       return emitOpError("index '") << getIndexName(d) << "' appears twice";
   }
@@ -147,8 +148,7 @@ LogicalResult EinsumOp::verifyRegions() {
         if (e != getAffineDimExpr(*iter, getContext()))
           return read.emitError("recurrence '")
                  << getName() << "' may read itself along its iterative "
-                 << "index only at the previous step '" << names[*iter]
-                 << "'";
+                 << "index only at the previous step '" << names[*iter] << "'";
         continue;
       }
       // A plain index must address a dimension of its own extent, except

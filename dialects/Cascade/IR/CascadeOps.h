@@ -15,13 +15,13 @@ namespace cascade {
 
 /// Attribute names used on `func.func` arguments and results of a model.
 namespace attrs {
-constexpr llvm::StringLiteral kModel = "cascade.model";     // on the func
-constexpr llvm::StringLiteral kName = "cascade.name";       // tensor name
-constexpr llvm::StringLiteral kRole = "cascade.role";       // input|weight
-constexpr llvm::StringLiteral kDims = "cascade.dims";       // rank names
-constexpr llvm::StringLiteral kDtype = "cascade.dtype";     // f32|f16|bf16
-constexpr llvm::StringLiteral kKey = "cascade.key";         // weight key
-constexpr llvm::StringLiteral kFile = "cascade.file";       // weight file
+constexpr llvm::StringLiteral kModel = "cascade.model"; // on the func
+constexpr llvm::StringLiteral kName = "cascade.name";   // tensor name
+constexpr llvm::StringLiteral kRole = "cascade.role";   // input|weight
+constexpr llvm::StringLiteral kDims = "cascade.dims";   // rank names
+constexpr llvm::StringLiteral kDtype = "cascade.dtype"; // f32|f16|bf16
+constexpr llvm::StringLiteral kKey = "cascade.key";     // weight key
+constexpr llvm::StringLiteral kFile = "cascade.file";   // weight file
 } // namespace attrs
 
 /// The user-visible name of a tensor value: the einsum's `name`, or the
