@@ -19,6 +19,7 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Regex.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include <algorithm>
@@ -68,7 +69,8 @@ struct Session {
     llvm::StringRef text = (*buffer)->getBuffer().ltrim();
     bool isMlir = llvm::StringRef(path).ends_with(".mlir") ||
                   text.starts_with("module") || text.starts_with("func.func") ||
-                  text.starts_with("\"builtin.module\"");
+                  text.starts_with("\"builtin.module\"") ||
+                  llvm::Regex("^#[A-Za-z_][A-Za-z0-9_.$-]* = ").match(text);
     sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
     OwningOpRef<ModuleOp> module;
     if (isMlir) {
@@ -130,18 +132,22 @@ struct TempDir {
   }
 };
 
-bool runPassPipeline(Session &s, ModuleOp module, const CliOptions &o) {
+/// Runs `--passes`; returns an exit code (kExitOk when there is none).
+int runPassPipeline(Session &s, ModuleOp module, const CliOptions &o) {
   if (o.passes.empty())
-    return true;
+    return kExitOk;
   PassManager pm(&s.ctx);
-  configureIRPrinting(pm, o.printing);
+  IRPrinting printing = o.printing; // `--passes` dumps go to their own folder
+  if (!printing.dumpDir.empty())
+    printing.dumpDir += "/passes";
+  configureIRPrinting(pm, printing);
   std::string err;
   llvm::raw_string_ostream errs(err);
   if (failed(parsePassPipeline(o.passes, pm, errs))) {
     llvm::errs() << "error: bad --passes: " << err << "\n";
-    return false;
+    return kExitUsage;
   }
-  return succeeded(pm.run(module));
+  return succeeded(pm.run(module)) ? kExitOk : kExitError;
 }
 
 void registerPassesOnce() {
@@ -180,8 +186,8 @@ int runOpt(const CliOptions &o) {
   OwningOpRef<ModuleOp> module = s.load(o.model);
   if (!module || s.errors)
     return kExitError;
-  if (!runPassPipeline(s, *module, o))
-    return kExitError;
+  if (int rc = runPassPipeline(s, *module, o))
+    return rc;
   std::string emit = o.emit.empty() ? "mlir" : o.emit;
   std::string text;
   llvm::raw_string_ostream os(text);
@@ -234,8 +240,8 @@ int runCompile(const CliOptions &o) {
   OwningOpRef<ModuleOp> module = s.load(o.model);
   if (!module || s.errors)
     return kExitError;
-  if (!runPassPipeline(s, *module, o))
-    return kExitError;
+  if (int rc = runPassPipeline(s, *module, o))
+    return rc;
   CpuArtifact art;
   int64_t scratch = 0;
   if (failed(
@@ -389,8 +395,8 @@ int runRun(const CliOptions &o) {
   OwningOpRef<ModuleOp> module = s.load(o.model);
   if (!module || s.errors)
     return kExitError;
-  if (!runPassPipeline(s, *module, o))
-    return kExitError;
+  if (int rc = runPassPipeline(s, *module, o))
+    return rc;
   func::FuncOp f = getModelFunction(*module);
   CpuArtifact art;
   int64_t scratch = 0;
@@ -403,8 +409,9 @@ int runRun(const CliOptions &o) {
     return kExitError;
   std::vector<HostTensor> args;
   std::vector<std::string> generated;
-  if (!prepareArguments(f, o.inputs, o.randomInputs, o.seed, args, generated))
-    return kExitError;
+  if (int rc = prepareArguments(f, o.inputs, o.randomInputs, o.seed, args,
+                                generated))
+    return rc;
   TempDir tmp;
   if (!tmp.ok) {
     llvm::errs() << "error: cannot create a temporary folder\n";

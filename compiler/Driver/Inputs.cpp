@@ -6,6 +6,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
+#include <algorithm>
 
 using namespace mlir;
 
@@ -18,24 +19,25 @@ static std::string shapeText(llvm::ArrayRef<int64_t> shape) {
   return s + "]";
 }
 
-bool prepareArguments(func::FuncOp model,
-                      const std::vector<std::string> &inputFlags,
-                      bool randomInputs, uint64_t seed,
-                      std::vector<HostTensor> &args,
-                      std::vector<std::string> &generated) {
+int prepareArguments(func::FuncOp model,
+                     const std::vector<std::string> &inputFlags,
+                     bool randomInputs, uint64_t seed,
+                     std::vector<HostTensor> &args,
+                     std::vector<std::string> &generated) {
   std::map<std::string, std::string> files;
-  bool ok = true;
+  int rc = 0;
+  auto fail = [&](int code) { rc = std::max(rc, code); };
   for (const std::string &flag : inputFlags) {
     size_t eq = flag.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == flag.size()) {
       llvm::errs() << "error: --input expects NAME=FILE.npy, got '" << flag
                    << "'\n";
-      return false;
+      return 2;
     }
     std::string name = flag.substr(0, eq);
     if (!files.insert({name, flag.substr(eq + 1)}).second) {
       llvm::errs() << "error: --input " << name << " given twice\n";
-      return false;
+      return 2;
     }
   }
   for (unsigned i = 0; i < model.getNumArguments(); ++i) {
@@ -52,14 +54,14 @@ bool prepareArguments(func::FuncOp model,
       if (cascade_npy_read_f32(it->second.c_str(), &data, shape, &rank) !=
           CASCADE_OK) {
         llvm::errs() << "error: " << cascade_last_error() << "\n";
-        ok = false;
+        fail(1);
       } else {
         llvm::ArrayRef<int64_t> got(shape, rank);
         if (got != llvm::ArrayRef<int64_t>(t.shape)) {
           llvm::errs() << it->second << ": error: " << t.role << " '" << t.name
                        << "' expects shape " << shapeText(t.shape)
                        << ", the file has " << shapeText(got) << "\n";
-          ok = false;
+          fail(1);
         } else {
           t.data.assign(data, data + type.getNumElements());
         }
@@ -74,16 +76,16 @@ bool prepareArguments(func::FuncOp model,
       llvm::errs() << "error: no value for " << t.role << " '" << t.name << "' "
                    << shapeText(t.shape) << ": pass --input " << t.name
                    << "=FILE.npy or --random-inputs\n";
-      ok = false;
+      fail(2);
     }
     args.push_back(std::move(t));
   }
   for (auto &[name, file] : files) {
     llvm::errs() << "error: --input " << name << "=" << file
                  << ": the model has no input or weight '" << name << "'\n";
-    ok = false;
+    fail(2);
   }
-  return ok;
+  return rc;
 }
 
 bool writeTensor(const std::string &dir, const HostTensor &t) {

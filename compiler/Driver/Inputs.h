@@ -18,8 +18,10 @@ struct HostTensor {
 
 /// Builds the model's argument tensors (inputs, then weights, in function
 /// order): from `--input NAME=FILE.npy`, else random (seeded) when allowed.
-/// Reports problems as `FILE: error: ...` on stderr and returns false.
-bool prepareArguments(mlir::func::FuncOp model,
+/// Reports problems as `FILE: error: ...` on stderr. Returns an exit code:
+/// 0, 1 for an unreadable or mis-shaped file, 2 for a bad `--input` flag or
+/// a missing value.
+int prepareArguments(mlir::func::FuncOp model,
                       const std::vector<std::string> &inputFlags,
                       bool randomInputs, uint64_t seed,
                       std::vector<HostTensor> &args,

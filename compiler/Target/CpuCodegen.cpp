@@ -57,7 +57,7 @@ void dumpLLVM(const IRPrinting &printing, llvm::StringRef stage,
   std::string text;
   llvm::raw_string_ostream os(text);
   module.print(os, nullptr);
-  if (printing.afterAll)
+  if (printing.afterAll && printing.dumpDir.empty())
     llvm::errs() << "// -----// IR Dump After " << stage
                  << " (llvm) //----- //\n"
                  << text << "\n";
@@ -76,13 +76,17 @@ void dumpLLVM(const IRPrinting &printing, llvm::StringRef stage,
 /// pointer per tensor, and the manifest as `cascade_manifest`.
 void addEntryPoints(llvm::Module &m, llvm::StringRef modelSymbol,
                     llvm::StringRef manifest) {
+  // Each model exports `<symbol>_entry` and `<symbol>_manifest` (declared in
+  // its header, so several models link into one program) and the generic
+  // `cascade_entry` / `cascade_manifest` aliases the runtime looks up in a
+  // model it loads on its own.
   llvm::LLVMContext &ctx = m.getContext();
   llvm::Function *model = m.getFunction(modelSymbol);
   auto *ptrTy = llvm::PointerType::getUnqual(ctx);
   auto *entryTy =
       llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrTy}, false);
   auto *entry = llvm::Function::Create(
-      entryTy, llvm::GlobalValue::ExternalLinkage, "cascade_entry", m);
+      entryTy, llvm::GlobalValue::ExternalLinkage, modelSymbol + "_entry", m);
   llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", entry));
   std::vector<llvm::Value *> args;
   for (unsigned i = 0; i < model->arg_size(); ++i) {
@@ -96,40 +100,97 @@ void addEntryPoints(llvm::Module &m, llvm::StringRef modelSymbol,
   auto *data = llvm::ConstantDataArray::getString(ctx, manifest, true);
   auto *global = new llvm::GlobalVariable(m, data->getType(), true,
                                           llvm::GlobalValue::ExternalLinkage,
-                                          data, "cascade_manifest");
+                                          data, modelSymbol + "_manifest");
   global->setAlignment(llvm::Align(1));
+  llvm::GlobalAlias::create("cascade_entry", entry);
+  llvm::GlobalAlias::create("cascade_manifest", global);
 }
 
 } // namespace
+
+/// Checks `--cpu` and `--features` against LLVM's tables before any work,
+/// so a typo is one clean error (LLVM itself would only warn and ignore it).
+static LogicalResult checkMachine(ModuleOp input, const llvm::Target &target,
+                                  const MachineChoice &mc) {
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(
+      target.createMCSubtargetInfo(llvm::Triple(mc.triple), "", ""));
+  if (!sti->isCPUStringValid(mc.cpu))
+    return input.emitError("unknown CPU '") << mc.cpu << "' for " << mc.triple;
+  llvm::SmallVector<llvm::StringRef> features;
+  llvm::StringRef(mc.features).split(features, ',', -1, false);
+  for (llvm::StringRef f : features) {
+    llvm::StringRef name = f.ltrim("+-");
+    bool known = llvm::any_of(
+        sti->getAllProcessorFeatures(),
+        [&](const llvm::SubtargetFeatureKV &kv) { return name == kv.Key; });
+    if (!known || (f[0] != '+' && f[0] != '-'))
+      return input.emitError("unknown CPU feature '")
+             << f << "' for " << mc.triple << " (write +name or -name)";
+  }
+  return success();
+}
+
+/// True if the model function is still at the cascade level (tensors).
+static bool isCascadeLevel(func::FuncOp f) {
+  return llvm::all_of(f.getArgumentTypes(),
+                      [](Type t) { return isa<RankedTensorType>(t); }) &&
+         llvm::all_of(f.getResultTypes(),
+                      [](Type t) { return isa<RankedTensorType>(t); });
+}
 
 LogicalResult compileForCpu(ModuleOp input, const TargetOptions &t,
                             const IRPrinting &printing, CpuArtifact &out,
                             bool wantText, int64_t *scratchBytes) {
   MLIRContext *ctx = input.getContext();
+  func::FuncOp inputFunc = getModelFunction(input);
+  if (!inputFunc)
+    return input.emitError("no model function to compile");
+  if (!isCascadeLevel(inputFunc))
+    return inputFunc.emitError("code generation starts from the cascade "
+                               "level (tensors); this model is already "
+                               "lowered");
+
+  llvm::InitializeAllTargetInfos();
+  llvm::InitializeAllTargets();
+  llvm::InitializeAllTargetMCs();
+  llvm::InitializeAllAsmPrinters();
+  MachineChoice mc = chooseMachine(t);
+  llvm::Triple triple(mc.triple);
+  std::string err;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, err);
+  if (!target)
+    return input.emitError("no LLVM target for ") << mc.triple << ": " << err;
+  if (failed(checkMachine(input, *target, mc)))
+    return failure();
+
   OwningOpRef<ModuleOp> module = input.clone();
   func::FuncOp f = getModelFunction(*module);
-  if (!f)
-    return input.emitError("no model function to compile");
   std::string modelName = f.getSymName().str();
   std::string symbol = "cascade_" + modelName;
   f.setSymName(symbol);
 
-  // Cascade -> loops: the manifest needs the scratch size of this stage.
-  std::string manifestText;
+  // The manifest needs the scratch size of the loop level: measure it on a
+  // copy, so the real pipeline below is one pass manager (one numbering of
+  // the IR dumps).
+  int64_t scratch = 0;
+  {
+    OwningOpRef<ModuleOp> loops = module->clone();
+    PassManager pm(ctx);
+    addLowerToLoopsPipeline(pm);
+    if (failed(pm.run(*loops)))
+      return failure();
+    scratch = computeScratchBytes(*loops);
+  }
+  if (scratchBytes)
+    *scratchBytes = scratch;
+  TargetOptions resolved = t;
+  resolved.cpu = mc.cpu;
+  resolved.features = mc.features;
+  std::string manifestText = buildManifest(input, resolved, scratch);
   {
     PassManager pm(ctx);
     configureIRPrinting(pm, printing);
     addLowerToLoopsPipeline(pm);
-    if (failed(pm.run(*module)))
-      return failure();
-    int64_t scratch = computeScratchBytes(*module);
-    if (scratchBytes)
-      *scratchBytes = scratch;
-    manifestText = buildManifest(input, t, scratch);
-  }
-  {
-    PassManager pm(ctx);
-    configureIRPrinting(pm, printing);
     addLoopsToLLVMPipeline(pm);
     if (failed(pm.run(*module)))
       return failure();
@@ -162,24 +223,12 @@ LogicalResult compileForCpu(ModuleOp input, const TargetOptions &t,
   addEntryPoints(*llvmModule, symbol, manifestText);
   dumpLLVM(printing, "translate-to-llvm-ir", *llvmModule, 0);
 
-  llvm::InitializeAllTargetInfos();
-  llvm::InitializeAllTargets();
-  llvm::InitializeAllTargetMCs();
-  llvm::InitializeAllAsmPrinters();
-  MachineChoice mc = chooseMachine(t);
-  llvm::Triple triple(mc.triple);
-  std::string err;
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, err);
-  if (!target)
-    return input.emitError("no LLVM target for ") << mc.triple << ": " << err;
   llvm::TargetOptions opts;
   std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
       triple, mc.cpu, mc.features, opts, llvm::Reloc::PIC_, std::nullopt,
       llvm::CodeGenOptLevel::Aggressive));
   if (!tm)
     return input.emitError("cannot create a target machine for ") << mc.triple;
-  if (!tm->getMCSubtargetInfo()->isCPUStringValid(mc.cpu))
-    return input.emitError("unknown CPU '") << mc.cpu << "' for " << mc.triple;
   llvmModule->setTargetTriple(triple);
   llvmModule->setDataLayout(tm->createDataLayout());
   for (llvm::Function &fn : *llvmModule)

@@ -107,9 +107,10 @@ std::string buildHeader(ModuleOp module, llvm::StringRef sourceName) {
     os << (i ? ", " : "") << (s.role == "output" ? "float *" : "const float *")
        << s.name;
   os << ");\n\n/* The same, with the buffers in an array: inputs, weights, "
-        "outputs in the\n   order above. */\nvoid cascade_entry(void "
-        "**buffers);\n\n/* The JSON manifest (signature, shapes, weight "
-        "keys). */\nextern const char cascade_manifest[];\n\n";
+        "outputs in the\n   order above. */\nvoid cascade_"
+     << name << "_entry(void **buffers);\n\n/* The JSON manifest (signature, "
+     << "shapes, weight keys). */\nextern const char cascade_" << name
+     << "_manifest[];\n\n";
   os << "#ifdef __cplusplus\n}\n#endif\n\n#endif /* " << guard << " */\n";
   return out;
 }

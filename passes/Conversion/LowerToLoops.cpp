@@ -209,12 +209,19 @@ private:
                                      zero, r);
     }
     // pow with a constant exponent: small integers multiply, which keeps
-    // negative bases exact; halves use sqrt.
-    double p = *finiteConstant(y);
-    if (p == 0.5)
-      return math::SqrtOp::create(b, l, x);
-    if (p == -0.5)
-      return math::RsqrtOp::create(b, l, x);
+    // negative bases exact; halves use sqrt, with pow's value at -inf.
+    std::optional<double> exponent = finiteConstant(y);
+    if (!exponent)
+      return math::PowFOp::create(b, l, x, y);
+    double p = *exponent;
+    if (p == 0.5 || p == -0.5) {
+      Value root = p > 0 ? (Value)math::SqrtOp::create(b, l, x)
+                         : (Value)math::RsqrtOp::create(b, l, x);
+      Value isNegInf = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, x,
+                                             f32(l, -INFINITY));
+      return arith::SelectOp::create(b, l, isNegInf,
+                                     f32(l, p > 0 ? INFINITY : 0.0), root);
+    }
     if (p == std::floor(p) && std::fabs(p) <= 16) {
       int64_t n = (int64_t)std::fabs(p);
       Value acc = f32(l, 1.0), base = x;
@@ -362,8 +369,13 @@ struct LowerToLoops
     : public cascade::impl::CascadeLowerToLoopsBase<LowerToLoops> {
   void runOnOperation() override {
     SmallVector<func::FuncOp> models;
+    // Functions whose signature is already on buffers were lowered before.
     getOperation().walk([&](func::FuncOp f) {
-      if (f->hasAttr(attrs::kModel))
+      if (f->hasAttr(attrs::kModel) &&
+              llvm::any_of(f.getFunctionType().getInputs(),
+                           [](Type t) { return isa<RankedTensorType>(t); }) ||
+          llvm::any_of(f.getFunctionType().getResults(),
+                       [](Type t) { return isa<RankedTensorType>(t); }))
         models.push_back(f);
     });
     for (func::FuncOp f : models)

@@ -18,6 +18,10 @@ def Cascade_Dialect : Dialect {
   }];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::tensor::TensorDialect"];
+  // `cascade.model` on a function: its signature carries the tensor names,
+  // roles, rank names and element types that the manifest, the runtime and
+  // `--emit=ein` rely on; the verifier checks they are all there.
+  let hasOperationAttrVerify = 1;
 }
 
 class Cascade_Op<string mnemonic, list<Trait> traits = []>

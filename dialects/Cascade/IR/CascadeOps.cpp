@@ -152,12 +152,18 @@ LogicalResult EinsumOp::verifyRegions() {
         continue;
       }
       // A plain index must address a dimension of its own extent, except
-      // an iterative dimension (extent + 1), which it may address too.
+      // the iterative dimension of a recurrence (extent + 1), which holds
+      // positions 0..extent.
       auto dim = dyn_cast<AffineDimExpr>(e);
       if (!dim)
         continue;
       int64_t size = type.getDimSize(r), ext = extents[dim.getPosition()];
-      if (size != ext && size != ext + 1)
+      bool iterativeDim = false;
+      if (isSelf)
+        iterativeDim = (int64_t)r == *iter;
+      else if (auto producer = getOperandForArg(arg).getDefiningOp<EinsumOp>())
+        iterativeDim = producer.getIterative() == (int64_t)r;
+      if (size != ext && !(iterativeDim && size == ext + 1))
         return read.emitError("extent mismatch: index '")
                << names[dim.getPosition()] << "' has extent " << ext
                << " but dimension " << r << " of '" << tensorName

@@ -46,14 +46,14 @@ def Cascade_EinsumOp : Cascade_Op<"einsum",
     }
     ```
   }];
-  let arguments = (ins Variadic<AnyRankedTensor>:$inputs,
-                       Optional<AnyRankedTensor>:$init,
+  let arguments = (ins Variadic<RankedTensorOf<[F32]>>:$inputs,
+                       Optional<RankedTensorOf<[F32]>>:$init,
                        StrAttr:$name,
                        StrArrayAttr:$indices,
                        DenseI64ArrayAttr:$extents,
                        DefaultValuedStrAttr<StrAttr, "add">:$reduction,
                        OptionalAttr<I64Attr>:$iterative);
-  let results = (outs AnyRankedTensor:$result);
+  let results = (outs RankedTensorOf<[F32]>:$result);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
     $name (`ins` `(` $inputs^ `:` type($inputs) `)`)?
@@ -106,7 +106,7 @@ def Cascade_ReadOp : Cascade_Op<"read", [Pure]> {
     where it is evaluated; reads under a `cascade.where` are evaluated only
     where the condition selects their branch.
   }];
-  let arguments = (ins AnyRankedTensor:$tensor, AffineMapAttr:$map);
+  let arguments = (ins RankedTensorOf<[F32]>:$tensor, AffineMapAttr:$map);
   let results = (outs F32:$result);
   let assemblyFormat = "$tensor attr-dict `:` type($tensor)";
   let hasVerifier = 1;

@@ -29,10 +29,10 @@ int main(void) {
   /* The generic entry point computes the same. */
   static float Z2[I * J];
   void *buffers[] = {A, B, Z2};
-  cascade_entry(buffers);
+  cascade_matmul_entry(buffers);
   for (int k = 0; k < I * J; ++k)
     if (Z2[k] != Z[k]) {
-      printf("cascade_entry differs at %d\n", k);
+      printf("cascade_matmul_entry differs at %d\n", k);
       return 1;
     }
   return rel < 1e-5 ? 0 : 1;
