@@ -781,6 +781,24 @@ private:
       func.setResultAttr(i, attrs::kName, builder.getStringAttr(o));
     }
     func::ReturnOp::create(builder, func.getLoc(), results);
+    if (!hadError)
+      warnUnused(func, args);
+  }
+
+  /// Declared inputs and computed tensors that nothing reads are legal but
+  /// almost always a mistake (a typo in a name, a forgotten output).
+  void warnUnused(func::FuncOp func, ArrayRef<const TensorDecl *> args) {
+    for (auto [i, d] : llvm::enumerate(args))
+      if (func.getArgument(i).use_empty())
+        emitWarning(toLoc(d->name.loc))
+            << (d->role == TensorDecl::Input ? "input" : "weight") << " '"
+            << d->name.text << "' is never used";
+    for (auto &[name, info] : tensors)
+      if (info.kind == TensorInfo::Computed && info.value &&
+          info.value.use_empty())
+        emitWarning(toLoc(info.def->name.loc))
+            << "tensor '" << name
+            << "' is computed but never used (it is not an output)";
   }
 
   RankedTensorType tensorType(llvm::ArrayRef<int64_t> shape) {
