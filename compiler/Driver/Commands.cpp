@@ -267,8 +267,7 @@ int runCompile(const CliOptions &o) {
   if (!writeFile(tmp.file(name + ".o"), art.object) ||
       !writeFile(tmp.file(name + ".h"),
                  buildHeader(*module, llvm::sys::path::filename(o.model))) ||
-      !writeFile(tmp.file(name + ".json"),
-                 buildManifest(*module, o.target, scratch) + "\n"))
+      !writeFile(tmp.file(name + ".json"), art.manifest + "\n"))
     return kExitError;
   if (!linkSharedLibrary(tmp.file(name + ".o"), tmp.file("lib" + name + ".so"),
                          o.target, error)) {

@@ -102,8 +102,11 @@ void addEntryPoints(llvm::Module &m, llvm::StringRef modelSymbol,
                                           llvm::GlobalValue::ExternalLinkage,
                                           data, modelSymbol + "_manifest");
   global->setAlignment(llvm::Align(1));
-  llvm::GlobalAlias::create("cascade_entry", entry);
-  llvm::GlobalAlias::create("cascade_manifest", global);
+  // Weak, so objects of several models still link into one program.
+  llvm::GlobalAlias::create(llvm::GlobalValue::WeakAnyLinkage, "cascade_entry",
+                            entry);
+  llvm::GlobalAlias::create(llvm::GlobalValue::WeakAnyLinkage,
+                            "cascade_manifest", global);
 }
 
 } // namespace
@@ -187,6 +190,7 @@ LogicalResult compileForCpu(ModuleOp input, const TargetOptions &t,
   resolved.cpu = mc.cpu;
   resolved.features = mc.features;
   std::string manifestText = buildManifest(input, resolved, scratch);
+  out.manifest = manifestText;
   {
     PassManager pm(ctx);
     configureIRPrinting(pm, printing);

@@ -8,6 +8,7 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 #include "passes/Passes.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
@@ -33,16 +34,18 @@ void configureIRPrinting(PassManager &pm, const IRPrinting &printing) {
   pm.getContext()->disableMultithreading();
   auto never = [](Pass *, Operation *) { return false; };
   auto always = [](Pass *, Operation *) { return true; };
-  if (!printing.dumpDir.empty())
+  if (!printing.dumpDir.empty()) {
+    llvm::sys::fs::create_directories(printing.dumpDir);
     pm.enableIRPrintingToFileTree(never, always, /*printModuleScope=*/true,
                                   /*printAfterOnlyOnChange=*/
                                   printing.afterChange,
                                   /*printAfterOnlyOnFailure=*/false,
                                   printing.dumpDir);
-  else
+  } else {
     pm.enableIRPrinting(never, always, /*printModuleScope=*/true,
                         /*printAfterOnlyOnChange=*/printing.afterChange,
                         /*printAfterOnlyOnFailure=*/false, llvm::errs());
+  }
 }
 
 void addLowerToLoopsPipeline(OpPassManager &pm) {

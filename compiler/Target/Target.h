@@ -56,7 +56,8 @@ std::string buildHeader(mlir::ModuleOp module, llvm::StringRef sourceName);
 /// textual forms on request.
 struct CpuArtifact {
   std::string object;
-  std::string llvmIR; // after optimization, when asked for
+  std::string manifest; // the JSON embedded in the object
+  std::string llvmIR;   // after optimization, when asked for
   std::string assembly;
 };
 

@@ -371,11 +371,11 @@ struct LowerToLoops
     SmallVector<func::FuncOp> models;
     // Functions whose signature is already on buffers were lowered before.
     getOperation().walk([&](func::FuncOp f) {
-      if (f->hasAttr(attrs::kModel) &&
-              llvm::any_of(f.getFunctionType().getInputs(),
-                           [](Type t) { return isa<RankedTensorType>(t); }) ||
-          llvm::any_of(f.getFunctionType().getResults(),
-                       [](Type t) { return isa<RankedTensorType>(t); }))
+      auto isTensor = [](Type t) { return isa<RankedTensorType>(t); };
+      bool onTensors =
+          llvm::any_of(f.getFunctionType().getInputs(), isTensor) ||
+          llvm::any_of(f.getFunctionType().getResults(), isTensor);
+      if (f->hasAttr(attrs::kModel) && onTensors)
         models.push_back(f);
     });
     for (func::FuncOp f : models)

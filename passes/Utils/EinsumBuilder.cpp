@@ -1,0 +1,181 @@
+//===- EinsumBuilder.cpp - Build cascade.einsum ops in code ---------------===//
+#include "passes/Utils/EinsumBuilder.h"
+#include "llvm/ADT/StringSet.h"
+
+using namespace mlir;
+
+namespace cascade {
+
+RankedTensorType einsumResultType(MLIRContext *ctx, ArrayRef<int64_t> extents,
+                                  unsigned numOutputs,
+                                  std::optional<unsigned> iterative) {
+  SmallVector<int64_t> shape(extents.take_front(numOutputs));
+  if (iterative)
+    shape[*iterative] += 1;
+  return RankedTensorType::get(shape, Float32Type::get(ctx));
+}
+
+EinsumBuilder::EinsumBuilder(OpBuilder &outer, Location loc, StringRef name,
+                             ArrayRef<std::string> indices,
+                             ArrayRef<int64_t> extents, unsigned numOutputs)
+    : outer(outer), body(outer.getContext()), loc(loc), name(name),
+      indices(indices), extents(extents), numOutputs(numOutputs),
+      block(std::make_unique<Block>()) {
+  body.setInsertionPointToEnd(block.get());
+}
+
+EinsumBuilder::~EinsumBuilder() = default;
+
+AffineExpr EinsumBuilder::dim(unsigned d) const {
+  return getAffineDimExpr(d, outer.getContext());
+}
+AffineExpr EinsumBuilder::cst(int64_t v) const {
+  return getAffineConstantExpr(v, outer.getContext());
+}
+AffineMap EinsumBuilder::map(ArrayRef<AffineExpr> results) const {
+  return AffineMap::get(numLoops(), 0, results, outer.getContext());
+}
+
+BlockArgument EinsumBuilder::argFor(Value tensor) {
+  for (auto [i, v] : llvm::enumerate(operands))
+    if (v == tensor)
+      return block->getArgument(i);
+  unsigned pos = operands.size();
+  operands.push_back(tensor);
+  return block->insertArgument(pos, tensor.getType(), loc);
+}
+
+Value EinsumBuilder::read(Value tensor, ArrayRef<AffineExpr> index) {
+  return ReadOp::create(body, loc, body.getF32Type(), argFor(tensor),
+                        map(index));
+}
+
+Value EinsumBuilder::readSelf(ArrayRef<AffineExpr> index) {
+  return ReadOp::create(body, loc, body.getF32Type(), self, map(index));
+}
+
+Value EinsumBuilder::constant(double v) {
+  return ConstOp::create(body, loc, body.getF32Type(), body.getF64FloatAttr(v));
+}
+
+Value EinsumBuilder::unary(StringRef fn, Value x) {
+  return UnaryOp::create(body, loc, body.getF32Type(), fn, x);
+}
+
+Value EinsumBuilder::binary(StringRef fn, Value a, Value b) {
+  return BinaryOp::create(body, loc, body.getF32Type(), fn, a, b);
+}
+
+Value EinsumBuilder::where(StringRef pred, AffineExpr lhs, AffineExpr rhs,
+                           function_ref<Value()> then,
+                           function_ref<Value()> otherwise) {
+  auto op = WhereOp::create(body, loc, body.getF32Type(), pred, map({lhs}),
+                            map({rhs}));
+  OpBuilder::InsertionGuard guard(body);
+  for (auto [region, branch] : {std::pair{&op.getThenRegion(), then},
+                                std::pair{&op.getElseRegion(), otherwise}}) {
+    body.createBlock(region);
+    Value v = branch();
+    YieldOp::create(body, loc, v);
+  }
+  return op;
+}
+
+Value EinsumBuilder::cloneExpr(EinsumOp source, Value value,
+                               ArrayRef<AffineExpr> dimMap) {
+  IRMapping done;
+  return cloneValue(source, value, dimMap, done);
+}
+
+Value EinsumBuilder::cloneValue(EinsumOp source, Value value,
+                                ArrayRef<AffineExpr> dimMap, IRMapping &done) {
+  Operation *def = value.getDefiningOp();
+  if (auto r = dyn_cast<ReadOp>(def)) {
+    auto arg = cast<BlockArgument>(r.getTensor());
+    SmallVector<AffineExpr> index;
+    for (AffineExpr e : r.getMap().getResults())
+      index.push_back(e.replaceDims(dimMap));
+    Value outerTensor = source.getOperandForArg(arg);
+    return read(outerTensor, index);
+  }
+  if (auto c = dyn_cast<ConstOp>(def))
+    return constant(c.getValue().convertToDouble());
+  if (auto u = dyn_cast<UnaryOp>(def))
+    return unary(u.getFn(), cloneValue(source, u.getOperand(), dimMap, done));
+  if (auto b = dyn_cast<BinaryOp>(def)) {
+    Value lhs = cloneValue(source, b.getLhs(), dimMap, done);
+    Value rhs = cloneValue(source, b.getRhs(), dimMap, done);
+    return binary(b.getFn(), lhs, rhs);
+  }
+  auto w = cast<WhereOp>(def);
+  auto branch = [&](Region &r) {
+    return [&, this]() {
+      IRMapping inner;
+      return cloneValue(source,
+                        cast<YieldOp>(r.front().getTerminator()).getValue(),
+                        dimMap, inner);
+    };
+  };
+  return where(w.getPred(), w.getLhs().getResult(0).replaceDims(dimMap),
+               w.getRhs().getResult(0).replaceDims(dimMap),
+               branch(w.getThenRegion()), branch(w.getElseRegion()));
+}
+
+void EinsumBuilder::makeRecurrence(unsigned iter, Value initTensor) {
+  iterative = iter;
+  init = initTensor;
+  self = block->addArgument(
+      einsumResultType(outer.getContext(), extents, numOutputs, iterative),
+      loc);
+}
+
+EinsumOp EinsumBuilder::finish(Value result, StringRef reduction) {
+  YieldOp::create(body, loc, result);
+  SmallVector<StringRef> names(indices.begin(), indices.end());
+  auto op = EinsumOp::create(
+      outer, loc,
+      einsumResultType(outer.getContext(), extents, numOutputs, iterative),
+      ValueRange(operands), init, StringRef(name), outer.getStrArrayAttr(names),
+      ArrayRef<int64_t>(extents), reduction,
+      iterative ? outer.getI64IntegerAttr(*iterative) : IntegerAttr());
+  op.getBody().push_back(block.release());
+  return op;
+}
+
+static void collectNames(func::FuncOp func, llvm::StringSet<> &tensors,
+                         llvm::StringSet<> &ranks) {
+  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+    if (auto n = func.getArgAttrOfType<StringAttr>(i, attrs::kName))
+      tensors.insert(n.getValue());
+    if (auto dims = func.getArgAttrOfType<ArrayAttr>(i, attrs::kDims))
+      for (auto d : dims.getAsValueRange<StringAttr>())
+        ranks.insert(d);
+  }
+  func.walk([&](EinsumOp op) {
+    tensors.insert(op.getName());
+    for (unsigned d = 0; d < op.getNumLoops(); ++d)
+      ranks.insert(op.getIndexName(d).upper());
+  });
+}
+
+static std::string fresh(StringRef base, const llvm::StringSet<> &a,
+                         const llvm::StringSet<> &b) {
+  std::string name = base.str();
+  for (unsigned i = 1; a.contains(name) || b.contains(name); ++i)
+    name = (base + "_" + Twine(i)).str();
+  return name;
+}
+
+std::string freshTensorName(func::FuncOp func, StringRef base) {
+  llvm::StringSet<> tensors, ranks;
+  collectNames(func, tensors, ranks);
+  return fresh(base, tensors, ranks);
+}
+
+std::string freshRankName(func::FuncOp func, StringRef base) {
+  llvm::StringSet<> tensors, ranks;
+  collectNames(func, tensors, ranks);
+  return fresh(base, tensors, ranks);
+}
+
+} // namespace cascade
