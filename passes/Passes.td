@@ -41,4 +41,25 @@ def CascadeMathApproximation : Pass<"cascade-math-approximation"> {
                            "mlir::vector::VectorDialect"];
 }
 
+def CascadeDeferDivision : Pass<"cascade-defer-division", "mlir::ModuleOp"> {
+  let summary = "Divide after a contraction instead of before it";
+  let description = [{
+    Finds a `+`-reduction one of whose top-level factors reads an
+    elementwise quotient `A = N / D` whose denominator does not depend on
+    the reduced indices, and rewrites
+
+        A[m,p]  = N[m,p] / D[p]
+        AV[f,p] = A[m,p] * V[f,m]
+
+    into
+
+        AV_N[f,p] = N[m,p] * V[f,m]
+        AV[f,p]   = AV_N[f,p] / D[p]
+
+    (sum_m n/d * v = (sum_m n * v) / d): F x P divisions instead of M x P,
+    and one pass less over M for softmax attention (FlashAttention-2's
+    deferred normalization). The quotient stays if something else reads it.
+  }];
+}
+
 #endif // CASCADE_PASSES_TD

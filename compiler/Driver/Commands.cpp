@@ -394,6 +394,9 @@ int runRun(const CliOptions &o) {
   OwningOpRef<ModuleOp> module = s.load(o.model);
   if (!module || s.errors)
     return kExitError;
+  // --check compares with the model as written, before any --passes: the
+  // reference for the rewrites too.
+  OwningOpRef<ModuleOp> original = module->clone();
   if (int rc = runPassPipeline(s, *module, o))
     return rc;
   func::FuncOp f = getModelFunction(*module);
@@ -469,7 +472,7 @@ int runRun(const CliOptions &o) {
       refArgs.push_back(
           {t.shape, std::vector<double>(t.data.begin(), t.data.end())});
     std::string err;
-    auto refs = interpret(f, refArgs, err);
+    auto refs = interpret(getModelFunction(*original), refArgs, err);
     if (failed(refs)) {
       llvm::errs() << "error: reference interpreter: " << err << "\n";
       return kExitError;

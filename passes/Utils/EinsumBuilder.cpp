@@ -1,5 +1,6 @@
 //===- EinsumBuilder.cpp - Build cascade.einsum ops in code ---------------===//
 #include "passes/Utils/EinsumBuilder.h"
+#include "dialects/Cascade/IR/Access.h"
 #include "llvm/ADT/StringSet.h"
 
 using namespace mlir;
@@ -82,13 +83,17 @@ Value EinsumBuilder::where(StringRef pred, AffineExpr lhs, AffineExpr rhs,
 }
 
 Value EinsumBuilder::cloneExpr(EinsumOp source, Value value,
-                               ArrayRef<AffineExpr> dimMap) {
-  IRMapping done;
-  return cloneValue(source, value, dimMap, done);
+                               ArrayRef<AffineExpr> dimMap,
+                               Substitution substitute) {
+  return cloneValue(source, value, dimMap, substitute);
 }
 
 Value EinsumBuilder::cloneValue(EinsumOp source, Value value,
-                                ArrayRef<AffineExpr> dimMap, IRMapping &done) {
+                                ArrayRef<AffineExpr> dimMap,
+                                const Substitution &substitute) {
+  if (substitute)
+    if (Value v = substitute(value))
+      return v;
   Operation *def = value.getDefiningOp();
   if (auto r = dyn_cast<ReadOp>(def)) {
     auto arg = cast<BlockArgument>(r.getTensor());
@@ -101,19 +106,18 @@ Value EinsumBuilder::cloneValue(EinsumOp source, Value value,
   if (auto c = dyn_cast<ConstOp>(def))
     return constant(c.getValue().convertToDouble());
   if (auto u = dyn_cast<UnaryOp>(def))
-    return unary(u.getFn(), cloneValue(source, u.getOperand(), dimMap, done));
+    return unary(u.getFn(), cloneValue(source, u.getOperand(), dimMap, substitute));
   if (auto b = dyn_cast<BinaryOp>(def)) {
-    Value lhs = cloneValue(source, b.getLhs(), dimMap, done);
-    Value rhs = cloneValue(source, b.getRhs(), dimMap, done);
+    Value lhs = cloneValue(source, b.getLhs(), dimMap, substitute);
+    Value rhs = cloneValue(source, b.getRhs(), dimMap, substitute);
     return binary(b.getFn(), lhs, rhs);
   }
   auto w = cast<WhereOp>(def);
   auto branch = [&](Region &r) {
     return [&, this]() {
-      IRMapping inner;
       return cloneValue(source,
                         cast<YieldOp>(r.front().getTerminator()).getValue(),
-                        dimMap, inner);
+                        dimMap, substitute);
     };
   };
   return where(w.getPred(), w.getLhs().getResult(0).replaceDims(dimMap),
@@ -176,6 +180,62 @@ std::string freshRankName(func::FuncOp func, StringRef base) {
   llvm::StringSet<> tensors, ranks;
   collectNames(func, tensors, ranks);
   return fresh(base, tensors, ranks);
+}
+
+} // namespace cascade
+
+namespace cascade {
+
+SmallVector<bool> exprIndices(EinsumOp op, Value value) {
+  unsigned n = op.getNumLoops();
+  SmallVector<bool> used(n, false);
+  auto addExpr = [&](AffineExpr e) {
+    if (auto lin = toLinear(e, n))
+      for (unsigned d = 0; d < n; ++d)
+        used[d] = used[d] || lin->coeffs[d] != 0;
+  };
+  std::function<void(Value)> visit = [&](Value v) {
+    Operation *def = v.getDefiningOp();
+    if (auto r = dyn_cast<ReadOp>(def)) {
+      for (AffineExpr e : r.getMap().getResults())
+        addExpr(e);
+      return;
+    }
+    if (auto w = dyn_cast<WhereOp>(def)) {
+      addExpr(w.getLhs().getResult(0));
+      addExpr(w.getRhs().getResult(0));
+      for (Region *r : {&w.getThenRegion(), &w.getElseRegion()})
+        visit(cast<YieldOp>(r->front().getTerminator()).getValue());
+      return;
+    }
+    for (Value operand : def->getOperands())
+      visit(operand);
+  };
+  visit(value);
+  return used;
+}
+
+SmallVector<bool> mapIndices(ArrayRef<bool> dims, ArrayRef<AffineExpr> dimMap,
+                             unsigned numDims) {
+  SmallVector<bool> out(numDims, false);
+  for (auto [d, used] : llvm::enumerate(dims)) {
+    if (!used)
+      continue;
+    if (auto lin = toLinear(dimMap[d], numDims))
+      for (unsigned k = 0; k < numDims; ++k)
+        out[k] = out[k] || lin->coeffs[k] != 0;
+  }
+  return out;
+}
+
+void collectFactors(Value value, SmallVectorImpl<Value> &out) {
+  if (auto b = value.getDefiningOp<BinaryOp>())
+    if (b.getFn() == "mul") {
+      collectFactors(b.getLhs(), out);
+      collectFactors(b.getRhs(), out);
+      return;
+    }
+  out.push_back(value);
 }
 
 } // namespace cascade

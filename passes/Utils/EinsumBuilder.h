@@ -11,6 +11,7 @@
 
 #include "dialects/Cascade/IR/CascadeOps.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
 #include <functional>
 
 namespace cascade {
@@ -46,8 +47,12 @@ public:
   /// Clones the expression computing `value` in the body of `source` into
   /// this equation; index d of `source` becomes `dimMap[d]` (an affine
   /// expression of this equation's indices).
+  /// `substitute`, when given, may return a replacement for a source value
+  /// (already in this equation), which is used instead of cloning it.
+  using Substitution = std::function<mlir::Value(mlir::Value)>;
   mlir::Value cloneExpr(EinsumOp source, mlir::Value value,
-                        llvm::ArrayRef<mlir::AffineExpr> dimMap);
+                        llvm::ArrayRef<mlir::AffineExpr> dimMap,
+                        Substitution substitute = nullptr);
 
   /// Makes the equation a recurrence along output index `iterative`, whose
   /// position 0 is `init`. Call before readSelf.
@@ -61,7 +66,7 @@ private:
   mlir::BlockArgument argFor(mlir::Value tensor);
   mlir::Value cloneValue(EinsumOp source, mlir::Value value,
                          llvm::ArrayRef<mlir::AffineExpr> dimMap,
-                         mlir::IRMapping &done);
+                         const Substitution &substitute);
 
   mlir::OpBuilder &outer;
   mlir::OpBuilder body;
@@ -90,4 +95,20 @@ std::string freshRankName(mlir::func::FuncOp func, llvm::StringRef base);
 
 } // namespace cascade
 
+
+
+namespace cascade {
+/// The indices of `op` that the expression computing `value` (in `op`'s
+/// body) depends on, through its reads and where conditions.
+llvm::SmallVector<bool> exprIndices(EinsumOp op, mlir::Value value);
+
+/// `dims` (indices of some einsum) mapped through `dimMap` to the indices of
+/// another einsum with `numDims` indices.
+llvm::SmallVector<bool> mapIndices(llvm::ArrayRef<bool> dims,
+                                   llvm::ArrayRef<mlir::AffineExpr> dimMap,
+                                   unsigned numDims);
+
+/// Splits a product tree `a * (b * c)` into its factors.
+void collectFactors(mlir::Value value, llvm::SmallVectorImpl<mlir::Value> &out);
+} // namespace cascade
 #endif
