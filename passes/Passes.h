@@ -16,6 +16,10 @@ namespace cascade {
 #define GEN_PASS_DECL
 #include "passes/Passes.h.inc"
 
+/// Applies the deferred-division rewrite everywhere it fits in `func`;
+/// returns how many times it did.
+unsigned deferDivisions(mlir::func::FuncOp func);
+
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
 

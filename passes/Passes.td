@@ -62,4 +62,24 @@ def CascadeDeferDivision : Pass<"cascade-defer-division", "mlir::ModuleOp"> {
   }];
 }
 
+def CascadeOnePass : Pass<"cascade-one-pass", "mlir::ModuleOp"> {
+  let summary = "Rewrite softmax-normalized contractions into the 1-pass cascade";
+  let description = [{
+    Finds every softmax-normalized contraction (max-reduce the scores over
+    an index m, exponentiate their difference, sum-reduce, normalize,
+    contract over m: any batch, head or group indices, any masks, any names
+    and index order) and rewrites it into FuseMax's 1-pass cascade
+    (Cascade 5): m is split into tiles m1 * tile + m0, a running max RM over
+    the iterative index m1 rescales a running denominator RD and a running
+    numerator RNV, and the result is RNV[last] / RD[last]. The division is
+    deferred first (cascade-defer-division). When the tile does not divide
+    the extent, the last tile reads its missing positions as -inf (scores)
+    and 0 (values). Fully masked rows stay 0 (-inf - -inf = -inf, 0/0 = 0).
+  }];
+  let options = [
+    Option<"tile", "tile", "int64_t", /*default=*/"64",
+           "Extent of the inner tile m0 of the split index">
+  ];
+}
+
 #endif // CASCADE_PASSES_TD

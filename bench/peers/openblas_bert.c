@@ -23,6 +23,8 @@
  */
 #include "common.h"
 
+#include <sys/stat.h>
+
 typedef struct {
   int P, D, H, E, F;
   float *X, *WQ, *BQ, *WK, *BK, *WV, *BV, *WO, *BO, *G1, *BE1, *WI, *BI, *W2, *B2,
@@ -153,6 +155,7 @@ int main(int argc, char **argv) {
       for (size_t j = 0; j < t[i].n; ++j) (*t[i].p)[j] += t[i].offset;
   }
   if (write_dir) {
+    mkdir(write_dir, 0755); /* one level; an existing folder is fine */
     size_t shapes[][3] = {{P, D}, {b.H, b.E, D}, {b.H, b.E}, {b.H, b.E, D}, {b.H, b.E},
                           {b.H, b.E, D}, {b.H, b.E}, {D, b.H, b.E}, {D}, {D}, {D},
                           {F, D}, {F}, {D, F}, {D}, {D}, {D}};

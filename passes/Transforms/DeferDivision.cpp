@@ -22,10 +22,30 @@ struct Match {
   SmallVector<AffineExpr> dimMap;   // quotient index -> consumer expression
 };
 
+/// True if `value` of `op` does not depend on any reduced index of `op`.
+bool invariantInReduction(EinsumOp op, EinsumOp source, Value value,
+                          ArrayRef<AffineExpr> dimMap) {
+  SmallVector<bool> used = mapIndices(exprIndices(source, value), dimMap,
+                                      op.getNumLoops());
+  for (unsigned d = op.getNumOutputDims(); d < op.getNumLoops(); ++d)
+    if (used[d])
+      return false;
+  return true;
+}
+
 std::optional<Match> matchAt(EinsumOp consumer) {
   if (!consumer.hasReduction() || consumer.getReduction() != "add" ||
       consumer.isRecurrence())
     return std::nullopt;
+  SmallVector<AffineExpr> identity;
+  for (unsigned d = 0; d < consumer.getNumLoops(); ++d)
+    identity.push_back(getAffineDimExpr(d, consumer.getContext()));
+  // `sum_m X / D` with D constant in m: the division is written inside the
+  // reduction (the one-equation form of a deferred division).
+  if (auto div = dyn_cast_or_null<BinaryOp>(consumer.getYieldedOp()))
+    if (div.getFn() == "div" &&
+        invariantInReduction(consumer, consumer, div.getRhs(), identity))
+      return Match{consumer, EinsumOp(), ReadOp(), div, identity};
   SmallVector<Value> factors;
   collectFactors(cast<YieldOp>(consumer.getBody().front().getTerminator())
                      .getValue(),
@@ -48,17 +68,24 @@ std::optional<Match> matchAt(EinsumOp consumer) {
     m.dimMap.assign(read.getMap().getResults().begin(),
                     read.getMap().getResults().end());
     // The denominator must be constant along the reduced indices.
-    SmallVector<bool> den = mapIndices(
-        exprIndices(quotient, division.getRhs()), m.dimMap,
-        consumer.getNumLoops());
-    bool dependsOnReduced = false;
-    for (unsigned d = consumer.getNumOutputDims(); d < consumer.getNumLoops();
-         ++d)
-      dependsOnReduced |= den[d];
-    if (!dependsOnReduced)
+    if (invariantInReduction(consumer, quotient, division.getRhs(), m.dimMap))
       return m;
   }
   return std::nullopt;
+}
+
+Value yieldedValue(EinsumOp op) {
+  return cast<YieldOp>(op.getBody().front().getTerminator()).getValue();
+}
+
+/// The identity on the first `numOut` indices, reduced indices sent to 0
+/// (for expressions known not to read them).
+SmallVector<AffineExpr> reducedToZero(ArrayRef<AffineExpr> identity,
+                                      unsigned numOut) {
+  SmallVector<AffineExpr> out(identity);
+  for (unsigned d = numOut; d < out.size(); ++d)
+    out[d] = getAffineConstantExpr(0, identity[0].getContext());
+  return out;
 }
 
 void rewrite(Match m, func::FuncOp func) {
@@ -76,13 +103,16 @@ void rewrite(Match m, func::FuncOp func) {
   EinsumBuilder num(b, c.getLoc(), freshTensorName(func, c.getName().str() + "_N"),
                     indices, c.getExtents(), numOut);
   Value numerator = m.division.getLhs();
-  Value body = num.cloneExpr(
-      c, cast<YieldOp>(c.getBody().front().getTerminator()).getValue(),
-      identity, [&](Value v) -> Value {
-        if (v == m.factor.getResult())
-          return num.cloneExpr(m.quotient, numerator, m.dimMap);
-        return {};
-      });
+  Value body =
+      m.quotient
+          ? num.cloneExpr(c, yieldedValue(c), identity,
+                          [&](Value v) -> Value {
+                            if (v == m.factor.getResult())
+                              return num.cloneExpr(m.quotient, numerator,
+                                                   m.dimMap);
+                            return {};
+                          })
+          : num.cloneExpr(c, numerator, identity);
   EinsumOp sum = num.finish(body, "add");
 
   // AV = AV_N / den, over the output indices only.
@@ -92,31 +122,41 @@ void rewrite(Match m, func::FuncOp func) {
                     c.getExtents().take_front(numOut), numOut);
   SmallVector<AffineExpr> outIdentity(identity.begin(),
                                       identity.begin() + numOut);
+  // The denominator in the output indices (it reads no reduced one).
+  EinsumOp denSource = m.quotient ? m.quotient : c;
+  SmallVector<AffineExpr> denMap(m.dimMap);
+  SmallVector<AffineExpr> toOutput = reducedToZero(identity, numOut);
+  for (AffineExpr &e : denMap)
+    e = e.replaceDims(toOutput);
   Value q = div.binary("div", div.read(sum.getResult(), outIdentity),
-                       div.cloneExpr(m.quotient, m.division.getRhs(),
-                                     m.dimMap));
+                       div.cloneExpr(denSource, m.division.getRhs(), denMap));
   EinsumOp result = div.finish(q);
   c.getResult().replaceAllUsesWith(result.getResult());
   c.erase();
-  if (m.quotient.getResult().use_empty())
+  if (m.quotient && m.quotient.getResult().use_empty())
     m.quotient.erase();
 }
 
 struct DeferDivision
     : public cascade::impl::CascadeDeferDivisionBase<DeferDivision> {
   void runOnOperation() override {
-    getOperation().walk([&](func::FuncOp func) {
-      for (bool changed = true; changed;) {
-        changed = false;
-        for (EinsumOp op : llvm::to_vector(func.getOps<EinsumOp>()))
-          if (auto m = matchAt(op)) {
-            rewrite(*m, func);
-            changed = true;
-            break;
-          }
-      }
-    });
+    getOperation().walk([&](func::FuncOp func) { deferDivisions(func); });
   }
 };
 
 } // namespace
+
+unsigned cascade::deferDivisions(func::FuncOp func) {
+  unsigned count = 0;
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (EinsumOp op : llvm::to_vector(func.getOps<EinsumOp>()))
+      if (auto m = matchAt(op)) {
+        rewrite(*m, func);
+        ++count;
+        changed = true;
+        break;
+      }
+  }
+  return count;
+}

@@ -239,3 +239,53 @@ void collectFactors(Value value, SmallVectorImpl<Value> &out) {
 }
 
 } // namespace cascade
+
+namespace cascade {
+
+bool exprEqual(EinsumOp a, Value va, ArrayRef<AffineExpr> mapA, EinsumOp b,
+               Value vb, ArrayRef<AffineExpr> mapB, unsigned numDims) {
+  auto sameIndex = [&](AffineExpr x, AffineExpr y) {
+    auto lx = toLinear(x.replaceDims(mapA), numDims);
+    auto ly = toLinear(y.replaceDims(mapB), numDims);
+    return lx && ly && lx->coeffs == ly->coeffs && lx->constant == ly->constant;
+  };
+  Operation *da = va.getDefiningOp(), *db = vb.getDefiningOp();
+  if (da->getName() != db->getName())
+    return false;
+  if (auto ra = dyn_cast<ReadOp>(da)) {
+    auto rb = cast<ReadOp>(db);
+    Value ta = a.getOperandForArg(cast<BlockArgument>(ra.getTensor()));
+    Value tb = b.getOperandForArg(cast<BlockArgument>(rb.getTensor()));
+    if (!ta || ta != tb)
+      return false;
+    for (unsigned r = 0; r < ra.getMap().getNumResults(); ++r)
+      if (!sameIndex(ra.getMap().getResult(r), rb.getMap().getResult(r)))
+        return false;
+    return true;
+  }
+  if (auto ca = dyn_cast<ConstOp>(da))
+    return ca.getValue() == cast<ConstOp>(db).getValue();
+  if (auto ua = dyn_cast<UnaryOp>(da))
+    return ua.getFn() == cast<UnaryOp>(db).getFn() &&
+           exprEqual(a, ua.getOperand(), mapA, b,
+                     cast<UnaryOp>(db).getOperand(), mapB, numDims);
+  if (auto ba = dyn_cast<BinaryOp>(da)) {
+    auto bb = cast<BinaryOp>(db);
+    return ba.getFn() == bb.getFn() &&
+           exprEqual(a, ba.getLhs(), mapA, b, bb.getLhs(), mapB, numDims) &&
+           exprEqual(a, ba.getRhs(), mapA, b, bb.getRhs(), mapB, numDims);
+  }
+  auto wa = cast<WhereOp>(da), wb = cast<WhereOp>(db);
+  auto yielded = [](Region &r) {
+    return cast<YieldOp>(r.front().getTerminator()).getValue();
+  };
+  return wa.getPred() == wb.getPred() &&
+         sameIndex(wa.getLhs().getResult(0), wb.getLhs().getResult(0)) &&
+         sameIndex(wa.getRhs().getResult(0), wb.getRhs().getResult(0)) &&
+         exprEqual(a, yielded(wa.getThenRegion()), mapA, b,
+                   yielded(wb.getThenRegion()), mapB, numDims) &&
+         exprEqual(a, yielded(wa.getElseRegion()), mapA, b,
+                   yielded(wb.getElseRegion()), mapB, numDims);
+}
+
+} // namespace cascade

@@ -111,4 +111,13 @@ llvm::SmallVector<bool> mapIndices(llvm::ArrayRef<bool> dims,
 /// Splits a product tree `a * (b * c)` into its factors.
 void collectFactors(mlir::Value value, llvm::SmallVectorImpl<mlir::Value> &out);
 } // namespace cascade
+
+namespace cascade {
+/// True if the expression `va` of `a` with a's index d read as `mapA[d]`
+/// computes the same as `vb` of `b` with `mapB`: same functions, constants,
+/// conditions and reads of the same tensors at the same coordinates.
+bool exprEqual(EinsumOp a, mlir::Value va, llvm::ArrayRef<mlir::AffineExpr> mapA,
+               EinsumOp b, mlir::Value vb,
+               llvm::ArrayRef<mlir::AffineExpr> mapB, unsigned numDims);
+} // namespace cascade
 #endif

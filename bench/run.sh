@@ -1,0 +1,268 @@
+#!/usr/bin/env bash
+# run.sh -- Cascade against its peers, side by side in one run, as
+# ../shared/spec/PERFORMANCE.md describes (see bench/README.md).
+#
+#   bench/run.sh [--quick] [--rounds N] [--only REGEX] [--no-onnx] [--no-halide]
+#                [--verify] [--raw FILE] [--wait-idle SECONDS]
+#
+# 1. builds the peers (make -C bench; bench/setup.sh installs the libraries),
+# 2. measures the machine's limits (bench/peak: FMA GFLOP/s, triad GB/s),
+# 3. times `cascade compile` of the full-size BERT layer (wall clock),
+# 4. runs every workload's contenders interleaved, A B C A B C ..., for
+#    several rounds (the starting contender rotates each round), one library
+#    per process: `cascade run --bench=N`, OpenBLAS (OpenMP build), ONNX
+#    Runtime (node) and Halide (GEMM), each at 1 and 2 threads,
+# 5. prints one table (markdown) of the medians over the rounds: ms, GFLOP/s,
+#    % of the measured FMA peak, and the ratio to each peer.
+#
+# Cascade has no thread pool yet: its code is single-threaded, so its 2-thread
+# rows repeat the 1-thread measurement (marked "1T").
+#
+# --quick: 1 round, fewer timed runs per process, no long-context row (~3 min).
+# Default: 3 rounds (~10-12 min on the 2-core development machines).
+# Timings on a busy machine mean nothing: the header reports how busy the
+# CPUs were before and after; --wait-idle S waits up to S s for them to quiet.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+bench="$root/bench"
+bin="$bench/build"
+cascade="${CASCADE:-$root/build/bin/cascade}"
+
+quick=0 rounds="" only="" use_onnx=1 use_halide=1 verify=0 raw="" wait_idle=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1 ;;
+    --rounds) rounds="$2"; shift ;;
+    --rounds=*) rounds="${1#*=}" ;;
+    --only) only="$2"; shift ;;
+    --only=*) only="${1#*=}" ;;
+    --no-onnx) use_onnx=0 ;;
+    --no-halide) use_halide=0 ;;
+    --verify) verify=1 ;;
+    --raw) raw="$2"; shift ;;
+    --raw=*) raw="${1#*=}" ;;
+    --wait-idle) wait_idle="$2"; shift ;;
+    --wait-idle=*) wait_idle="${1#*=}" ;;
+    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+[ -n "$rounds" ] || rounds=$([ $quick = 1 ] && echo 1 || echo 3)
+
+[ -x "$cascade" ] || { echo "run.sh: no $cascade (build the project first)" >&2; exit 1; }
+make -s -C "$bench" >/dev/null
+[ -x "$bin/openblas_gemm" ] || { echo "run.sh: peers not built; run bench/setup.sh" >&2; exit 1; }
+if [ $use_onnx = 1 ] && ! [ -d "$bench/onnx/node_modules/onnxruntime-node" ] ; then
+  echo "run.sh: onnxruntime-node missing (bench/setup.sh); skipping ONNX Runtime" >&2
+  use_onnx=0
+fi
+if [ $use_halide = 1 ] && ! [ -x "$bin/halide_gemm" ]; then
+  echo "run.sh: Halide 14 missing (bench/setup.sh); skipping Halide" >&2
+  use_halide=0
+fi
+. "$bench/workloads.sh"
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+[ -n "$raw" ] || raw="$tmp/raw.tsv"
+: >"$raw"
+
+# Percentage of CPU time used (by anyone) over one second.
+cpu_busy() {
+  local a b
+  a=($(head -1 /proc/stat)); sleep 1; b=($(head -1 /proc/stat))
+  local tot=0 i
+  for i in 1 2 3 4 5 6 7 8; do tot=$((tot + b[i] - a[i])); done
+  local idle=$((b[4] - a[4] + b[5] - a[5]))
+  echo $(( tot > 0 ? 100 * (tot - idle) / tot : 0 ))
+}
+busy_before=$(cpu_busy)
+if [ "$wait_idle" -gt 0 ]; then
+  end=$((SECONDS + wait_idle))
+  while [ "$busy_before" -gt 10 ] && [ $SECONDS -lt $end ]; do busy_before=$(cpu_busy); done
+fi
+
+# ---- the machine's limits ---------------------------------------------------
+peak_out=$("$bin/peak" 5)
+pk() { sed -n "s/^$1=//p" <<<"$peak_out"; }
+fmax() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b ? a : b) }'; }
+PEAK1=$(fmax "$(pk fma_avx512_t1_gflops)" "$(pk fma_avx2_t1_gflops)")
+PEAK2=$(fmax "$(pk fma_avx512_t2_gflops)" "$(pk fma_avx2_t2_gflops)")
+
+# ---- workloads --------------------------------------------------------------
+# id | label | kind | params | Cascade --bench N | peer runs per process
+wl() { echo "$1|$2|$3|$4|$5|$6"; }
+if [ $quick = 1 ]; then
+  W="$(wl g1 'GEMM 128x768x768' gemm '128 768 768' 5 30)
+$(wl g2 'GEMM 128x768x3072' gemm '128 768 3072' 3 10)
+$(wl g3 'GEMM 128x3072x768' gemm '128 3072 768' 3 10)
+$(wl g4 'GEMM 512x768x768' gemm '512 768 768' 3 10)
+$(wl g5 'GEMM 1024^3' gemm '1024 1024 1024' 1 5)
+$(wl a1 'attention h12 seq128' attention '12 64 128' 10 30)
+$(wl a2 'attention h12 seq512' attention '12 64 512' 3 10)
+$(wl b1 'BERT layer seq128' bert 128 1 10)
+$(wl b2 'BERT layer seq512' bert 512 1 3)"
+else
+  W="$(wl g1 'GEMM 128x768x768' gemm '128 768 768' 10 100)
+$(wl g2 'GEMM 128x768x3072' gemm '128 768 3072' 5 30)
+$(wl g3 'GEMM 128x3072x768' gemm '128 3072 768' 5 30)
+$(wl g4 'GEMM 512x768x768' gemm '512 768 768' 5 30)
+$(wl g5 'GEMM 1024^3' gemm '1024 1024 1024' 3 15)
+$(wl a1 'attention h12 seq128' attention '12 64 128' 20 100)
+$(wl a2 'attention h12 seq512' attention '12 64 512' 5 30)
+$(wl a3 'attention h1 seq8192 (Cascade 1-pass)' attention1 '1 64 8192' 1 3)
+$(wl b1 'BERT layer seq128' bert 128 1 30)
+$(wl b2 'BERT layer seq512' bert 512 1 8)"
+fi
+[ -z "$only" ] || W=$(grep -E -- "$only" <<<"$W" || true)
+[ -n "$W" ] || { echo "run.sh: --only '$only' matches no workload" >&2; exit 2; }
+
+# Models and inputs, once.
+declare -A EIN FLOPS CFLAGS PARAMS KIND
+while IFS='|' read -r id label kind params cn pn; do
+  set -- $params
+  KIND[$id]=$kind PARAMS[$id]="$params"
+  case $kind in
+    gemm) gen_gemm "$1" "$2" "$3" "$tmp/$id.ein"; FLOPS[$id]=$(flops_gemm "$1" "$2" "$3")
+          CFLAGS[$id]="--random-inputs --seed=1" ;;
+    attention) gen_attention "$1" "$2" "$3" "$tmp/$id.ein"; FLOPS[$id]=$(flops_attention "$1" "$2" "$3")
+          CFLAGS[$id]="--random-inputs --seed=1" ;;
+    attention1) gen_attention_1pass "$3" 256 "$tmp/$id.ein"; FLOPS[$id]=$(flops_attention "$1" "$2" "$3")
+          CFLAGS[$id]="--random-inputs --seed=1" ;;
+    bert) gen_bert "$1" "$tmp/$id.ein"; FLOPS[$id]=$(flops_bert "$1")
+          CFLAGS[$id]=$(gen_bert_inputs "$1" "$tmp/${id}_in") ;;
+  esac
+  EIN[$id]="$tmp/$id.ein"
+done <<<"$W"
+
+if [ $verify = 1 ]; then
+  echo "## Peers against Cascade (same values, full size)"
+  echo '```'
+  "$bench/verify.sh" || echo "verify.sh: some peer differs from Cascade (see above)"
+  echo '```'
+fi
+
+# ---- cascade compile of the full-size BERT layer (wall clock) ---------------
+gen_bert 128 "$tmp/compile_bert.ein"
+ct=()
+for i in 1 2 3; do
+  t0=$(date +%s.%N)
+  "$cascade" compile "$tmp/compile_bert.ein" -o "$tmp/compile_out" >/dev/null
+  ct+=("$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')")
+done
+compile_s=$(printf '%s\n' "${ct[@]}" | sort -g | sed -n 2p)
+
+# ---- one measurement: prints "ms scratch" ("NA NA" on failure) --------------
+measure() { # contender threads id cn pn
+  local who=$1 t=$2 id=$3 cn=$4 pn=$5 out p
+  p=(${PARAMS[$id]})
+  local kind=${KIND[$id]} log="$tmp/log.$who.$id.$t"
+  case $who in
+    cascade)
+      # shellcheck disable=SC2086
+      out=$(OMP_NUM_THREADS=1 "$cascade" run "${EIN[$id]}" --target=host ${CFLAGS[$id]} --bench="$cn" 2>"$log") || out="" ;;
+    openblas)
+      case $kind in
+        gemm) out=$(OMP_NUM_THREADS=$t "$bin/openblas_gemm" "${p[@]}" "$t" "$pn" 2>"$log") ;;
+        attention|attention1) out=$(OMP_NUM_THREADS=$t "$bin/openblas_attention" "${p[@]}" "$t" "$pn" 2>"$log") ;;
+        bert) out=$(OMP_NUM_THREADS=$t "$bin/openblas_bert" "${p[0]}" "$t" "$pn" --inputs "$tmp/${id}_in" 2>"$log") ;;
+      esac || out="" ;;
+    ort)
+      local spec
+      case $kind in
+        gemm) spec="gemm:${p[0]}:${p[1]}:${p[2]}" ;;
+        attention|attention1) spec="attention:${p[0]}:${p[1]}:${p[2]}" ;;
+        bert) spec="bert:${p[0]} --inputs $tmp/${id}_in" ;;
+      esac
+      # shellcheck disable=SC2086
+      out=$(node "$bench/onnx/bench.mjs" $spec "$t" "$pn" 2>"$log") || out="" ;;
+    halide)
+      out=$(HL_NUM_THREADS=$t "$bin/halide_gemm" "${p[@]}" "$t" "$pn" 2>"$log") || out="" ;;
+  esac
+  local ms sc
+  ms=$(sed -n 's/^median_ms=//p' <<<"$out")
+  sc=$(sed -n 's/^scratch_bytes=//p' <<<"$out")
+  if [ -z "$ms" ]; then
+    echo "run.sh: $who ($t thread(s)) failed on $id: $(tail -3 "$log" | tr '\n' ' ')" >&2
+    ms=NA
+  fi
+  echo "$ms ${sc:-NA}"
+}
+
+# ---- the rounds: contenders interleaved, the first one rotating -------------
+start=$SECONDS
+for ((r = 1; r <= rounds; ++r)); do
+  while IFS='|' read -r id label kind params cn pn; do
+    jobs=("cascade 1" "openblas 1" "openblas 2")
+    [ $use_onnx = 1 ] && jobs+=("ort 1" "ort 2")
+    [ $use_halide = 1 ] && [ "$kind" = gemm ] && jobs+=("halide 1" "halide 2")
+    n=${#jobs[@]}
+    for ((j = 0; j < n; ++j)); do
+      set -- ${jobs[$(((j + r - 1) % n))]}
+      res=$(measure "$1" "$2" "$id" "$cn" "$pn" </dev/null)
+      printf '%s\t%s\t%s\t%s\t%s\n' "$id" "$1" "$2" "$r" "$res" >>"$raw"
+    done
+    echo "round $r/$rounds: $label done ($((SECONDS - start)) s)" >&2
+  done <<<"$W"
+done
+busy_after=$(cpu_busy)
+
+# ---- the table ---------------------------------------------------------------
+med() { # id who threads -> median ms over the rounds (NA if none)
+  awk -F'\t' -v id="$1" -v w="$2" -v t="$3" '$1 == id && $2 == w && $3 == t && $5 != "NA" { split($5, f, " "); print f[1] }' "$raw" |
+    sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "NA"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+scratch() {
+  awk -F'\t' -v id="$1" '$1 == id && $2 == "cascade" { split($5, f, " "); if (f[2] != "NA") s = f[2] } END { print s ? s : "NA" }' "$raw"
+}
+fmt_ms() { awk -v v="$1" 'BEGIN { if (v == "NA") print "-"; else if (v < 10) printf "%.3f", v; else if (v < 1000) printf "%.1f", v; else printf "%.0f", v }'; }
+gfs() { awk -v f="$1" -v ms="$2" -v pk="$3" 'BEGIN { if (ms == "NA") print "-"; else { g = f / ms / 1e6; printf "%.1f (%.0f%%)", g, 100 * g / pk } }'; }
+ratio() { awk -v c="$1" -v p="$2" 'BEGIN { if (c == "NA" || p == "NA") print "-"; else printf "%.2fx", p / c }'; }
+
+hdr="| workload | thr | Cascade ms | OpenBLAS ms"
+sep="| --- | ---: | ---: | ---:"
+[ $use_onnx = 1 ] && hdr="$hdr | ORT ms" && sep="$sep | ---:"
+[ $use_halide = 1 ] && hdr="$hdr | Halide ms" && sep="$sep | ---:"
+hdr="$hdr | Cascade GFLOP/s (% peak) | OpenBLAS GFLOP/s (% peak)"
+sep="$sep | ---: | ---:"
+[ $use_onnx = 1 ] && hdr="$hdr | ORT GFLOP/s (% peak)" && sep="$sep | ---:"
+[ $use_halide = 1 ] && hdr="$hdr | Halide GFLOP/s (% peak)" && sep="$sep | ---:"
+hdr="$hdr | Cascade vs OpenBLAS"
+sep="$sep | ---:"
+[ $use_onnx = 1 ] && hdr="$hdr | vs ORT" && sep="$sep | ---:"
+[ $use_halide = 1 ] && hdr="$hdr | vs Halide" && sep="$sep | ---:"
+hdr="$hdr | Cascade scratch |"
+sep="$sep | ---: |"
+
+echo "## Cascade vs peers ($(date -u '+%Y-%m-%d %H:%M UTC'))"
+echo
+echo "- machine: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(nproc) CPUs; $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?') + working tree; $("$cascade" --version 2>/dev/null | head -1)"
+echo "- measured peak (bench/peak, best of 5): FMA $(pk fma_avx512_t1_gflops) GFLOP/s AVX-512 / $(pk fma_avx2_t1_gflops) AVX2 on 1 thread, $(pk fma_avx512_t2_gflops) / $(pk fma_avx2_t2_gflops) on 2; triad $(pk triad_t1_gbs) GB/s (1 thread), $(pk triad_t2_gbs) GB/s (2). % peak below is of $PEAK1 (1 thread) and $PEAK2 (2 threads) GFLOP/s."
+echo "- $rounds round(s), contenders interleaved; each cell is the median over the rounds of each process's median. CPU busy before/after the run: ${busy_before}% / ${busy_after}%$( [ "$busy_before" -gt 10 ] || [ "$busy_after" -gt 10 ] && echo ' (**the machine was busy: these timings are unreliable**)')."
+echo "- \`cascade compile\` of the full-size BERT layer (seq 128): ${compile_s} s wall (median of 3)."
+echo "- 'vs' columns: Cascade's speed relative to the peer (peer ms / Cascade ms; above 1 = Cascade faster). Cascade is single-threaded today: its 2-thread rows (1T) repeat its 1-thread time."
+echo
+echo "$hdr"
+echo "$sep"
+while IFS='|' read -r id label kind params cn pn; do
+  c=$(med "$id" cascade 1)
+  for t in 1 2; do
+    pkv=$([ $t = 1 ] && echo "$PEAK1" || echo "$PEAK2")
+    ob=$(med "$id" openblas $t)
+    row="| $label | $t | $(fmt_ms "$c")$([ $t = 2 ] && echo ' (1T)') | $(fmt_ms "$ob")"
+    if [ $use_onnx = 1 ]; then on=$(med "$id" ort $t); row="$row | $(fmt_ms "$on")"; fi
+    if [ $use_halide = 1 ]; then hl=$( [ "$kind" = gemm ] && med "$id" halide $t || echo NA); row="$row | $(fmt_ms "$hl")"; fi
+    row="$row | $(gfs "${FLOPS[$id]}" "$c" "$pkv") | $(gfs "${FLOPS[$id]}" "$ob" "$pkv")"
+    [ $use_onnx = 1 ] && row="$row | $(gfs "${FLOPS[$id]}" "$on" "$pkv")"
+    [ $use_halide = 1 ] && row="$row | $(gfs "${FLOPS[$id]}" "$hl" "$pkv")"
+    row="$row | $(ratio "$c" "$ob")"
+    [ $use_onnx = 1 ] && row="$row | $(ratio "$c" "$on")"
+    [ $use_halide = 1 ] && row="$row | $(ratio "$c" "$hl")"
+    sc=$(scratch "$id")
+    row="$row | $( [ "$sc" = NA ] && echo - || awk -v b="$sc" 'BEGIN { printf "%.1f MiB", b / 1048576 }') |"
+    echo "$row"
+  done
+done <<<"$W"
+echo
+echo "Total time of the rounds: $((SECONDS - start)) s."
