@@ -153,8 +153,16 @@ for i in 1 2 3; do
 done
 compile_s=$(printf '%s\n' "${ct[@]}" | sort -g | sed -n 2p)
 
-# ---- one measurement: prints "ms scratch" ("NA NA" on failure) --------------
-measure() { # contender threads id cn pn
+# ---- one measurement: prints "ms scratch other%" ("NA ..." on failure) --------
+# other% is the share of the machine's CPU time that other processes took
+# while it ran (all CPUs' busy time minus this measurement's own, from
+# /proc/stat and the children's times of this shell).  A measurement that
+# shared the machine (other% > 15) is retried, up to twice, after waiting for
+# the CPUs to quiet down; the table counts those still disturbed.
+stat_total() { local c a b d e f g h i; read -r c a b d e f g h i _ </proc/stat; echo "$((a + b + d + e + f + g + h + i)) $((e + f))"; }
+children_ticks() { local s; s=$(</proc/$BASHPID/stat); s=${s##*) }; set -- $s; echo $(( ${14} + ${15} )); }
+wait_quiet() { local end=$((SECONDS + $1)); while [ "$(cpu_busy)" -gt 10 ] && [ $SECONDS -lt $end ]; do :; done; }
+measure_once() { # contender threads id cn pn
   local who=$1 t=$2 id=$3 cn=$4 pn=$5 out p
   p=(${PARAMS[$id]})
   local kind=${KIND[$id]} log="$tmp/log.$who.$id.$t"
@@ -176,7 +184,7 @@ measure() { # contender threads id cn pn
         bert) spec="bert:${p[0]} --inputs $tmp/${id}_in" ;;
       esac
       # shellcheck disable=SC2086
-      out=$(node "$bench/onnx/bench.mjs" $spec "$t" "$pn" 2>"$log") || out="" ;;
+      out=$(OMP_NUM_THREADS=$t node "$bench/onnx/bench.mjs" $spec "$t" "$pn" 2>"$log") || out="" ;;
     halide)
       out=$(HL_NUM_THREADS=$t "$bin/halide_gemm" "${p[@]}" "$t" "$pn" 2>"$log") || out="" ;;
   esac
@@ -188,6 +196,20 @@ measure() { # contender threads id cn pn
     ms=NA
   fi
   echo "$ms ${sc:-NA}"
+}
+measure() {
+  local try res s0 s1 c0 c1 other
+  for try in 1 2 3; do
+    s0=($(stat_total)); c0=$(children_ticks)
+    res=$(measure_once "$@")
+    s1=($(stat_total)); c1=$(children_ticks)
+    local dt=$((s1[0] - s0[0])) busy=$((s1[0] - s0[0] - s1[1] + s0[1]))
+    other=$(( dt > 0 ? 100 * (busy - (c1 - c0)) / dt : 0 ))
+    [ $other -ge 0 ] || other=0
+    [ $other -gt 15 ] && [ $try -lt 3 ] && { echo "run.sh: $1 ($2) on $3 shared the CPUs (${other}% used by others); waiting and retrying" >&2; wait_quiet 60; continue; }
+    break
+  done
+  echo "$res $other"
 }
 
 # ---- the rounds: contenders interleaved, the first one rotating -------------
@@ -207,11 +229,16 @@ for ((r = 1; r <= rounds; ++r)); do
   done <<<"$W"
 done
 busy_after=$(cpu_busy)
+disturbed=$(awk -F'\t' '{ split($5, f, " "); if (f[3] > 15) n++ } END { print n + 0 }' "$raw")
+total_meas=$(wc -l <"$raw")
 
 # ---- the table ---------------------------------------------------------------
 med() { # id who threads -> median ms over the rounds (NA if none)
-  awk -F'\t' -v id="$1" -v w="$2" -v t="$3" '$1 == id && $2 == w && $3 == t && $5 != "NA" { split($5, f, " "); print f[1] }' "$raw" |
+  awk -F'\t' -v id="$1" -v w="$2" -v t="$3" '$1 == id && $2 == w && $3 == t { split($5, f, " "); if (f[1] != "NA") print f[1] }' "$raw" |
     sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "NA"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+mark() { # "*" when a measurement of this cell shared the CPUs
+  awk -F'\t' -v id="$1" -v w="$2" -v t="$3" '$1 == id && $2 == w && $3 == t { split($5, f, " "); if (f[3] > 15) d = 1 } END { if (d) printf "*" }' "$raw"
 }
 scratch() {
   awk -F'\t' -v id="$1" '$1 == id && $2 == "cascade" { split($5, f, " "); if (f[2] != "NA") s = f[2] } END { print s ? s : "NA" }' "$raw"
@@ -239,7 +266,7 @@ echo "## Cascade vs peers ($(date -u '+%Y-%m-%d %H:%M UTC'))"
 echo
 echo "- machine: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(nproc) CPUs; $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?') + working tree; $("$cascade" --version 2>/dev/null | head -1)"
 echo "- measured peak (bench/peak, best of 5): FMA $(pk fma_avx512_t1_gflops) GFLOP/s AVX-512 / $(pk fma_avx2_t1_gflops) AVX2 on 1 thread, $(pk fma_avx512_t2_gflops) / $(pk fma_avx2_t2_gflops) on 2; triad $(pk triad_t1_gbs) GB/s (1 thread), $(pk triad_t2_gbs) GB/s (2). % peak below is of $PEAK1 (1 thread) and $PEAK2 (2 threads) GFLOP/s."
-echo "- $rounds round(s), contenders interleaved; each cell is the median over the rounds of each process's median. CPU busy before/after the run: ${busy_before}% / ${busy_after}%$( [ "$busy_before" -gt 10 ] || [ "$busy_after" -gt 10 ] && echo ' (**the machine was busy: these timings are unreliable**)')."
+echo "- $rounds round(s), contenders interleaved; each cell is the median over the rounds of each process's median. CPU busy before/after the run: ${busy_before}% / ${busy_after}%; measurements that shared the CPUs with other processes (>15% of the machine, after up to 2 retries): ${disturbed} of ${total_meas}$( [ "$disturbed" -gt 0 ] && echo ' (**cells marked * include such a measurement: unreliable**)')."
 echo "- \`cascade compile\` of the full-size BERT layer (seq 128): ${compile_s} s wall (median of 3)."
 echo "- 'vs' columns: Cascade's speed relative to the peer (peer ms / Cascade ms; above 1 = Cascade faster). Cascade is single-threaded today: its 2-thread rows (1T) repeat its 1-thread time."
 echo
@@ -250,9 +277,9 @@ while IFS='|' read -r id label kind params cn pn; do
   for t in 1 2; do
     pkv=$([ $t = 1 ] && echo "$PEAK1" || echo "$PEAK2")
     ob=$(med "$id" openblas $t)
-    row="| $label | $t | $(fmt_ms "$c")$([ $t = 2 ] && echo ' (1T)') | $(fmt_ms "$ob")"
-    if [ $use_onnx = 1 ]; then on=$(med "$id" ort $t); row="$row | $(fmt_ms "$on")"; fi
-    if [ $use_halide = 1 ]; then hl=$( [ "$kind" = gemm ] && med "$id" halide $t || echo NA); row="$row | $(fmt_ms "$hl")"; fi
+    row="| $label | $t | $(fmt_ms "$c")$(mark "$id" cascade 1)$([ $t = 2 ] && echo ' (1T)') | $(fmt_ms "$ob")$(mark "$id" openblas $t)"
+    if [ $use_onnx = 1 ]; then on=$(med "$id" ort $t); row="$row | $(fmt_ms "$on")$(mark "$id" ort $t)"; fi
+    if [ $use_halide = 1 ]; then hl=$( [ "$kind" = gemm ] && med "$id" halide $t || echo NA); row="$row | $(fmt_ms "$hl")$(mark "$id" halide $t)"; fi
     row="$row | $(gfs "${FLOPS[$id]}" "$c" "$pkv") | $(gfs "${FLOPS[$id]}" "$ob" "$pkv")"
     [ $use_onnx = 1 ] && row="$row | $(gfs "${FLOPS[$id]}" "$on" "$pkv")"
     [ $use_halide = 1 ] && row="$row | $(gfs "${FLOPS[$id]}" "$hl" "$pkv")"

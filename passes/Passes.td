@@ -82,4 +82,15 @@ def CascadeOnePass : Pass<"cascade-one-pass", "mlir::ModuleOp"> {
   ];
 }
 
+def CascadePassCount : Pass<"cascade-pass-count", "mlir::ModuleOp"> {
+  let summary = "Annotate each model with FuseMax's pass count per rank";
+  let description = [{
+    Attaches `cascade.passes = {M = 3 : i64, P = 1 : i64, ...}` to every
+    model function: for each rank, how many passes over its fibers the
+    cascade's dependences need (passes/Analysis/CascadeAnalysis.h gives the
+    definition). `cascade analyze` prints the same counts with FLOPs and
+    bytes.
+  }];
+}
+
 #endif // CASCADE_PASSES_TD

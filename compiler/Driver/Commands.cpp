@@ -14,9 +14,11 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "passes/Analysis/CascadeAnalysis.h"
 #include "passes/Passes.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Regex.h"
@@ -218,6 +220,73 @@ int runOpt(const CliOptions &o) {
     return kExitOk;
   }
   return writeFile(o.output, text) ? kExitOk : kExitError;
+}
+
+int runAnalyze(const CliOptions &o) {
+  registerPassesOnce();
+  Session s;
+  OwningOpRef<ModuleOp> module = s.load(o.model);
+  if (!module || s.errors)
+    return kExitError;
+  if (int rc = runPassPipeline(s, *module, o))
+    return rc;
+  func::FuncOp f = getModelFunction(*module);
+  if (llvm::any_of(f.getArgumentTypes(),
+                   [](Type t) { return !isa<RankedTensorType>(t); })) {
+    emitError(f.getLoc(), "analyze needs the cascade level (tensors)");
+    return kExitError;
+  }
+  CascadeAnalysis a = analyzeCascade(f);
+  int64_t flops = 0, bytes = 0;
+  for (const EquationCost &e : a.equations) {
+    flops += e.flops;
+    bytes += e.bytes;
+  }
+  auto intensity = [](int64_t fl, int64_t by) {
+    return by ? (double)fl / (double)by : 0.0;
+  };
+  if (o.json) {
+    llvm::json::Object passes;
+    for (auto &[rank, n] : a.passes)
+      passes[rank] = n;
+    // No fusion yet: every equation is its own kernel.
+    llvm::json::Array equations, kernels;
+    for (const EquationCost &e : a.equations) {
+      equations.push_back(
+          llvm::json::Object{{"name", e.name},
+                             {"points", e.points},
+                             {"flops", e.flops},
+                             {"bytes", e.bytes},
+                             {"intensity", intensity(e.flops, e.bytes)}});
+      kernels.push_back(
+          llvm::json::Object{{"name", e.name},
+                             {"equations", llvm::json::Array{e.name}},
+                             {"flops", e.flops},
+                             {"bytes", e.bytes},
+                             {"intensity", intensity(e.flops, e.bytes)}});
+    }
+    llvm::json::Object root{{"model", f.getSymName().str()},
+                            {"passes", std::move(passes)},
+                            {"equations", std::move(equations)},
+                            {"kernels", std::move(kernels)},
+                            {"flops", flops},
+                            {"bytes", bytes}};
+    llvm::outs() << llvm::formatv("{0:2}", llvm::json::Value(std::move(root)))
+                 << "\n";
+    return kExitOk;
+  }
+  llvm::outs() << "model " << f.getSymName() << "\n\npasses per rank:\n";
+  for (auto &[rank, n] : a.passes)
+    llvm::outs() << llvm::formatv("  {0,-8} {1}\n", rank, n);
+  llvm::outs() << llvm::formatv("\n  {0,-20} {1,14} {2,14} {3,10}\n",
+                                "equation", "flops", "bytes", "flop/byte");
+  for (const EquationCost &e : a.equations)
+    llvm::outs() << llvm::formatv("  {0,-20} {1,14} {2,14} {3,10:f2}\n", e.name,
+                                  e.flops, e.bytes,
+                                  intensity(e.flops, e.bytes));
+  llvm::outs() << llvm::formatv("  {0,-20} {1,14} {2,14} {3,10:f2}\n", "total",
+                                flops, bytes, intensity(flops, bytes));
+  return kExitOk;
 }
 
 int runCompile(const CliOptions &o) {

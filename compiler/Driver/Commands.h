@@ -24,6 +24,7 @@ struct CliOptions {
 
 int runCheck(const CliOptions &o);
 int runOpt(const CliOptions &o);
+int runAnalyze(const CliOptions &o);
 int runCompile(const CliOptions &o);
 int runRun(const CliOptions &o);
 

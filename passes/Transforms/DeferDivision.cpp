@@ -1,4 +1,5 @@
-//===- DeferDivision.cpp - Divide after the contraction --------------------===//
+//===- DeferDivision.cpp - Divide after the contraction
+//--------------------===//
 #include "passes/Passes.h"
 #include "passes/Utils/EinsumBuilder.h"
 
@@ -18,15 +19,15 @@ namespace {
 struct Match {
   EinsumOp consumer, quotient;
   ReadOp factor;
-  BinaryOp division;                // the quotient's body: num / den
-  SmallVector<AffineExpr> dimMap;   // quotient index -> consumer expression
+  BinaryOp division;              // the quotient's body: num / den
+  SmallVector<AffineExpr> dimMap; // quotient index -> consumer expression
 };
 
 /// True if `value` of `op` does not depend on any reduced index of `op`.
 bool invariantInReduction(EinsumOp op, EinsumOp source, Value value,
                           ArrayRef<AffineExpr> dimMap) {
-  SmallVector<bool> used = mapIndices(exprIndices(source, value), dimMap,
-                                      op.getNumLoops());
+  SmallVector<bool> used =
+      mapIndices(exprIndices(source, value), dimMap, op.getNumLoops());
   for (unsigned d = op.getNumOutputDims(); d < op.getNumLoops(); ++d)
     if (used[d])
       return false;
@@ -47,9 +48,9 @@ std::optional<Match> matchAt(EinsumOp consumer) {
         invariantInReduction(consumer, consumer, div.getRhs(), identity))
       return Match{consumer, EinsumOp(), ReadOp(), div, identity};
   SmallVector<Value> factors;
-  collectFactors(cast<YieldOp>(consumer.getBody().front().getTerminator())
-                     .getValue(),
-                 factors);
+  collectFactors(
+      cast<YieldOp>(consumer.getBody().front().getTerminator()).getValue(),
+      factors);
   for (Value f : factors) {
     auto read = f.getDefiningOp<ReadOp>();
     if (!read)
@@ -100,19 +101,19 @@ void rewrite(Match m, func::FuncOp func) {
     identity.push_back(b.getAffineDimExpr(d));
 
   // AV_N = (the consumer's body with the quotient replaced by its numerator)
-  EinsumBuilder num(b, c.getLoc(), freshTensorName(func, c.getName().str() + "_N"),
-                    indices, c.getExtents(), numOut);
+  EinsumBuilder num(b, c.getLoc(),
+                    freshTensorName(func, c.getName().str() + "_N"), indices,
+                    c.getExtents(), numOut);
   Value numerator = m.division.getLhs();
   Value body =
-      m.quotient
-          ? num.cloneExpr(c, yieldedValue(c), identity,
-                          [&](Value v) -> Value {
-                            if (v == m.factor.getResult())
-                              return num.cloneExpr(m.quotient, numerator,
-                                                   m.dimMap);
-                            return {};
-                          })
-          : num.cloneExpr(c, numerator, identity);
+      m.quotient ? num.cloneExpr(c, yieldedValue(c), identity,
+                                 [&](Value v) -> Value {
+                                   if (v == m.factor.getResult())
+                                     return num.cloneExpr(m.quotient, numerator,
+                                                          m.dimMap);
+                                   return {};
+                                 })
+                 : num.cloneExpr(c, numerator, identity);
   EinsumOp sum = num.finish(body, "add");
 
   // AV = AV_N / den, over the output indices only.

@@ -1,4 +1,5 @@
-//===- OnePass.cpp - Softmax contractions to the 1-pass cascade ------------===//
+//===- OnePass.cpp - Softmax contractions to the 1-pass cascade
+//------------===//
 //
 // FuseMax's Cascade 5. The 2-pass form (after deferring the division)
 //
@@ -68,7 +69,7 @@ unsigned countReads(EinsumOp op, Value tensor) {
 
 struct Match {
   EinsumOp gm, sn, sd, snv, av;
-  unsigned nO = 0;                     // GM's output indices
+  unsigned nO = 0; // GM's output indices
   SmallVector<unsigned> snOfO, sdOfO, snvOfO;
   unsigned mSN = 0;
   ReadOp snFactor, avSnvRead, avSdRead;
@@ -274,8 +275,8 @@ void rewrite(Match &m, func::FuncOp func, int64_t tile) {
     SmallVector<AffineExpr> map = dims(1, nO);
     AffineExpr pos = d(0) * t + d(nO + 1);
     map.push_back(pos);
-    Value v = guarded(lm, pos, [&] { return lm.cloneExpr(m.gm, scores, map); },
-                      -INFINITY);
+    Value v = guarded(
+        lm, pos, [&] { return lm.cloneExpr(m.gm, scores, map); }, -INFINITY);
     lmOp = lm.finish(v, "max");
   }
 
@@ -286,15 +287,16 @@ void rewrite(Match &m, func::FuncOp func, int64_t tile) {
     std::string n = name(suffix);
     EinsumBuilder init(b, loc, n, names, ext, names.size());
     EinsumOp initOp = init.finish(init.constant(initValue));
-    EinsumBuilder rec(b, loc, n, concat({one1, names}),
-                      concatExt({t1, ext}), 1 + names.size());
+    EinsumBuilder rec(b, loc, n, concat({one1, names}), concatExt({t1, ext}),
+                      1 + names.size());
     rec.makeRecurrence(0, initOp.getResult());
     return rec.finish(step(rec));
   };
-  EinsumOp rm = recurrence("RM", oNames, oExt, -INFINITY, [&](EinsumBuilder &e) {
-    SmallVector<AffineExpr> at = dims(0, 1 + nO);
-    return e.binary("max", e.readSelf(at), e.read(lmOp.getResult(), at));
-  });
+  EinsumOp rm =
+      recurrence("RM", oNames, oExt, -INFINITY, [&](EinsumBuilder &e) {
+        SmallVector<AffineExpr> at = dims(0, 1 + nO);
+        return e.binary("max", e.readSelf(at), e.read(lmOp.getResult(), at));
+      });
 
   // SLN[m1,m0,o] = exp(X[o, m1*T+m0] - RM[m1+1,o])
   EinsumBuilder sln(b, loc, name("SLN"), concat({one1, one0, oNames}),
@@ -310,8 +312,8 @@ void rewrite(Match &m, func::FuncOp func, int64_t tile) {
         sln, pos,
         [&] {
           Value x = sln.cloneExpr(m.gm, scores, map);
-          return sln.unary("exp", sln.binary("sub", x,
-                                             sln.read(rm.getResult(), rmAt)));
+          return sln.unary(
+              "exp", sln.binary("sub", x, sln.read(rm.getResult(), rmAt)));
         },
         0.0);
     slnOp = sln.finish(v);
@@ -354,23 +356,23 @@ void rewrite(Match &m, func::FuncOp func, int64_t tile) {
                     concatExt({t1, oExt}), 1 + nO);
   SmallVector<AffineExpr> prev = dims(0, 1 + nO), next = {d(0) + 1};
   next.append(dims(1, nO));
-  EinsumOp prmOp = prm.finish(prm.unary(
-      "exp", prm.binary("sub", prm.read(rm.getResult(), prev),
-                        prm.read(rm.getResult(), next))));
+  EinsumOp prmOp = prm.finish(
+      prm.unary("exp", prm.binary("sub", prm.read(rm.getResult(), prev),
+                                  prm.read(rm.getResult(), next))));
 
   EinsumOp rd = recurrence("RD", oNames, oExt, 0.0, [&](EinsumBuilder &e) {
     SmallVector<AffineExpr> at = dims(0, 1 + nO);
-    return e.binary("add", e.read(sldOp.getResult(), at),
-                    e.binary("mul", e.readSelf(at),
-                             e.read(prmOp.getResult(), at)));
+    return e.binary(
+        "add", e.read(sldOp.getResult(), at),
+        e.binary("mul", e.readSelf(at), e.read(prmOp.getResult(), at)));
   });
   EinsumOp rnv = recurrence("RNV", vNames, vExt, 0.0, [&](EinsumBuilder &e) {
     SmallVector<AffineExpr> at = dims(0, 1 + nV), prmAt = {d(0)};
     for (unsigned k = 0; k < nO; ++k)
       prmAt.push_back(d(1 + m.snvOfO[k]));
-    return e.binary("add", e.read(slnvOp.getResult(), at),
-                    e.binary("mul", e.readSelf(at),
-                             e.read(prmOp.getResult(), prmAt)));
+    return e.binary(
+        "add", e.read(slnvOp.getResult(), at),
+        e.binary("mul", e.readSelf(at), e.read(prmOp.getResult(), prmAt)));
   });
 
   // AV[v] = RNV[M1, v] / RD[M1, o]

@@ -106,7 +106,8 @@ Value EinsumBuilder::cloneValue(EinsumOp source, Value value,
   if (auto c = dyn_cast<ConstOp>(def))
     return constant(c.getValue().convertToDouble());
   if (auto u = dyn_cast<UnaryOp>(def))
-    return unary(u.getFn(), cloneValue(source, u.getOperand(), dimMap, substitute));
+    return unary(u.getFn(),
+                 cloneValue(source, u.getOperand(), dimMap, substitute));
   if (auto b = dyn_cast<BinaryOp>(def)) {
     Value lhs = cloneValue(source, b.getLhs(), dimMap, substitute);
     Value rhs = cloneValue(source, b.getRhs(), dimMap, substitute);

@@ -95,8 +95,6 @@ std::string freshRankName(mlir::func::FuncOp func, llvm::StringRef base);
 
 } // namespace cascade
 
-
-
 namespace cascade {
 /// The indices of `op` that the expression computing `value` (in `op`'s
 /// body) depends on, through its reads and where conditions.
@@ -116,8 +114,9 @@ namespace cascade {
 /// True if the expression `va` of `a` with a's index d read as `mapA[d]`
 /// computes the same as `vb` of `b` with `mapB`: same functions, constants,
 /// conditions and reads of the same tensors at the same coordinates.
-bool exprEqual(EinsumOp a, mlir::Value va, llvm::ArrayRef<mlir::AffineExpr> mapA,
-               EinsumOp b, mlir::Value vb,
-               llvm::ArrayRef<mlir::AffineExpr> mapB, unsigned numDims);
+bool exprEqual(EinsumOp a, mlir::Value va,
+               llvm::ArrayRef<mlir::AffineExpr> mapA, EinsumOp b,
+               mlir::Value vb, llvm::ArrayRef<mlir::AffineExpr> mapB,
+               unsigned numDims);
 } // namespace cascade
 #endif

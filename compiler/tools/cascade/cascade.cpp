@@ -135,12 +135,14 @@ int main(int argc, char **argv) {
     return runCompile(o);
   if (o.command == "run")
     return runRun(o);
-  if (o.command == "analyze" || o.command == "tune") {
+  if (o.command == "analyze")
+    return runAnalyze(o);
+  if (o.command == "tune") {
     llvm::errs() << "error: 'cascade " << o.command
                  << "' is not available in this release\n";
     return kExitUsage;
   }
   llvm::errs() << "error: unknown command '" << o.command
-               << "' (expected check, opt, compile or run)\n";
+               << "' (expected check, opt, analyze, compile or run)\n";
   return kExitUsage;
 }
