@@ -18,12 +18,18 @@ def CascadeLowerToLoops : Pass<"cascade-lower-to-loops", "mlir::ModuleOp"> {
     `arith.select` when both branches may be evaluated everywhere, and an
     `scf.if` when a branch holds a read that is only in range under the
     condition. The IEEE exceptions of LANGUAGE.md section 3 (`-inf - -inf`
-    is `-inf`, `0 / 0` is 0) are materialized as selects.
+    is `-inf`, `0 / 0` is 0) are materialized as selects. With `parallel`
+    (the default), the outermost loop of a large nest over an output index
+    becomes an `scf.parallel`: its iterations write disjoint outputs.
   }];
   let dependentDialects = [
     "mlir::affine::AffineDialect", "mlir::arith::ArithDialect",
     "mlir::math::MathDialect", "mlir::memref::MemRefDialect",
     "mlir::scf::SCFDialect", "mlir::func::FuncDialect"
+  ];
+  let options = [
+    Option<"parallel", "parallel", "bool", /*default=*/"true",
+           "Make the outermost output loop of large nests an scf.parallel">
   ];
 }
 

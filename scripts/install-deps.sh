@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build python3
   llvm-22-dev libmlir-22-dev mlir-22-tools clang-22 lld-22 llvm-22-tools
-  libclang-rt-22-dev clang-format-22
+  libclang-rt-22-dev libomp-22-dev clang-format-22
   libfmt-dev libsqlite3-dev libgtest-dev
 )
 

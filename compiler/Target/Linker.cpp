@@ -30,6 +30,14 @@ std::string runtimeLibDir() {
   return std::string(dir);
 }
 
+/// Where clang's OpenMP runtime (libomp) lives: next to clang's own libs.
+std::string ompLibDir() {
+  llvm::SmallString<256> dir(
+      llvm::sys::path::parent_path(llvm::sys::path::parent_path(findClang())));
+  llvm::sys::path::append(dir, "lib");
+  return std::string(dir);
+}
+
 bool runClang(std::vector<std::string> args, std::string &error) {
   std::string clang = findClang();
   if (clang.empty()) {
@@ -59,7 +67,8 @@ bool runClang(std::vector<std::string> args, std::string &error) {
 bool linkSharedLibrary(const std::string &objectPath,
                        const std::string &outPath, const TargetOptions &,
                        std::string &error) {
-  return runClang({"-shared", "-fuse-ld=lld", "-o", outPath, objectPath, "-lm"},
+  return runClang({"-shared", "-fuse-ld=lld", "-fopenmp", "-o", outPath,
+                   objectPath, "-lm", "-Wl,-rpath," + ompLibDir()},
                   error);
 }
 
@@ -73,8 +82,9 @@ bool linkExecutable(const std::string &objectPath, const std::string &outPath,
       error = "runtime library '" + p + "' is missing (is the build complete?)";
       return false;
     }
-  return runClang({"-fuse-ld=lld", "-o", outPath, objectPath, stub, runtime,
-                   "-lstdc++", "-lm", "-ldl", "-lpthread"},
+  return runClang({"-fuse-ld=lld", "-fopenmp", "-o", outPath, objectPath, stub,
+                   runtime, "-lstdc++", "-lm", "-ldl", "-lpthread",
+                   "-Wl,-rpath," + ompLibDir()},
                   error);
 }
 

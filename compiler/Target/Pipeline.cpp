@@ -57,6 +57,12 @@ void addLowerToLoopsPipeline(OpPassManager &pm) {
 
 void addLoopsToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createCascadeMathApproximation());
+  // scf.parallel loops run on the OpenMP runtime's thread pool (libomp):
+  // the one pool of a Cascade process.
+  pm.addPass(createConvertSCFToOpenMPPass());
+  // Inlines the memref.alloca_scope the conversion wraps loop bodies in (no
+  // allocas here), which would otherwise break when scf becomes cf.
+  pm.addPass(createCanonicalizerPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createConvertMathToLLVMPass());
@@ -68,6 +74,7 @@ void addLoopsToLLVMPipeline(OpPassManager &pm) {
   funcOptions.useBarePtrCallConv = true; // C signatures: one float* a tensor
   pm.addPass(createConvertFuncToLLVMPass(funcOptions));
   pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());
 }

@@ -340,25 +340,58 @@ SmallVector<unsigned> chooseLoopOrder(EinsumOp op) {
 }
 
 /// Builds a loop nest over `extents` in `order`; `body` gets the induction
-/// variables indexed by dimension (not by loop depth).
+/// variables indexed by dimension (not by loop depth). With `parallelOuter`
+/// the outermost loop is an `scf.parallel` (its iterations write disjoint
+/// outputs), which the OpenMP conversion runs on the thread pool.
 void buildNest(OpBuilder &b, Location loc, ArrayRef<int64_t> extents,
                ArrayRef<unsigned> order,
                function_ref<void(OpBuilder &, ArrayRef<Value>)> body,
-               ArrayRef<int64_t> lowerBounds = {}) {
-  SmallVector<Value> lbs, ubs, steps;
-  for (unsigned d : order) {
-    lbs.push_back(arith::ConstantIndexOp::create(
-        b, loc, lowerBounds.empty() ? 0 : lowerBounds[d]));
-    ubs.push_back(arith::ConstantIndexOp::create(b, loc, extents[d]));
-    steps.push_back(arith::ConstantIndexOp::create(b, loc, 1));
-  }
-  scf::buildLoopNest(b, loc, lbs, ubs, steps,
-                     [&](OpBuilder &nb, Location, ValueRange ivs) {
-                       SmallVector<Value> byDim(extents.size());
-                       for (auto [i, d] : llvm::enumerate(order))
-                         byDim[d] = ivs[i];
-                       body(nb, byDim);
-                     });
+               ArrayRef<int64_t> lowerBounds = {}, bool parallelOuter = false) {
+  SmallVector<Value> byDim(extents.size());
+  std::function<void(OpBuilder &, unsigned)> level = [&](OpBuilder &nb,
+                                                         unsigned depth) {
+    if (depth == order.size())
+      return body(nb, byDim);
+    unsigned d = order[depth];
+    Value lb = arith::ConstantIndexOp::create(
+        nb, loc, lowerBounds.empty() ? 0 : lowerBounds[d]);
+    Value ub = arith::ConstantIndexOp::create(nb, loc, extents[d]);
+    Value step = arith::ConstantIndexOp::create(nb, loc, 1);
+    if (depth == 0 && parallelOuter) {
+      scf::ParallelOp::create(nb, loc, ValueRange{lb}, ValueRange{ub},
+                              ValueRange{step},
+                              [&](OpBuilder &pb, Location, ValueRange ivs) {
+                                byDim[d] = ivs[0];
+                                level(pb, depth + 1);
+                                scf::ReduceOp::create(pb, loc);
+                              });
+      return;
+    }
+    scf::ForOp::create(nb, loc, lb, ub, step, ValueRange{},
+                       [&](OpBuilder &fb, Location, Value iv, ValueRange) {
+                         byDim[d] = iv;
+                         level(fb, depth + 1);
+                         scf::YieldOp::create(fb, loc);
+                       });
+  };
+  level(b, 0);
+}
+
+/// Loops worth running on several threads: the outermost loop runs over an
+/// output index (not a recurrence's) with at least two iterations, and the
+/// nest is large enough to pay for waking the pool.
+bool worthParallel(EinsumOp op, ArrayRef<unsigned> order) {
+  constexpr int64_t kMinPoints = int64_t(1) << 15;
+  if (order.empty())
+    return false;
+  unsigned d = order[0];
+  if (op.isReducedDim(d) || op.getIterative() == (int64_t)d ||
+      op.getExtents()[d] < 2)
+    return false;
+  int64_t points = 1;
+  for (int64_t e : op.getExtents())
+    points *= e;
+  return points >= kMinPoints;
 }
 
 SmallVector<unsigned> identityOrder(unsigned n) {
@@ -367,6 +400,7 @@ SmallVector<unsigned> identityOrder(unsigned n) {
 
 struct LowerToLoops
     : public cascade::impl::CascadeLowerToLoopsBase<LowerToLoops> {
+  using CascadeLowerToLoopsBase::CascadeLowerToLoopsBase;
   void runOnOperation() override {
     SmallVector<func::FuncOp> models;
     // Functions whose signature is already on buffers were lowered before.
@@ -483,6 +517,7 @@ struct LowerToLoops
 
   LogicalResult lowerEinsum(OpBuilder &b, EinsumOp op, Value buf,
                             IRMapping &buffers) {
+    // `parallel` is the pass option (ODS): outer loops on the thread pool.
     Location loc = op.getLoc();
     ArrayRef<int64_t> extents = op.getExtents();
     unsigned numOut = op.getNumOutputDims();
@@ -532,7 +567,8 @@ struct LowerToLoops
           lbs);
     }
     bool ok = true;
-    buildNest(b, loc, extents, chooseLoopOrder(op),
+    SmallVector<unsigned> order = chooseLoopOrder(op);
+    buildNest(b, loc, extents, order,
               [&](OpBuilder &nb, ArrayRef<Value> ivs) {
                 BodyEmitter emitter(nb, op, ivs, argBuffers);
                 Value v = emitter.emitRegion(op.getBody());
@@ -546,7 +582,8 @@ struct LowerToLoops
                   v = BodyEmitter::combine(nb, loc, op.getReduction(), acc, v);
                 }
                 memref::StoreOp::create(nb, loc, v, buf, idx);
-              });
+              },
+              {}, parallel && worthParallel(op, order));
     return success(ok);
   }
 };
