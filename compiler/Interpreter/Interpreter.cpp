@@ -177,9 +177,11 @@ double reduceIdentity(llvm::StringRef kind) {
   return INFINITY;
 }
 
+/// Reductions accumulate in plain IEEE arithmetic: the -inf rule of
+/// LANGUAGE.md section 3 is for the elementwise + and - of a body.
 double combine(llvm::StringRef kind, double acc, double x) {
   if (kind == "add")
-    return refAdd(acc, x);
+    return acc + x;
   if (kind == "mul")
     return acc * x;
   if (kind == "max")

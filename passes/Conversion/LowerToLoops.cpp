@@ -32,13 +32,19 @@ public:
     return values.lookup(cast<YieldOp>(block.getTerminator()).getValue());
   }
 
-  /// The combiner of a reduction: acc `kind` x.
+  /// The combiner of a reduction: acc `kind` x. Reductions follow IEEE
+  /// arithmetic (the -inf rule is for elementwise + and -); `reassoc` lets
+  /// LLVM reorder a register accumulation into vector lanes.
   static Value combine(OpBuilder &b, Location loc, StringRef kind, Value acc,
-                       Value x) {
+                       Value x, bool reassoc = false) {
+    auto fm = arith::FastMathFlagsAttr::get(
+        b.getContext(), reassoc ? arith::FastMathFlags::reassoc |
+                                      arith::FastMathFlags::contract
+                                : arith::FastMathFlags::none);
     if (kind == "add")
-      return addWithInfRule(b, loc, acc, x, /*sub=*/false, /*checked=*/true);
+      return arith::AddFOp::create(b, loc, acc, x, fm);
     if (kind == "mul")
-      return arith::MulFOp::create(b, loc, acc, x);
+      return arith::MulFOp::create(b, loc, acc, x, fm);
     if (kind == "max")
       return arith::MaximumFOp::create(b, loc, acc, x);
     return arith::MinimumFOp::create(b, loc, acc, x);
@@ -295,8 +301,9 @@ private:
 };
 
 /// Picks the loop order: a recurrence's iterative index first, then the
-/// output indices, then the reduced ones, with the innermost loop the output
-/// index along which the most accesses (and the output) are contiguous.
+/// output indices, then the reduced ones, with the innermost loop the index
+/// along which the most accesses (and, for an output index, the output) are
+/// contiguous.
 SmallVector<unsigned> chooseLoopOrder(EinsumOp op) {
   unsigned numOut = op.getNumOutputDims(), numLoops = op.getNumLoops();
   std::optional<int64_t> iter = op.getIterative();
@@ -328,6 +335,12 @@ SmallVector<unsigned> chooseLoopOrder(EinsumOp op) {
         inner = d;
     }
   }
+  // A reduced index along which more accesses are contiguous (a dot product
+  // such as X[p,d] * W[e,d] over d) is better innermost: the reduction then
+  // accumulates in a register, which LLVM vectorizes.
+  for (unsigned d = numOut; d < numLoops; ++d)
+    if (!inner || score[d] > score[*inner])
+      inner = d;
   SmallVector<unsigned> order;
   if (iter)
     order.push_back(*iter);
@@ -568,6 +581,40 @@ struct LowerToLoops
     }
     bool ok = true;
     SmallVector<unsigned> order = chooseLoopOrder(op);
+    if (!order.empty() && op.isReducedDim(order.back())) {
+      // Innermost reduction: accumulate in a register (iter_args) with a
+      // reassociable combine, so the loop vectorizes; store once.
+      unsigned d = order.back();
+      SmallVector<unsigned> outer(order.begin(), order.end() - 1);
+      buildNest(
+          b, loc, extents, outer,
+          [&](OpBuilder &nb, ArrayRef<Value> outerIvs) {
+            SmallVector<Value> idx = outIndex(nb, outerIvs);
+            Value init = memref::LoadOp::create(nb, loc, buf, idx);
+            auto zero = arith::ConstantIndexOp::create(nb, loc, 0);
+            auto ub = arith::ConstantIndexOp::create(nb, loc, extents[d]);
+            auto one = arith::ConstantIndexOp::create(nb, loc, 1);
+            auto loop = scf::ForOp::create(
+                nb, loc, zero, ub, one, ValueRange{init},
+                [&](OpBuilder &ib, Location, Value iv, ValueRange acc) {
+                  SmallVector<Value> ivs(outerIvs);
+                  ivs[d] = iv;
+                  BodyEmitter emitter(ib, op, ivs, argBuffers);
+                  Value v = emitter.emitRegion(op.getBody());
+                  if (!v) {
+                    ok = false;
+                    v = acc[0];
+                  } else {
+                    v = BodyEmitter::combine(ib, loc, op.getReduction(),
+                                             acc[0], v, /*reassoc=*/true);
+                  }
+                  scf::YieldOp::create(ib, loc, v);
+                });
+            memref::StoreOp::create(nb, loc, loop.getResult(0), buf, idx);
+          },
+          {}, parallel && worthParallel(op, order));
+      return success(ok);
+    }
     buildNest(b, loc, extents, order,
               [&](OpBuilder &nb, ArrayRef<Value> ivs) {
                 BodyEmitter emitter(nb, op, ivs, argBuffers);
