@@ -20,16 +20,22 @@ def CascadeLowerToLoops : Pass<"cascade-lower-to-loops", "mlir::ModuleOp"> {
     condition. The IEEE exceptions of LANGUAGE.md section 3 (`-inf - -inf`
     is `-inf`, `0 / 0` is 0) are materialized as selects. With `parallel`
     (the default), the outermost loop of a large nest over an output index
-    becomes an `scf.parallel`: its iterations write disjoint outputs.
+    becomes an `scf.parallel`: its iterations write disjoint outputs. With
+    `kernels` (the default), a contraction of two plain reads over one index
+    whose extents the tiles divide gets a register-tiled vector<8xf32>
+    micro-kernel (ContractionKernels.h) instead of the loop nest.
   }];
   let dependentDialects = [
     "mlir::affine::AffineDialect", "mlir::arith::ArithDialect",
     "mlir::math::MathDialect", "mlir::memref::MemRefDialect",
-    "mlir::scf::SCFDialect", "mlir::func::FuncDialect"
+    "mlir::scf::SCFDialect", "mlir::func::FuncDialect",
+    "mlir::vector::VectorDialect"
   ];
   let options = [
     Option<"parallel", "parallel", "bool", /*default=*/"true",
-           "Make the outermost output loop of large nests an scf.parallel">
+           "Make the outermost output loop of large nests an scf.parallel">,
+    Option<"kernels", "kernels", "bool", /*default=*/"true",
+           "Lower matching contractions to register-tiled vector kernels">
   ];
 }
 

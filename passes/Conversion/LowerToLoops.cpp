@@ -4,6 +4,7 @@
 #include "dialects/Cascade/IR/CascadeOps.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/IR/IRMapping.h"
+#include "passes/Conversion/ContractionKernels.h"
 #include "passes/Passes.h"
 #include <cmath>
 
@@ -541,6 +542,12 @@ struct LowerToLoops
       argBuffers.push_back(buffers.lookup(in));
     if (iter)
       argBuffers.push_back(buf);
+
+    // Contractions with a register-tiled kernel write every output element
+    // themselves (no identity initialization needed).
+    if (!iter && kernels &&
+        succeeded(lowerContractionKernel(b, op, buf, argBuffers, parallel)))
+      return success();
 
     auto outIndex = [&](OpBuilder &nb, ArrayRef<Value> ivs) {
       SmallVector<Value> idx(ivs.begin(), ivs.begin() + numOut);

@@ -1,0 +1,266 @@
+//===- ContractionKernels.cpp - Register-tiled contractions ----------------===//
+#include "passes/Conversion/ContractionKernels.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+
+namespace cascade {
+
+namespace {
+
+constexpr int64_t kLanes = 8; // vector<8xf32>: AVX2, half an AVX-512 register
+
+struct Operand {
+  ReadOp read;
+  SmallVector<unsigned> dims; // the einsum index of each coordinate
+  bool uses(unsigned d) const { return llvm::is_contained(dims, d); }
+};
+
+struct Kernel {
+  Operand a, b;         // a varies along m, b along n
+  unsigned m = 0, n = 0, k = 0;
+  bool dot = false;     // both contiguous along k
+  double scale = 1.0;   // the product is multiplied by scale
+  int64_t mr = 1, nr = 1; // rows and (vector) columns of the register tile
+};
+
+std::optional<Operand> plainOperand(Value v) {
+  auto read = v.getDefiningOp<ReadOp>();
+  if (!read)
+    return std::nullopt;
+  Operand o{read, {}};
+  for (AffineExpr e : read.getMap().getResults()) {
+    auto d = dyn_cast<AffineDimExpr>(e);
+    if (!d || o.uses(d.getPosition()))
+      return std::nullopt;
+    o.dims.push_back(d.getPosition());
+  }
+  return o;
+}
+
+std::optional<double> constantValue(Value v) {
+  if (auto c = v.getDefiningOp<ConstOp>())
+    return c.getValue().convertToDouble();
+  return std::nullopt;
+}
+
+int64_t largestDivisor(int64_t extent, ArrayRef<int64_t> choices) {
+  for (int64_t c : choices)
+    if (extent % c == 0)
+      return c;
+  return 1;
+}
+
+std::optional<Kernel> match(EinsumOp op) {
+  unsigned numOut = op.getNumOutputDims();
+  if (op.isRecurrence() || op.getReduction() != "add" || numOut == 0 ||
+      op.getNumLoops() != numOut + 1)
+    return std::nullopt;
+  ArrayRef<int64_t> ext = op.getExtents();
+  Kernel kn;
+  kn.k = numOut;
+  kn.n = numOut - 1;
+  Value v = op.getYieldedOp() ? op.getYieldedOp()->getResult(0) : Value();
+  // A constant factor or divisor is applied once to the sum.
+  if (auto bin = v.getDefiningOp<BinaryOp>()) {
+    if (auto c = constantValue(bin.getRhs());
+        c && *c != 0 && (bin.getFn() == "div" || bin.getFn() == "mul")) {
+      kn.scale = bin.getFn() == "div" ? 1.0 / *c : *c;
+      v = bin.getLhs();
+    }
+  }
+  auto mul = v.getDefiningOp<BinaryOp>();
+  if (!mul || mul.getFn() != "mul")
+    return std::nullopt;
+  auto x = plainOperand(mul.getLhs()), y = plainOperand(mul.getRhs());
+  if (!x || !y || !x->uses(kn.k) || !y->uses(kn.k))
+    return std::nullopt;
+  // The row index: an output index only `a` uses (the last such).
+  auto rowOf = [&](const Operand &a, const Operand &b, unsigned skip)
+      -> std::optional<unsigned> {
+    std::optional<unsigned> row;
+    for (unsigned d = 0; d < numOut; ++d)
+      if (d != skip && a.uses(d) && !b.uses(d))
+        row = d;
+    return row;
+  };
+  for (auto [a, b] : {std::pair{*x, *y}, std::pair{*y, *x}}) {
+    // Broadcast form: b contiguous along n, a independent of n.
+    if (b.dims.back() == kn.n && !a.uses(kn.n) && ext[kn.n] % kLanes == 0)
+      if (auto row = rowOf(a, b, kn.n)) {
+        kn.a = a;
+        kn.b = b;
+        kn.m = *row;
+        kn.dot = false;
+        kn.nr = ext[kn.n] % (2 * kLanes) == 0 ? 2 : 1;
+        kn.mr = largestDivisor(ext[kn.m], {6, 4, 3, 2});
+        return kn;
+      }
+    // Dot form: both contiguous along k; a varies along m, b along n.
+    if (a.dims.back() == kn.k && b.dims.back() == kn.k &&
+        ext[kn.k] % kLanes == 0)
+      if (auto row = rowOf(a, b, numOut)) {
+        auto col = rowOf(b, a, *row);
+        if (!col)
+          continue;
+        kn.a = a;
+        kn.b = b;
+        kn.m = *row;
+        kn.n = *col;
+        kn.dot = true;
+        kn.mr = largestDivisor(ext[kn.m], {4, 2});
+        kn.nr = largestDivisor(ext[kn.n], {2});
+        return kn;
+      }
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
+                                     ArrayRef<Value> inputs, bool parallel) {
+  std::optional<Kernel> kn = match(op);
+  if (!kn)
+    return failure();
+  Location loc = op.getLoc();
+  ArrayRef<int64_t> ext = op.getExtents();
+  unsigned numOut = op.getNumOutputDims();
+  auto vecType = VectorType::get({kLanes}, b.getF32Type());
+  int64_t colStep = kn->dot ? kn->nr : kn->nr * kLanes;
+
+  // Outer loops: the other output indices, then the row and column blocks.
+  SmallVector<unsigned> batch;
+  for (unsigned d = 0; d < numOut; ++d)
+    if (d != kn->m && d != kn->n)
+      batch.push_back(d);
+  SmallVector<int64_t> bounds;
+  for (unsigned d : batch)
+    bounds.push_back(ext[d]);
+  bounds.push_back(ext[kn->m] / kn->mr);
+  bounds.push_back(ext[kn->n] / colStep);
+  int64_t points = 1;
+  for (int64_t e : ext)
+    points *= e;
+  bool par = parallel && bounds[0] > 1 && points >= (int64_t(1) << 15);
+
+  auto cst = [&](OpBuilder &nb, int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(nb, loc, v);
+  };
+  Value inA = inputs[cast<BlockArgument>(kn->a.read.getTensor()).getArgNumber()];
+  Value inB = inputs[cast<BlockArgument>(kn->b.read.getTensor()).getArgNumber()];
+  auto indices = [](const Operand &o, ArrayRef<Value> at) {
+    SmallVector<Value> idx;
+    for (unsigned d : o.dims)
+      idx.push_back(at[d]);
+    return idx;
+  };
+
+  std::function<void(OpBuilder &, unsigned, SmallVector<Value> &)> level =
+      [&](OpBuilder &nb, unsigned depth, SmallVector<Value> &at) {
+        if (depth < bounds.size()) {
+          auto body = [&](OpBuilder &ib, Value iv) {
+            if (depth < batch.size()) {
+              at[batch[depth]] = iv;
+            } else if (depth == batch.size()) {
+              at[kn->m] = arith::MulIOp::create(ib, loc, iv, cst(ib, kn->mr));
+            } else {
+              at[kn->n] = arith::MulIOp::create(ib, loc, iv, cst(ib, colStep));
+            }
+            level(ib, depth + 1, at);
+          };
+          if (depth == 0 && par) {
+            scf::ParallelOp::create(
+                nb, loc, ValueRange{cst(nb, 0)}, ValueRange{cst(nb, bounds[0])},
+                ValueRange{cst(nb, 1)},
+                [&](OpBuilder &pb, Location, ValueRange ivs) {
+                  body(pb, ivs[0]);
+                  scf::ReduceOp::create(pb, loc);
+                });
+          } else {
+            scf::ForOp::create(nb, loc, cst(nb, 0), cst(nb, bounds[depth]),
+                               cst(nb, 1), ValueRange{},
+                               [&](OpBuilder &fb, Location, Value iv,
+                                   ValueRange) {
+                                 body(fb, iv);
+                                 scf::YieldOp::create(fb, loc);
+                               });
+          }
+          return;
+        }
+        // The register tile.
+        Value m0 = at[kn->m], n0 = at[kn->n];
+        int64_t tiles = kn->mr * kn->nr;
+        Value zero = arith::ConstantOp::create(
+            nb, loc, DenseElementsAttr::get(vecType, 0.0f));
+        SmallVector<Value> init(tiles, zero);
+        int64_t kStep = kn->dot ? kLanes : 1;
+        auto loop = scf::ForOp::create(
+            nb, loc, cst(nb, 0), cst(nb, ext[kn->k]), cst(nb, kStep), init,
+            [&](OpBuilder &kb, Location, Value k, ValueRange acc) {
+              SmallVector<Value> next(acc.begin(), acc.end());
+              SmallVector<Value> pos(at);
+              pos[kn->k] = k;
+              SmallVector<Value> av, bv;
+              for (int64_t i = 0; i < kn->mr; ++i) {
+                pos[kn->m] = arith::AddIOp::create(kb, loc, m0, cst(kb, i));
+                if (kn->dot)
+                  av.push_back(vector::LoadOp::create(
+                      kb, loc, vecType, inA, indices(kn->a, pos)));
+                else
+                  av.push_back(vector::BroadcastOp::create(
+                      kb, loc, vecType,
+                      memref::LoadOp::create(kb, loc, inA,
+                                             indices(kn->a, pos))));
+              }
+              pos[kn->m] = m0;
+              for (int64_t j = 0; j < kn->nr; ++j) {
+                pos[kn->n] = arith::AddIOp::create(
+                    kb, loc, n0, cst(kb, kn->dot ? j : j * kLanes));
+                bv.push_back(vector::LoadOp::create(kb, loc, vecType, inB,
+                                                    indices(kn->b, pos)));
+              }
+              for (int64_t i = 0; i < kn->mr; ++i)
+                for (int64_t j = 0; j < kn->nr; ++j)
+                  next[i * kn->nr + j] = vector::FMAOp::create(
+                      kb, loc, av[i], bv[j], next[i * kn->nr + j]);
+              scf::YieldOp::create(kb, loc, next);
+            });
+        // Store the tile (scaled once).
+        SmallVector<Value> outAt(at.begin(), at.begin() + numOut);
+        for (int64_t i = 0; i < kn->mr; ++i)
+          for (int64_t j = 0; j < kn->nr; ++j) {
+            Value acc = loop.getResult(i * kn->nr + j);
+            outAt[kn->m] = arith::AddIOp::create(nb, loc, m0, cst(nb, i));
+            outAt[kn->n] = arith::AddIOp::create(
+                nb, loc, n0, cst(nb, kn->dot ? j : j * kLanes));
+            if (kn->dot) {
+              Value s = vector::ReductionOp::create(
+                  nb, loc, vector::CombiningKind::ADD, acc,
+                  arith::FastMathFlags::reassoc);
+              if (kn->scale != 1.0)
+                s = arith::MulFOp::create(
+                    nb, loc, s,
+                    arith::ConstantOp::create(
+                        nb, loc, nb.getF32FloatAttr((float)kn->scale)));
+              memref::StoreOp::create(nb, loc, s, out, outAt);
+            } else {
+              if (kn->scale != 1.0)
+                acc = arith::MulFOp::create(
+                    nb, loc, acc,
+                    arith::ConstantOp::create(
+                        nb, loc,
+                        DenseElementsAttr::get(vecType, (float)kn->scale)));
+              vector::StoreOp::create(nb, loc, acc, out, outAt);
+            }
+          }
+      };
+  SmallVector<Value> at(op.getNumLoops());
+  level(b, 0, at);
+  return success();
+}
+
+} // namespace cascade
