@@ -10,16 +10,17 @@
 # 3. times `cascade compile` of the full-size BERT layer (wall clock),
 # 4. runs every workload's contenders interleaved, A B C A B C ..., for
 #    several rounds (the starting contender rotates each round), one library
-#    per process: `cascade run --bench=N`, OpenBLAS (OpenMP build), ONNX
-#    Runtime (node) and Halide (GEMM), each at 1 and 2 threads,
+#    per process: `cascade run --bench=N` (OMP_NUM_THREADS: its runtime's
+#    OpenMP pool), OpenBLAS (OpenMP build), ONNX Runtime (node) and Halide
+#    (GEMM), each at 1 and 2 threads,
 # 5. prints one table (markdown) of the medians over the rounds: ms, GFLOP/s,
 #    % of the measured FMA peak, and the ratio to each peer.
 #
-# Cascade has no thread pool yet: its code is single-threaded, so its 2-thread
-# rows repeat the 1-thread measurement (marked "1T").
+# The cascade binary is copied at the start, so that a rebuild during the run
+# cannot mix two compilers in one table.
 #
 # --quick: 1 round, fewer timed runs per process, no long-context row (~3 min).
-# Default: 3 rounds (~10-12 min on the 2-core development machines).
+# Default: 5 rounds (~8-10 min on the 2-core development machines, quiet).
 # Timings on a busy machine mean nothing: the header reports how busy the
 # CPUs were before and after; --wait-idle S waits up to S s for them to quiet.
 set -euo pipefail
@@ -48,7 +49,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-[ -n "$rounds" ] || rounds=$([ $quick = 1 ] && echo 1 || echo 3)
+[ -n "$rounds" ] || rounds=$([ $quick = 1 ] && echo 1 || echo 5)
 
 [ -x "$cascade" ] || { echo "run.sh: no $cascade (build the project first)" >&2; exit 1; }
 make -s -C "$bench" >/dev/null
@@ -65,6 +66,10 @@ fi
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/bin"
+cascade_built=$(date -u -r "$cascade" '+%Y-%m-%d %H:%M UTC')
+cp "$cascade" "$tmp/bin/cascade"
+cascade="$tmp/bin/cascade"
 [ -n "$raw" ] || raw="$tmp/raw.tsv"
 : >"$raw"
 
@@ -84,8 +89,10 @@ if [ "$wait_idle" -gt 0 ]; then
 fi
 
 # ---- the machine's limits ---------------------------------------------------
+# Measured at the start and again at the end; each figure is the better of
+# the two (a peak is a maximum: another process can only lower it).
 peak_out=$("$bin/peak" 5)
-pk() { sed -n "s/^$1=//p" <<<"$peak_out"; }
+pk() { sed -n "s/^$1=//p" <<<"$peak_out" | sort -g | tail -1; }
 fmax() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b ? a : b) }'; }
 PEAK1=$(fmax "$(pk fma_avx512_t1_gflops)" "$(pk fma_avx2_t1_gflops)")
 PEAK2=$(fmax "$(pk fma_avx512_t2_gflops)" "$(pk fma_avx2_t2_gflops)")
@@ -183,7 +190,7 @@ measure_once() { # contender threads id cn pn
   case $who in
     cascade)
       # shellcheck disable=SC2086
-      out=$(OMP_NUM_THREADS=1 "$cascade" run "${EIN[$id]}" --target=host ${CFLAGS[$id]} --bench="$cn" 2>"$log") || out="" ;;
+      out=$(OMP_NUM_THREADS=$t "$cascade" run "${EIN[$id]}" --target=host ${CFLAGS[$id]} --bench="$cn" 2>"$log") || out="" ;;
     openblas)
       case $kind in
         gemm) out=$(OMP_NUM_THREADS=$t "$bin/openblas_gemm" "${p[@]}" "$t" "$pn" 2>"$log") ;;
@@ -233,7 +240,7 @@ measure() {
 start=$SECONDS
 for ((r = 1; r <= rounds; ++r)); do
   while IFS='|' read -r id label kind params cn pn; do
-    jobs=("cascade 1" "openblas 1" "openblas 2")
+    jobs=("cascade 1" "cascade 2" "openblas 1" "openblas 2")
     [ $use_onnx = 1 ] && jobs+=("ort 1" "ort 2")
     [ $use_halide = 1 ] && [ "$kind" = gemm ] && jobs+=("halide 1" "halide 2")
     n=${#jobs[@]}
@@ -246,6 +253,10 @@ for ((r = 1; r <= rounds; ++r)); do
   done <<<"$W"
 done
 busy_after=$(cpu_busy)
+peak_out="$peak_out
+$("$bin/peak" 5)"
+PEAK1=$(fmax "$(pk fma_avx512_t1_gflops)" "$(pk fma_avx2_t1_gflops)")
+PEAK2=$(fmax "$(pk fma_avx512_t2_gflops)" "$(pk fma_avx2_t2_gflops)")
 disturbed=$(awk -F'\t' '{ split($5, f, " "); if (f[3] > 30) n++ } END { print n + 0 }' "$raw")
 total_meas=$(wc -l <"$raw")
 
@@ -281,20 +292,20 @@ sep="$sep | ---: |"
 
 echo "## Cascade vs peers ($(date -u '+%Y-%m-%d %H:%M UTC'))"
 echo
-echo "- machine: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(nproc) CPUs; $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?') + working tree; $("$cascade" --version 2>/dev/null | head -1)"
-echo "- measured peak (bench/peak, best of 5): FMA $(pk fma_avx512_t1_gflops) GFLOP/s AVX-512 / $(pk fma_avx2_t1_gflops) AVX2 on 1 thread, $(pk fma_avx512_t2_gflops) / $(pk fma_avx2_t2_gflops) on 2; triad $(pk triad_t1_gbs) GB/s (1 thread), $(pk triad_t2_gbs) GB/s (2). % peak below is of $PEAK1 (1 thread) and $PEAK2 (2 threads) GFLOP/s."
+echo "- machine: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(nproc) CPUs; $("$cascade" --version 2>/dev/null | head -1), binary built $cascade_built (HEAD $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?') when the run ended)"
+echo "- measured peak (bench/peak, best of 5 at the start and 5 at the end): FMA $(pk fma_avx512_t1_gflops) GFLOP/s AVX-512 / $(pk fma_avx2_t1_gflops) AVX2 on 1 thread, $(pk fma_avx512_t2_gflops) / $(pk fma_avx2_t2_gflops) on 2; triad $(pk triad_t1_gbs) GB/s (1 thread), $(pk triad_t2_gbs) GB/s (2). % peak below is of $PEAK1 (1 thread) and $PEAK2 (2 threads) GFLOP/s."
 echo "- $rounds round(s), contenders interleaved; each cell is the median over the rounds of each process's median. CPU busy before/after the run: ${busy_before}% / ${busy_after}%; measurements that shared the CPUs with other processes (>30% of the machine, after up to 2 retries): ${disturbed} of ${total_meas}$( [ "$disturbed" -gt 0 ] && echo ' (**cells marked * include such a measurement: unreliable**)')."
 echo "- \`cascade compile\` of the full-size BERT layer (seq 128): ${compile_s} s wall (median of 3)."
-echo "- 'vs' columns: Cascade's speed relative to the peer (peer ms / Cascade ms; above 1 = Cascade faster). Cascade is single-threaded today: its 2-thread rows (1T) repeat its 1-thread time."
+echo "- 'vs' columns: Cascade's speed relative to the peer at the same thread count (peer ms / Cascade ms; above 1 = Cascade faster). Threads: OMP_NUM_THREADS for Cascade's runtime and OpenBLAS, intra-op threads for ORT, HL_NUM_THREADS for Halide."
 echo
 echo "$hdr"
 echo "$sep"
 while IFS='|' read -r id label kind params cn pn; do
-  c=$(med "$id" cascade 1)
   for t in 1 2; do
+    c=$(med "$id" cascade $t)
     pkv=$([ $t = 1 ] && echo "$PEAK1" || echo "$PEAK2")
     ob=$(med "$id" openblas $t)
-    row="| $label | $t | $(fmt_ms "$c")$(mark "$id" cascade 1)$([ $t = 2 ] && echo ' (1T)') | $(fmt_ms "$ob")$(mark "$id" openblas $t)"
+    row="| $label | $t | $(fmt_ms "$c")$(mark "$id" cascade $t) | $(fmt_ms "$ob")$(mark "$id" openblas $t)"
     if [ $use_onnx = 1 ]; then on=$(med "$id" ort $t); row="$row | $(fmt_ms "$on")$(mark "$id" ort $t)"; fi
     if [ $use_halide = 1 ]; then hl=$( [ "$kind" = gemm ] && med "$id" halide $t || echo NA); row="$row | $(fmt_ms "$hl")$(mark "$id" halide $t)"; fi
     row="$row | $(gfs "${FLOPS[$id]}" "$c" "$pkv") | $(gfs "${FLOPS[$id]}" "$ob" "$pkv")"

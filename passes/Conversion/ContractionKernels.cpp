@@ -1,4 +1,5 @@
-//===- ContractionKernels.cpp - Register-tiled contractions ----------------===//
+//===- ContractionKernels.cpp - Register-tiled contractions
+//----------------===//
 #include "passes/Conversion/ContractionKernels.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -16,14 +17,17 @@ constexpr int64_t kLanes = 8; // vector<8xf32>: AVX2, half an AVX-512 register
 struct Operand {
   ReadOp read;
   SmallVector<unsigned> dims; // the einsum index of each coordinate
+  Value buffer;               // set when lowering
+  bool pack = false;          // copy it first so that k is its last index
   bool uses(unsigned d) const { return llvm::is_contained(dims, d); }
 };
 
 struct Kernel {
-  Operand a, b;         // a varies along m, b along n
-  unsigned m = 0, n = 0, k = 0;
-  bool dot = false;     // both contiguous along k
-  double scale = 1.0;   // the product is multiplied by scale
+  Operand a, b;                       // a varies along m, b along n
+  unsigned m = 0, n = 0, k = 0;       // k: the innermost reduced index
+  SmallVector<unsigned> outerReduced; // the other reduced indices
+  bool dot = false;                   // both contiguous along k
+  double scale = 1.0;                 // the product is multiplied by scale
   int64_t mr = 1, nr = 1; // rows and (vector) columns of the register tile
 };
 
@@ -55,13 +59,12 @@ int64_t largestDivisor(int64_t extent, ArrayRef<int64_t> choices) {
 }
 
 std::optional<Kernel> match(EinsumOp op) {
-  unsigned numOut = op.getNumOutputDims();
+  unsigned numOut = op.getNumOutputDims(), numLoops = op.getNumLoops();
   if (op.isRecurrence() || op.getReduction() != "add" || numOut == 0 ||
-      op.getNumLoops() != numOut + 1)
+      numLoops == numOut)
     return std::nullopt;
   ArrayRef<int64_t> ext = op.getExtents();
   Kernel kn;
-  kn.k = numOut;
   kn.n = numOut - 1;
   Value v = op.getYieldedOp() ? op.getYieldedOp()->getResult(0) : Value();
   // A constant factor or divisor is applied once to the sum.
@@ -76,16 +79,27 @@ std::optional<Kernel> match(EinsumOp op) {
   if (!mul || mul.getFn() != "mul")
     return std::nullopt;
   auto x = plainOperand(mul.getLhs()), y = plainOperand(mul.getRhs());
-  if (!x || !y || !x->uses(kn.k) || !y->uses(kn.k))
+  if (!x || !y)
     return std::nullopt;
+  // Every reduced index must be read by some operand.
+  for (unsigned d = numOut; d < numLoops; ++d)
+    if (!x->uses(d) && !y->uses(d))
+      return std::nullopt;
   // The row index: an output index only `a` uses (the last such).
-  auto rowOf = [&](const Operand &a, const Operand &b, unsigned skip)
-      -> std::optional<unsigned> {
+  auto rowOf = [&](const Operand &a, const Operand &b,
+                   unsigned skip) -> std::optional<unsigned> {
     std::optional<unsigned> row;
     for (unsigned d = 0; d < numOut; ++d)
       if (d != skip && a.uses(d) && !b.uses(d))
         row = d;
     return row;
+  };
+  auto setReduced = [&](unsigned k) {
+    kn.k = k;
+    kn.outerReduced.clear();
+    for (unsigned d = numOut; d < numLoops; ++d)
+      if (d != k)
+        kn.outerReduced.push_back(d);
   };
   for (auto [a, b] : {std::pair{*x, *y}, std::pair{*y, *x}}) {
     // Broadcast form: b contiguous along n, a independent of n.
@@ -95,28 +109,86 @@ std::optional<Kernel> match(EinsumOp op) {
         kn.b = b;
         kn.m = *row;
         kn.dot = false;
+        setReduced(numLoops - 1);
         kn.nr = ext[kn.n] % (2 * kLanes) == 0 ? 2 : 1;
         kn.mr = largestDivisor(ext[kn.m], {6, 4, 3, 2});
         return kn;
       }
-    // Dot form: both contiguous along k; a varies along m, b along n.
-    if (a.dims.back() == kn.k && b.dims.back() == kn.k &&
-        ext[kn.k] % kLanes == 0)
-      if (auto row = rowOf(a, b, numOut)) {
-        auto col = rowOf(b, a, *row);
-        if (!col)
-          continue;
-        kn.a = a;
-        kn.b = b;
-        kn.m = *row;
-        kn.n = *col;
-        kn.dot = true;
-        kn.mr = largestDivisor(ext[kn.m], {4, 2});
-        kn.nr = largestDivisor(ext[kn.n], {2});
-        return kn;
-      }
+  }
+  // Dot form: vector lanes along a reduced index k both operands read; an
+  // operand whose last index is not k is packed (copied with k last) first.
+  for (auto [a, b] : {std::pair{*x, *y}, std::pair{*y, *x}}) {
+    std::optional<unsigned> k;
+    for (const Operand *o : {&a, &b})
+      if (o->dims.back() >= numOut && a.uses(o->dims.back()) &&
+          b.uses(o->dims.back()) && ext[o->dims.back()] % kLanes == 0 && !k)
+        k = o->dims.back();
+    if (!k)
+      continue;
+    auto row = rowOf(a, b, numOut);
+    if (!row)
+      continue;
+    auto col = rowOf(b, a, *row);
+    if (!col)
+      continue;
+    kn.a = a;
+    kn.b = b;
+    kn.a.pack = a.dims.back() != *k;
+    kn.b.pack = b.dims.back() != *k;
+    kn.m = *row;
+    kn.n = *col;
+    kn.dot = true;
+    setReduced(*k);
+    kn.mr = largestDivisor(ext[kn.m], {4, 2});
+    kn.nr = largestDivisor(ext[kn.n], {2});
+    return kn;
   }
   return std::nullopt;
+}
+
+/// Copies `o` into a new buffer whose dimensions are o's with `k` moved
+/// last, and points `o` at it. Returns the buffer (to free after use).
+Value pack(OpBuilder &b, Location loc, Operand &o, unsigned k,
+           ArrayRef<int64_t> ext) {
+  auto srcType = cast<MemRefType>(o.buffer.getType());
+  SmallVector<unsigned> dims;
+  for (unsigned d : o.dims)
+    if (d != k)
+      dims.push_back(d);
+  dims.push_back(k);
+  SmallVector<int64_t> shape;
+  for (unsigned d : dims)
+    shape.push_back(ext[d]);
+  auto type = MemRefType::get(shape, srcType.getElementType());
+  Value packed = memref::AllocOp::create(b, loc, type, b.getI64IntegerAttr(64));
+  // Destination-ordered loops: contiguous writes, strided reads.
+  SmallVector<Value> at(ext.size());
+  std::function<void(OpBuilder &, unsigned)> level = [&](OpBuilder &nb,
+                                                         unsigned depth) {
+    if (depth == dims.size()) {
+      SmallVector<Value> src, dst;
+      for (unsigned d : o.dims)
+        src.push_back(at[d]);
+      for (unsigned d : dims)
+        dst.push_back(at[d]);
+      Value v = memref::LoadOp::create(nb, loc, o.buffer, src);
+      memref::StoreOp::create(nb, loc, v, packed, dst);
+      return;
+    }
+    scf::ForOp::create(
+        nb, loc, arith::ConstantIndexOp::create(nb, loc, 0),
+        arith::ConstantIndexOp::create(nb, loc, ext[dims[depth]]),
+        arith::ConstantIndexOp::create(nb, loc, 1), ValueRange{},
+        [&](OpBuilder &fb, Location, Value iv, ValueRange) {
+          at[dims[depth]] = iv;
+          level(fb, depth + 1);
+          scf::YieldOp::create(fb, loc);
+        });
+  };
+  level(b, 0);
+  o.buffer = packed;
+  o.dims = dims;
+  return packed;
 }
 
 } // namespace
@@ -130,6 +202,10 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
   ArrayRef<int64_t> ext = op.getExtents();
   unsigned numOut = op.getNumOutputDims();
   auto vecType = VectorType::get({kLanes}, b.getF32Type());
+  // Multiply-adds that LLVM fuses into FMA instructions where the CPU has
+  // them (a strict vector.fma would call fmaf() on CPUs without FMA).
+  auto contract = arith::FastMathFlagsAttr::get(b.getContext(),
+                                                arith::FastMathFlags::contract);
   int64_t colStep = kn->dot ? kn->nr : kn->nr * kLanes;
 
   // Outer loops: the other output indices, then the row and column blocks.
@@ -150,8 +226,15 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
   auto cst = [&](OpBuilder &nb, int64_t v) -> Value {
     return arith::ConstantIndexOp::create(nb, loc, v);
   };
-  Value inA = inputs[cast<BlockArgument>(kn->a.read.getTensor()).getArgNumber()];
-  Value inB = inputs[cast<BlockArgument>(kn->b.read.getTensor()).getArgNumber()];
+  kn->a.buffer =
+      inputs[cast<BlockArgument>(kn->a.read.getTensor()).getArgNumber()];
+  kn->b.buffer =
+      inputs[cast<BlockArgument>(kn->b.read.getTensor()).getArgNumber()];
+  SmallVector<Value> packed;
+  for (Operand *o : {&kn->a, &kn->b})
+    if (o->pack)
+      packed.push_back(pack(b, loc, *o, kn->k, ext));
+  Value inA = kn->a.buffer, inB = kn->b.buffer;
   auto indices = [](const Operand &o, ArrayRef<Value> at) {
     SmallVector<Value> idx;
     for (unsigned d : o.dims)
@@ -181,13 +264,13 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
                   scf::ReduceOp::create(pb, loc);
                 });
           } else {
-            scf::ForOp::create(nb, loc, cst(nb, 0), cst(nb, bounds[depth]),
-                               cst(nb, 1), ValueRange{},
-                               [&](OpBuilder &fb, Location, Value iv,
-                                   ValueRange) {
-                                 body(fb, iv);
-                                 scf::YieldOp::create(fb, loc);
-                               });
+            scf::ForOp::create(
+                nb, loc, cst(nb, 0), cst(nb, bounds[depth]), cst(nb, 1),
+                ValueRange{},
+                [&](OpBuilder &fb, Location, Value iv, ValueRange) {
+                  body(fb, iv);
+                  scf::YieldOp::create(fb, loc);
+                });
           }
           return;
         }
@@ -198,42 +281,64 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
             nb, loc, DenseElementsAttr::get(vecType, 0.0f));
         SmallVector<Value> init(tiles, zero);
         int64_t kStep = kn->dot ? kLanes : 1;
-        auto loop = scf::ForOp::create(
-            nb, loc, cst(nb, 0), cst(nb, ext[kn->k]), cst(nb, kStep), init,
-            [&](OpBuilder &kb, Location, Value k, ValueRange acc) {
-              SmallVector<Value> next(acc.begin(), acc.end());
-              SmallVector<Value> pos(at);
-              pos[kn->k] = k;
-              SmallVector<Value> av, bv;
-              for (int64_t i = 0; i < kn->mr; ++i) {
-                pos[kn->m] = arith::AddIOp::create(kb, loc, m0, cst(kb, i));
-                if (kn->dot)
-                  av.push_back(vector::LoadOp::create(
-                      kb, loc, vecType, inA, indices(kn->a, pos)));
-                else
-                  av.push_back(vector::BroadcastOp::create(
-                      kb, loc, vecType,
-                      memref::LoadOp::create(kb, loc, inA,
-                                             indices(kn->a, pos))));
-              }
-              pos[kn->m] = m0;
-              for (int64_t j = 0; j < kn->nr; ++j) {
-                pos[kn->n] = arith::AddIOp::create(
-                    kb, loc, n0, cst(kb, kn->dot ? j : j * kLanes));
-                bv.push_back(vector::LoadOp::create(kb, loc, vecType, inB,
-                                                    indices(kn->b, pos)));
-              }
-              for (int64_t i = 0; i < kn->mr; ++i)
-                for (int64_t j = 0; j < kn->nr; ++j)
-                  next[i * kn->nr + j] = vector::FMAOp::create(
-                      kb, loc, av[i], bv[j], next[i * kn->nr + j]);
-              scf::YieldOp::create(kb, loc, next);
-            });
+        // The reduction: the other reduced indices outside, k innermost, the
+        // accumulators carried through every loop.
+        auto tileStep = [&](OpBuilder &kb, SmallVector<Value> &pos,
+                            ValueRange acc) {
+          SmallVector<Value> next(acc.begin(), acc.end());
+          SmallVector<Value> av, bv;
+          for (int64_t i = 0; i < kn->mr; ++i) {
+            pos[kn->m] = arith::AddIOp::create(kb, loc, m0, cst(kb, i));
+            if (kn->dot)
+              av.push_back(vector::LoadOp::create(kb, loc, vecType, inA,
+                                                  indices(kn->a, pos)));
+            else
+              av.push_back(vector::BroadcastOp::create(
+                  kb, loc, vecType,
+                  memref::LoadOp::create(kb, loc, inA, indices(kn->a, pos))));
+          }
+          pos[kn->m] = m0;
+          for (int64_t j = 0; j < kn->nr; ++j) {
+            pos[kn->n] = arith::AddIOp::create(
+                kb, loc, n0, cst(kb, kn->dot ? j : j * kLanes));
+            bv.push_back(vector::LoadOp::create(kb, loc, vecType, inB,
+                                                indices(kn->b, pos)));
+          }
+          pos[kn->n] = n0;
+          for (int64_t i = 0; i < kn->mr; ++i)
+            for (int64_t j = 0; j < kn->nr; ++j)
+              next[i * kn->nr + j] = arith::AddFOp::create(
+                  kb, loc,
+                  arith::MulFOp::create(kb, loc, av[i], bv[j], contract),
+                  next[i * kn->nr + j], contract);
+          return next;
+        };
+        SmallVector<unsigned> reduced(kn->outerReduced);
+        reduced.push_back(kn->k);
+        std::function<SmallVector<Value>(OpBuilder &, unsigned,
+                                         SmallVector<Value> &, ValueRange)>
+            reduce = [&](OpBuilder &rb, unsigned depth, SmallVector<Value> &pos,
+                         ValueRange acc) -> SmallVector<Value> {
+          unsigned d = reduced[depth];
+          bool last = depth + 1 == reduced.size();
+          auto loop = scf::ForOp::create(
+              rb, loc, cst(rb, 0), cst(rb, ext[d]), cst(rb, last ? kStep : 1),
+              acc, [&](OpBuilder &kb, Location, Value iv, ValueRange inner) {
+                pos[d] = iv;
+                SmallVector<Value> next =
+                    last ? tileStep(kb, pos, inner)
+                         : reduce(kb, depth + 1, pos, inner);
+                scf::YieldOp::create(kb, loc, next);
+              });
+          return SmallVector<Value>(loop.getResults());
+        };
+        SmallVector<Value> pos(at);
+        SmallVector<Value> sums = reduce(nb, 0, pos, init);
         // Store the tile (scaled once).
         SmallVector<Value> outAt(at.begin(), at.begin() + numOut);
         for (int64_t i = 0; i < kn->mr; ++i)
           for (int64_t j = 0; j < kn->nr; ++j) {
-            Value acc = loop.getResult(i * kn->nr + j);
+            Value acc = sums[i * kn->nr + j];
             outAt[kn->m] = arith::AddIOp::create(nb, loc, m0, cst(nb, i));
             outAt[kn->n] = arith::AddIOp::create(
                 nb, loc, n0, cst(nb, kn->dot ? j : j * kLanes));
@@ -260,6 +365,8 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
       };
   SmallVector<Value> at(op.getNumLoops());
   level(b, 0, at);
+  for (Value p : packed)
+    memref::DeallocOp::create(b, loc, p);
   return success();
 }
 

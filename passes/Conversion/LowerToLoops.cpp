@@ -39,9 +39,9 @@ public:
   static Value combine(OpBuilder &b, Location loc, StringRef kind, Value acc,
                        Value x, bool reassoc = false) {
     auto fm = arith::FastMathFlagsAttr::get(
-        b.getContext(), reassoc ? arith::FastMathFlags::reassoc |
-                                      arith::FastMathFlags::contract
-                                : arith::FastMathFlags::none);
+        b.getContext(),
+        reassoc ? arith::FastMathFlags::reassoc | arith::FastMathFlags::contract
+                : arith::FastMathFlags::none);
     if (kind == "add")
       return arith::AddFOp::create(b, loc, acc, x, fm);
     if (kind == "mul")
@@ -612,8 +612,8 @@ struct LowerToLoops
                     ok = false;
                     v = acc[0];
                   } else {
-                    v = BodyEmitter::combine(ib, loc, op.getReduction(),
-                                             acc[0], v, /*reassoc=*/true);
+                    v = BodyEmitter::combine(ib, loc, op.getReduction(), acc[0],
+                                             v, /*reassoc=*/true);
                   }
                   scf::YieldOp::create(ib, loc, v);
                 });
@@ -622,22 +622,23 @@ struct LowerToLoops
           {}, parallel && worthParallel(op, order));
       return success(ok);
     }
-    buildNest(b, loc, extents, order,
-              [&](OpBuilder &nb, ArrayRef<Value> ivs) {
-                BodyEmitter emitter(nb, op, ivs, argBuffers);
-                Value v = emitter.emitRegion(op.getBody());
-                if (!v) {
-                  ok = false;
-                  return;
-                }
-                SmallVector<Value> idx = outIndex(nb, ivs);
-                if (op.hasReduction()) {
-                  Value acc = memref::LoadOp::create(nb, loc, buf, idx);
-                  v = BodyEmitter::combine(nb, loc, op.getReduction(), acc, v);
-                }
-                memref::StoreOp::create(nb, loc, v, buf, idx);
-              },
-              {}, parallel && worthParallel(op, order));
+    buildNest(
+        b, loc, extents, order,
+        [&](OpBuilder &nb, ArrayRef<Value> ivs) {
+          BodyEmitter emitter(nb, op, ivs, argBuffers);
+          Value v = emitter.emitRegion(op.getBody());
+          if (!v) {
+            ok = false;
+            return;
+          }
+          SmallVector<Value> idx = outIndex(nb, ivs);
+          if (op.hasReduction()) {
+            Value acc = memref::LoadOp::create(nb, loc, buf, idx);
+            v = BodyEmitter::combine(nb, loc, op.getReduction(), acc, v);
+          }
+          memref::StoreOp::create(nb, loc, v, buf, idx);
+        },
+        {}, parallel && worthParallel(op, order));
     return success(ok);
   }
 };
