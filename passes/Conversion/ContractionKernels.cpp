@@ -216,8 +216,20 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
   SmallVector<int64_t> bounds;
   for (unsigned d : batch)
     bounds.push_back(ext[d]);
-  bounds.push_back(ext[kn->m] / kn->mr);
-  bounds.push_back(ext[kn->n] / colStep);
+  // The larger operand (within one iteration of the batch loops) streams
+  // from memory once: blocks of it are the outer loop, and the smaller one
+  // is re-read from cache for each of them.
+  auto elements = [&](const Operand &o) {
+    int64_t n = 1;
+    for (unsigned d : o.dims)
+      if (!llvm::is_contained(batch, d))
+        n *= ext[d];
+    return n;
+  };
+  bool columnsOuter = elements(kn->b) >= elements(kn->a);
+  int64_t rowBlocks = ext[kn->m] / kn->mr, colBlocks = ext[kn->n] / colStep;
+  bounds.push_back(columnsOuter ? colBlocks : rowBlocks);
+  bounds.push_back(columnsOuter ? rowBlocks : colBlocks);
   int64_t points = 1;
   for (int64_t e : ext)
     points *= e;
@@ -248,10 +260,10 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
           auto body = [&](OpBuilder &ib, Value iv) {
             if (depth < batch.size()) {
               at[batch[depth]] = iv;
-            } else if (depth == batch.size()) {
-              at[kn->m] = arith::MulIOp::create(ib, loc, iv, cst(ib, kn->mr));
-            } else {
+            } else if ((depth == batch.size()) == columnsOuter) {
               at[kn->n] = arith::MulIOp::create(ib, loc, iv, cst(ib, colStep));
+            } else {
+              at[kn->m] = arith::MulIOp::create(ib, loc, iv, cst(ib, kn->mr));
             }
             level(ib, depth + 1, at);
           };
