@@ -90,7 +90,9 @@ def CascadeOnePass : Pass<"cascade-one-pass", "mlir::ModuleOp"> {
   }];
   let options = [
     Option<"tile", "tile", "int64_t", /*default=*/"64",
-           "Extent of the inner tile m0 of the split index">
+           "Extent of the inner tile m0 of the split index">,
+    Option<"rank", "rank", "std::string", /*default=*/"\"\"",
+           "Only rewrite softmaxes over an index of this rank (all if empty)">
   ];
 }
 

@@ -58,8 +58,10 @@ struct Session {
     });
   }
 
-  /// Loads a .ein model (or cascade-level .mlir). Null after reporting.
-  OwningOpRef<ModuleOp> load(const std::string &path) {
+  /// Loads a .ein model (or cascade-level .mlir), with the schedule file
+  /// `schedule` when given. Null after reporting.
+  OwningOpRef<ModuleOp> load(const std::string &path,
+                             const std::string &schedule = "") {
     auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(path, /*IsText=*/true);
     if (!buffer) {
       llvm::errs() << path << ": error: cannot read the model: "
@@ -81,8 +83,20 @@ struct Session {
         module = nullptr;
     } else {
       llvm::StringRef stem = llvm::sys::path::stem(path);
-      module =
-          buildModelFromSource(sourceMgr, &ctx, stem == "-" ? "model" : stem);
+      std::optional<unsigned> scheduleBuffer;
+      if (!schedule.empty()) {
+        auto file = llvm::MemoryBuffer::getFile(schedule, /*IsText=*/true);
+        if (!file) {
+          llvm::errs() << schedule << ": error: cannot read the schedule: "
+                       << file.getError().message() << "\n";
+          ++errors;
+          return nullptr;
+        }
+        scheduleBuffer =
+            sourceMgr.AddNewSourceBuffer(std::move(*file), llvm::SMLoc());
+      }
+      module = buildModelFromSource(
+          sourceMgr, &ctx, stem == "-" ? "model" : stem, scheduleBuffer);
     }
     if (module && !getModelFunction(*module)) {
       emitError(module->getLoc(), "no model function (func.func with "
@@ -134,6 +148,40 @@ struct TempDir {
   }
 };
 
+/// Runs the rewrites a schedule asks for (`rewrite defer_division`,
+/// `rewrite one_pass(M) tile T`); returns an exit code.
+int applyScheduleRewrites(Session &s, ModuleOp module, const CliOptions &o) {
+  func::FuncOp f = getModelFunction(module);
+  auto schedule =
+      f ? f->getAttrOfType<ArrayAttr>("cascade.schedule") : ArrayAttr();
+  if (!schedule)
+    return kExitOk;
+  std::vector<std::string> passes;
+  for (auto d : schedule.getAsRange<DictionaryAttr>()) {
+    if (d.getAs<StringAttr>("kind").getValue() != "rewrite")
+      continue;
+    auto names = d.getAs<ArrayAttr>("names").getAsValueRange<StringAttr>();
+    std::vector<std::string> args(names.begin(), names.end());
+    auto numbers = d.getAs<ArrayAttr>("numbers");
+    if (args[0] == "defer_division")
+      passes.push_back("cascade-defer-division");
+    else
+      passes.push_back(
+          "cascade-one-pass{rank=" + args[1] + " tile=" +
+          std::to_string(
+              numbers.empty() ? 64 : cast<IntegerAttr>(numbers[0]).getInt()) +
+          "}");
+  }
+  if (passes.empty())
+    return kExitOk;
+  PassManager pm(&s.ctx);
+  configureIRPrinting(pm, o.printing);
+  if (failed(parsePassPipeline(llvm::join(passes, ","), pm)) ||
+      failed(pm.run(module)))
+    return kExitError;
+  return kExitOk;
+}
+
 /// Runs `--passes`; returns an exit code (kExitOk when there is none).
 int runPassPipeline(Session &s, ModuleOp module, const CliOptions &o) {
   if (o.passes.empty())
@@ -165,7 +213,7 @@ void registerPassesOnce() {
 
 int runCheck(const CliOptions &o) {
   Session s;
-  OwningOpRef<ModuleOp> module = s.load(o.model);
+  OwningOpRef<ModuleOp> module = s.load(o.model, o.schedule);
   if (!module || s.errors)
     return kExitError;
   func::FuncOp f = getModelFunction(*module);
@@ -185,9 +233,11 @@ int runOpt(const CliOptions &o) {
     llvm::errs() << "error: " << error << "\n";
     return kExitUsage;
   }
-  OwningOpRef<ModuleOp> module = s.load(o.model);
+  OwningOpRef<ModuleOp> module = s.load(o.model, o.schedule);
   if (!module || s.errors)
     return kExitError;
+  if (int rc = applyScheduleRewrites(s, *module, o))
+    return rc;
   if (int rc = runPassPipeline(s, *module, o))
     return rc;
   std::string emit = o.emit.empty() ? "mlir" : o.emit;
@@ -225,9 +275,11 @@ int runOpt(const CliOptions &o) {
 int runAnalyze(const CliOptions &o) {
   registerPassesOnce();
   Session s;
-  OwningOpRef<ModuleOp> module = s.load(o.model);
+  OwningOpRef<ModuleOp> module = s.load(o.model, o.schedule);
   if (!module || s.errors)
     return kExitError;
+  if (int rc = applyScheduleRewrites(s, *module, o))
+    return rc;
   if (int rc = runPassPipeline(s, *module, o))
     return rc;
   func::FuncOp f = getModelFunction(*module);
@@ -306,9 +358,11 @@ int runCompile(const CliOptions &o) {
                  << " for compile (expected lib or exe)\n";
     return kExitUsage;
   }
-  OwningOpRef<ModuleOp> module = s.load(o.model);
+  OwningOpRef<ModuleOp> module = s.load(o.model, o.schedule);
   if (!module || s.errors)
     return kExitError;
+  if (int rc = applyScheduleRewrites(s, *module, o))
+    return rc;
   if (int rc = runPassPipeline(s, *module, o))
     return rc;
   CpuArtifact art;
@@ -460,12 +514,14 @@ int runRun(const CliOptions &o) {
                  << "or --random-inputs\n";
     return kExitError;
   }
-  OwningOpRef<ModuleOp> module = s.load(o.model);
+  OwningOpRef<ModuleOp> module = s.load(o.model, o.schedule);
   if (!module || s.errors)
     return kExitError;
-  // --check compares with the model as written, before any --passes: the
-  // reference for the rewrites too.
+  // --check compares with the model as written, before the schedule's
+  // rewrites and --passes: the reference for the rewrites too.
   OwningOpRef<ModuleOp> original = module->clone();
+  if (int rc = applyScheduleRewrites(s, *module, o))
+    return rc;
   if (int rc = runPassPipeline(s, *module, o))
     return rc;
   func::FuncOp f = getModelFunction(*module);

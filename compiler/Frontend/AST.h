@@ -97,6 +97,17 @@ struct Def {
   Body body;
 };
 
+/// One line of a `schedule` block (LANGUAGE.md section 6):
+///   rewrite defer_division | rewrite one_pass(M) [tile 64]
+///   split P -> P1, P0 = 32 | fuse QK..AV as attn | order attn: P1, M1, ...
+///   parallel P1 | vectorize F | unroll M0 = 4 | bind P1 -> block, ...
+struct Directive {
+  Name kind;               // rewrite split fuse order parallel vectorize ...
+  std::vector<Name> names; // the names the directive mentions, in order
+  std::vector<int64_t> numbers;
+  llvm::SMLoc numberLoc;
+};
+
 struct Module {
   std::optional<Name> modelName;
   /// Ranks and constants in file order: extents may use earlier names.
@@ -109,6 +120,7 @@ struct Module {
   Body body;
   std::vector<Def> defs;
   std::optional<llvm::SMLoc> scheduleLoc;
+  std::vector<Directive> schedule;
 };
 
 } // namespace cascade::ast

@@ -40,6 +40,8 @@ const char *cascade::tokSpelling(Tok kind) {
     return "'='";
   case Tok::Arrow:
     return "'->'";
+  case Tok::DotDot:
+    return "'..'";
   case Tok::Plus:
     return "'+'";
   case Tok::Minus:
@@ -142,6 +144,10 @@ Token Lexer::next() {
     return make(Tok::Error, start);
   case '"':
     return lexString(start);
+  case '.':
+    if (peekIs('.'))
+      return make(Tok::DotDot, start);
+    break;
   default:
     break;
   }

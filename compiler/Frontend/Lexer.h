@@ -25,6 +25,7 @@ enum class Tok {
   ColonColon,
   Assign,
   Arrow,
+  DotDot,
   Plus,
   Minus,
   Star,

@@ -61,8 +61,9 @@ std::optional<BuiltinFn> lookupBuiltin(llvm::StringRef name) {
 
 class ModelBuilder {
 public:
-  ModelBuilder(llvm::SourceMgr &sm, MLIRContext *ctx)
-      : sm(sm), ctx(ctx), builder(ctx) {
+  ModelBuilder(llvm::SourceMgr &sm, MLIRContext *ctx,
+               std::optional<unsigned> scheduleBuffer)
+      : sm(sm), ctx(ctx), builder(ctx), scheduleBuffer(scheduleBuffer) {
     bufferName = sm.getMemoryBuffer(sm.getMainFileID())->getBufferIdentifier();
   }
 
@@ -76,11 +77,26 @@ public:
         error(loc, msg);
     };
     bool parsed = parseModule(buffer, m, diag);
+    // A schedule file replaces the model's own schedule block.
+    if (scheduleBuffer) {
+      Module file;
+      parsed &= parseModule(sm.getMemoryBuffer(*scheduleBuffer)->getBuffer(),
+                            file, diag);
+      if (!file.scheduleLoc && parsed)
+        error(llvm::SMLoc::getFromPointer(
+                  sm.getMemoryBuffer(*scheduleBuffer)->getBufferStart()),
+              "a schedule file holds a 'schedule { ... }' block");
+      if (!file.inputs.empty() || !file.outputs.empty() ||
+          !file.body.equations.empty() || !file.body.weights.empty() ||
+          !file.defs.empty() || !file.ranks.empty())
+        error(llvm::SMLoc::getFromPointer(
+                  sm.getMemoryBuffer(*scheduleBuffer)->getBufferStart()),
+              "a schedule file holds only a schedule block");
+      m.schedule = std::move(file.schedule);
+      m.scheduleLoc = file.scheduleLoc;
+    }
     if (!parsed || hadError)
       return nullptr; // syntax errors make name resolution meaningless
-    if (m.scheduleLoc)
-      emitWarning(toLoc(*m.scheduleLoc))
-          << "schedule blocks are not applied yet; this one is ignored";
     declareRanksAndConsts();
     declareTensors();
     if (hadError)
@@ -97,6 +113,9 @@ public:
     buildFunction(*module, defaultName, order);
     if (hadError)
       return nullptr;
+    checkSchedule(getModel(*module));
+    if (hadError)
+      return nullptr;
     return module;
   }
 
@@ -105,8 +124,140 @@ private:
   Location toLoc(llvm::SMLoc loc) {
     if (!loc.isValid())
       return FileLineColLoc::get(ctx, bufferName, 1, 1);
-    auto [line, col] = sm.getLineAndColumn(loc, sm.getMainFileID());
-    return FileLineColLoc::get(ctx, bufferName, line, col);
+    unsigned id = sm.FindBufferContainingLoc(loc);
+    if (id == 0)
+      id = sm.getMainFileID();
+    auto [line, col] = sm.getLineAndColumn(loc, id);
+    return FileLineColLoc::get(
+        ctx, sm.getMemoryBuffer(id)->getBufferIdentifier(), line, col);
+  }
+
+  static func::FuncOp getModel(ModuleOp module) {
+    for (auto f : module.getOps<func::FuncOp>())
+      return f;
+    return {};
+  }
+
+  // --- schedules ----------------------------------------------------------
+  /// Checks every directive against the model (LANGUAGE.md section 6) and
+  /// records the schedule on the function as `cascade.schedule`. The
+  /// rewrites are applied by the driver; the loop directives are checked
+  /// here and reported as not applied yet.
+  void checkSchedule(func::FuncOp func) {
+    if (m.schedule.empty())
+      return;
+    std::set<std::string> ranks, groups, equationNames;
+    for (auto &[name, ext] : extents)
+      ranks.insert(name);
+    for (const Equation &eq : flatEquations)
+      equationNames.insert(eq.name.text);
+    auto isNew = [&](const Name &n) {
+      bool clash = ranks.count(n.text) || tensors.count(n.text) ||
+                   consts.count(n.text) || groups.count(n.text);
+      if (clash)
+        error(n.loc, "'" + n.text +
+                         "' already names a rank, tensor, "
+                         "constant or group");
+      return !clash;
+    };
+    auto knownRank = [&](const Name &n) {
+      if (!ranks.count(n.text)) {
+        error(n.loc, "unknown rank '" + n.text + "' in the schedule");
+        return false;
+      }
+      return true;
+    };
+    auto sourceIndex = [&](const std::string &tensor) {
+      for (size_t i = 0; i < flatEquations.size(); ++i)
+        if (flatEquations[i].name.text == tensor)
+          return (int)i;
+      return -1;
+    };
+    Builder b(ctx);
+    SmallVector<Attribute> records;
+    // Rewrites and splits name new ranks: check them first, so the other
+    // directives may use those names wherever they are written.
+    std::vector<const Directive *> ordered;
+    for (bool first : {true, false})
+      for (const Directive &d : m.schedule)
+        if ((d.kind.text == "rewrite" || d.kind.text == "split") == first)
+          ordered.push_back(&d);
+    for (const Directive *dp : ordered) {
+      const Directive &d = *dp;
+      llvm::StringRef k = d.kind.text;
+      bool hadErrorBefore = hadError;
+      hadError = false;
+      if (k == "rewrite") {
+        const Name &what = d.names[0];
+        if (what.text == "one_pass") {
+          if (knownRank(d.names[1])) {
+            // The rewrite names the two parts of the split rank.
+            ranks.insert(d.names[1].text + "1");
+            ranks.insert(d.names[1].text + "0");
+          }
+        } else if (what.text != "defer_division") {
+          error(what.loc, "unknown rewrite '" + what.text +
+                              "' (expected defer_division or one_pass(RANK))");
+        }
+      } else if (k == "split") {
+        if (knownRank(d.names[0]) && isNew(d.names[1]) && isNew(d.names[2])) {
+          if (d.names[1].text == d.names[2].text)
+            error(d.names[2].loc, "the two parts of a split need two names");
+          else if (!startsUpper(d.names[1].text) ||
+                   !startsUpper(d.names[2].text))
+            error(d.names[1].loc, "rank names start with an upper-case letter");
+          else if (d.numbers[0] > extents[d.names[0].text])
+            error(d.numberLoc,
+                  "the inner extent " + std::to_string(d.numbers[0]) +
+                      " exceeds the extent of rank '" + d.names[0].text +
+                      "' (" + std::to_string(extents[d.names[0].text]) + ")");
+          ranks.insert(d.names[1].text);
+          ranks.insert(d.names[2].text);
+        }
+      } else if (k == "fuse") {
+        int first = sourceIndex(d.names[0].text);
+        int last = sourceIndex(d.names[1].text);
+        if (first < 0)
+          error(d.names[0].loc,
+                "'" + d.names[0].text + "' is not defined by an equation");
+        else if (last < 0)
+          error(d.names[1].loc,
+                "'" + d.names[1].text + "' is not defined by an equation");
+        else if (first > last)
+          error(d.names[1].loc, "'" + d.names[1].text + "' comes before '" +
+                                    d.names[0].text + "' in the model");
+        else if (isNew(d.names[2]))
+          groups.insert(d.names[2].text);
+      } else if (k == "order") {
+        const Name &target = d.names[0];
+        if (!equationNames.count(target.text) && !groups.count(target.text))
+          error(target.loc, "'" + target.text +
+                                "' is neither an equation nor a fused group");
+        for (size_t i = 1; i < d.names.size(); ++i)
+          knownRank(d.names[i]);
+      } else if (k == "bind") {
+        for (size_t i = 0; i < d.names.size(); i += 2)
+          knownRank(d.names[i]);
+      } else {
+        for (const Name &n : d.names)
+          knownRank(n);
+      }
+      bool directiveFailed = hadError;
+      hadError = hadErrorBefore || directiveFailed;
+      if (k != "rewrite" && !directiveFailed)
+        emitWarning(toLoc(d.kind.loc))
+            << "schedule directive '" << k
+            << "' is checked but not applied yet: loops follow the default "
+               "heuristic until tiling and fusion land";
+      SmallVector<Attribute> names;
+      for (const Name &n : d.names)
+        names.push_back(b.getStringAttr(n.text));
+      records.push_back(b.getDictionaryAttr(
+          {b.getNamedAttr("kind", b.getStringAttr(k)),
+           b.getNamedAttr("names", b.getArrayAttr(names)),
+           b.getNamedAttr("numbers", b.getI64ArrayAttr(d.numbers))}));
+    }
+    func->setAttr("cascade.schedule", b.getArrayAttr(records));
   }
   InFlightDiagnostic error(llvm::SMLoc loc, const llvm::Twine &msg) {
     hadError = true;
@@ -1290,6 +1441,7 @@ private:
   llvm::SourceMgr &sm;
   MLIRContext *ctx;
   OpBuilder builder;
+  std::optional<unsigned> scheduleBuffer;
   std::string bufferName;
   bool hadError = false;
   Module m;
@@ -1310,8 +1462,9 @@ private:
 
 OwningOpRef<ModuleOp>
 cascade::buildModelFromSource(llvm::SourceMgr &sourceMgr, MLIRContext *context,
-                              llvm::StringRef defaultName) {
+                              llvm::StringRef defaultName,
+                              std::optional<unsigned> scheduleBuffer) {
   context->loadDialect<CascadeDialect, func::FuncDialect>();
-  ModelBuilder builder(sourceMgr, context);
+  ModelBuilder builder(sourceMgr, context, scheduleBuffer);
   return builder.build(defaultName);
 }

@@ -5,6 +5,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/SourceMgr.h"
+#include <optional>
 
 namespace cascade {
 
@@ -13,9 +14,14 @@ namespace cascade {
 /// reported through `context`'s diagnostic engine at its source location;
 /// returns null if there was an error. `defaultName` names the model when the
 /// file has no `model` statement (the file's stem).
+/// `scheduleBuffer`, when given, is a buffer of `sourceMgr` holding a
+/// schedule file (`--schedule FILE`), which replaces the model's own
+/// schedule block. The checked schedule is recorded on the function as
+/// `cascade.schedule` (see applyScheduleRewrites in the driver).
 mlir::OwningOpRef<mlir::ModuleOp>
 buildModelFromSource(llvm::SourceMgr &sourceMgr, mlir::MLIRContext *context,
-                     llvm::StringRef defaultName);
+                     llvm::StringRef defaultName,
+                     std::optional<unsigned> scheduleBuffer = std::nullopt);
 
 } // namespace cascade
 

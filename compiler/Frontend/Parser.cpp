@@ -313,25 +313,141 @@ private:
     return endOfStatement();
   }
 
-  /// Schedules are applied by the scheduling passes (a later release); the
-  /// block is checked for balanced braces and skipped with a warning.
+  /// `schedule { directive* }`; each directive on its own line.
   bool parseSchedule(Module &m) {
     llvm::SMLoc loc = tok.loc;
     advance();
-    if (tok.kind != Tok::LBrace)
-      return expected("'{' to open the schedule block");
-    int depth = 0;
-    do {
-      if (tok.kind == Tok::LBrace)
-        ++depth;
-      if (tok.kind == Tok::RBrace)
-        --depth;
+    if (!expect(Tok::LBrace, "to open the schedule block"))
+      return false;
+    if (m.scheduleLoc)
+      return error(loc, "a model has at most one schedule block");
+    m.scheduleLoc = loc;
+    while (tok.kind != Tok::RBrace) {
       if (tok.kind == Tok::Eof)
         return error(loc, "schedule block has no closing '}'");
-      advance();
-    } while (depth > 0);
-    m.scheduleLoc = loc;
+      if (tok.kind == Tok::Newline) {
+        advance();
+        continue;
+      }
+      Directive d;
+      if (!parseDirective(d)) {
+        // Resume at the next line of the block.
+        while (tok.kind != Tok::Newline && tok.kind != Tok::RBrace &&
+               tok.kind != Tok::Eof)
+          advance();
+        continue;
+      }
+      m.schedule.push_back(std::move(d));
+    }
+    advance(); // '}'
     return endOfStatement();
+  }
+
+  bool parseNumber(Directive &d, const char *what) {
+    if (tok.kind != Tok::Number || !tok.isInteger || tok.number < 1)
+      return expected(what);
+    d.numberLoc = tok.loc;
+    d.numbers.push_back((int64_t)tok.number);
+    advance();
+    return true;
+  }
+
+  bool parseNameList(Directive &d, const char *what) {
+    do {
+      Name n;
+      if (!parseName(n, what))
+        return false;
+      d.names.push_back(n);
+    } while (consume(Tok::Comma));
+    return true;
+  }
+
+  bool parseDirective(Directive &d) {
+    if (!parseName(d.kind, "a schedule directive"))
+      return false;
+    llvm::StringRef k = d.kind.text;
+    if (k == "rewrite") {
+      Name what;
+      if (!parseName(what, "defer_division or one_pass(RANK)"))
+        return false;
+      d.names.push_back(what);
+      if (what.text == "one_pass") {
+        if (!expect(Tok::LParen, "after one_pass"))
+          return false;
+        Name rank;
+        if (!parseName(rank, "the rank to make one pass over"))
+          return false;
+        d.names.push_back(rank);
+        if (!expect(Tok::RParen, "after the rank"))
+          return false;
+        if (isIdent("tile")) {
+          advance();
+          if (!parseNumber(d, "a positive tile size"))
+            return false;
+        }
+      }
+    } else if (k == "split") {
+      Name rank, outer, inner;
+      if (!parseName(rank, "the rank to split") ||
+          !expect(Tok::Arrow, "after the rank") ||
+          !parseName(outer, "the outer rank's name") || !expect(Tok::Comma) ||
+          !parseName(inner, "the inner rank's name") ||
+          !expect(Tok::Assign, "and the inner extent") ||
+          !parseNumber(d, "a positive inner extent"))
+        return false;
+      d.names = {rank, outer, inner};
+    } else if (k == "fuse") {
+      Name first, last, group;
+      if (!parseName(first, "the first equation of the group"))
+        return false;
+      if (!consume(Tok::DotDot))
+        return expected("'..' between the first and last equation");
+      if (!parseName(last, "the last equation of the group"))
+        return false;
+      if (!isIdent("as"))
+        return expected("'as' and the group's name");
+      advance();
+      if (!parseName(group, "the group's name"))
+        return false;
+      d.names = {first, last, group};
+    } else if (k == "order") {
+      Name target;
+      if (!parseName(target, "an equation or fused group") ||
+          !expect(Tok::Colon, "after the equation or group"))
+        return false;
+      d.names.push_back(target);
+      if (!parseNameList(d, "a rank"))
+        return false;
+    } else if (k == "parallel" || k == "vectorize") {
+      if (!parseNameList(d, "a rank"))
+        return false;
+    } else if (k == "unroll") {
+      Name rank;
+      if (!parseName(rank, "the rank to unroll") ||
+          !expect(Tok::Assign, "and the unroll factor") ||
+          !parseNumber(d, "a positive unroll factor"))
+        return false;
+      d.names.push_back(rank);
+    } else if (k == "bind") {
+      do {
+        Name rank, unit;
+        if (!parseName(rank, "a rank") || !expect(Tok::Arrow) ||
+            !parseName(unit, "block or thread"))
+          return false;
+        if (unit.text != "block" && unit.text != "thread")
+          return error(unit.loc, "bind maps a rank to 'block' or 'thread'");
+        d.names.push_back(rank);
+        d.names.push_back(unit);
+      } while (consume(Tok::Comma));
+    } else {
+      return error(d.kind.loc,
+                   "unknown schedule directive '" + k +
+                       "' (expected rewrite, split, fuse, order, parallel, "
+                       "vectorize, unroll or bind)");
+    }
+    if (tok.kind == Tok::Newline || tok.kind == Tok::RBrace)
+      return true;
+    return expected("end of the directive");
   }
 
   bool parseEquationOrCall(Body &body) {

@@ -213,7 +213,12 @@ LogicalResult compileForCpu(ModuleOp input, const TargetOptions &t,
       for (StringAttr n : names)
         fn.removeArgAttr(i, n);
     }
-    fn->removeAttr(attrs::kModel);
+    SmallVector<StringAttr> fnAttrs;
+    for (NamedAttribute a : fn->getDiscardableAttrs())
+      if (a.getName().getValue().starts_with("cascade."))
+        fnAttrs.push_back(a.getName());
+    for (StringAttr n : fnAttrs)
+      fn->removeAttr(n);
   });
 
   DialectRegistry registry;

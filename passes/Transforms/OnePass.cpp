@@ -414,7 +414,9 @@ struct OnePass : public cascade::impl::CascadeOnePassBase<OnePass> {
       for (bool changed = true; changed;) {
         changed = false;
         for (EinsumOp op : llvm::to_vector(func.getOps<EinsumOp>()))
-          if (auto m = matchFrom(op)) {
+          if (auto m = matchFrom(op);
+              m &&
+              (rank.empty() || m->gm.getIndexName(m->nO).upper() == rank)) {
             rewrite(*m, func, tile);
             changed = true;
             break;

@@ -122,11 +122,6 @@ int main(int argc, char **argv) {
   o.json = json;
   o.seed = seed;
   o.bench = bench;
-  if (!schedule.empty()) {
-    llvm::errs() << "error: --schedule is not supported yet (schedules land "
-                    "with the scheduling passes)\n";
-    return kExitUsage;
-  }
   if (o.command == "check")
     return runCheck(o);
   if (o.command == "opt")
