@@ -4,6 +4,8 @@
 #
 #   bench/run.sh [--quick] [--rounds N] [--only REGEX] [--no-onnx] [--no-halide]
 #                [--verify] [--raw FILE] [--wait-idle SECONDS]
+#                [--cascade-passes PIPELINE]
+#   bench/run.sh --report FILE      # print the table again from a --raw file
 #
 # 1. builds the peers (make -C bench; bench/setup.sh installs the libraries),
 # 2. measures the machine's limits (bench/peak: FMA GFLOP/s, triad GB/s),
@@ -16,20 +18,26 @@
 # 5. prints one table (markdown) of the medians over the rounds: ms, GFLOP/s,
 #    % of the measured FMA peak, and the ratio to each peer.
 #
+# --quick: 1 round, fewer timed runs per process, no long-context row (~2 min).
+# Default: 5 rounds (~8-10 min on the 2-core development machines, quiet).
+# --cascade-passes P: pass --passes=P to every `cascade run` (e.g.
+# cascade-one-pass), to time a rewrite before it is on by default.
+#
+# The machines are shared: every measurement records how much of the CPUs
+# other processes took meanwhile; a disturbed one (over 30%) is retried after
+# waiting for quiet (--wait-idle S also waits up to S s before starting), and
+# a cell is the median of its undisturbed rounds (marked * when it had none).
 # The cascade binary is copied at the start, so that a rebuild during the run
 # cannot mix two compilers in one table.
-#
-# --quick: 1 round, fewer timed runs per process, no long-context row (~3 min).
-# Default: 5 rounds (~8-10 min on the 2-core development machines, quiet).
-# Timings on a busy machine mean nothing: the header reports how busy the
-# CPUs were before and after; --wait-idle S waits up to S s for them to quiet.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bench="$root/bench"
 bin="$bench/build"
 cascade="${CASCADE:-$root/build/bin/cascade}"
+DISTURBED=30 # % of the machine taken by others that makes a measurement disturbed
 
 quick=0 rounds="" only="" use_onnx=1 use_halide=1 verify=0 raw="" wait_idle=0
+report_only="" passes=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -44,17 +52,119 @@ while [ $# -gt 0 ]; do
     --raw=*) raw="${1#*=}" ;;
     --wait-idle) wait_idle="$2"; shift ;;
     --wait-idle=*) wait_idle="${1#*=}" ;;
-    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --cascade-passes) passes="$2"; shift ;;
+    --cascade-passes=*) passes="${1#*=}" ;;
+    --report) report_only="$2"; shift ;;
+    --report=*) report_only="${1#*=}" ;;
+    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
 [ -n "$rounds" ] || rounds=$([ $quick = 1 ] && echo 1 || echo 5)
+. "$bench/workloads.sh"
 
+# ==== the report: everything it prints comes from the raw file =================
+# Raw file: one line per measurement, "id<TAB>who<TAB>threads<TAB>round<TAB>ms
+# scratch other%", and meta lines "#key<TAB>value".
+report() {
+  local raw=$1
+  meta() { awk -F'\t' -v k="#$1" '$1 == k { print $2 }' "$raw"; }
+  local peak_out PEAK1 PEAK2 use_onnx use_halide
+  peak_out=$(meta peak)
+  pk() { sed -n "s/^$1=//p" <<<"$peak_out" | sort -g | tail -1; }
+  fmax() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b ? a : b) }'; }
+  PEAK1=$(fmax "$(pk fma_avx512_t1_gflops)" "$(pk fma_avx2_t1_gflops)")
+  PEAK2=$(fmax "$(pk fma_avx512_t2_gflops)" "$(pk fma_avx2_t2_gflops)")
+  use_onnx=$(awk -F'\t' '$2 == "ort"' "$raw" | grep -c . || true)
+  use_halide=$(awk -F'\t' '$2 == "halide"' "$raw" | grep -c . || true)
+
+  # median over the undisturbed rounds (over all rounds when none is)
+  med() {
+    awk -F'\t' -v id="$1" -v w="$2" -v t="$3" -v lim=$DISTURBED '
+      $1 == id && $2 == w && $3 == t { split($5, f, " "); if (f[1] == "NA") next
+        if (f[3] <= lim) clean[++nc] = f[1]; all[++na] = f[1] }
+      END { if (nc) for (i = 1; i <= nc; ++i) print clean[i]; else for (i = 1; i <= na; ++i) print all[i] }' "$raw" |
+      sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "NA"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+  }
+  mark() { # "*": no undisturbed measurement in this cell
+    awk -F'\t' -v id="$1" -v w="$2" -v t="$3" -v lim=$DISTURBED '
+      $1 == id && $2 == w && $3 == t { split($5, f, " "); n++; if (f[3] <= lim) c++ }
+      END { if (n && !c) printf "*" }' "$raw"
+  }
+  scratch() {
+    awk -F'\t' -v id="$1" '$1 == id && $2 == "cascade" { split($5, f, " "); if (f[2] != "NA") s = f[2] } END { print s ? s : "NA" }' "$raw"
+  }
+  fmt_ms() { awk -v v="$1" 'BEGIN { if (v == "NA") print "-"; else if (v < 10) printf "%.3f", v; else if (v < 1000) printf "%.1f", v; else printf "%.0f", v }'; }
+  gfs() { awk -v f="$1" -v ms="$2" -v pk="$3" 'BEGIN { if (ms == "NA") print "-"; else { g = f / ms / 1e6; printf "%.1f (%.0f%%)", g, 100 * g / pk } }'; }
+  ratio() { awk -v c="$1" -v p="$2" 'BEGIN { if (c == "NA" || p == "NA") print "-"; else printf "%.2fx", p / c }'; }
+
+  local total disturbed cells_all_disturbed
+  total=$(grep -vc '^#' "$raw" || true)
+  disturbed=$(awk -F'\t' -v lim=$DISTURBED '!/^#/ { split($5, f, " "); if (f[3] > lim) n++ } END { print n + 0 }' "$raw")
+
+  local hdr="| workload | thr | Cascade ms | OpenBLAS ms" sep="| --- | ---: | ---: | ---:"
+  [ "$use_onnx" -gt 0 ] && hdr="$hdr | ORT ms" && sep="$sep | ---:"
+  [ "$use_halide" -gt 0 ] && hdr="$hdr | Halide ms" && sep="$sep | ---:"
+  hdr="$hdr | Cascade GFLOP/s (% peak) | OpenBLAS GFLOP/s (% peak)"; sep="$sep | ---: | ---:"
+  [ "$use_onnx" -gt 0 ] && hdr="$hdr | ORT GFLOP/s (% peak)" && sep="$sep | ---:"
+  [ "$use_halide" -gt 0 ] && hdr="$hdr | Halide GFLOP/s (% peak)" && sep="$sep | ---:"
+  hdr="$hdr | Cascade vs OpenBLAS"; sep="$sep | ---:"
+  [ "$use_onnx" -gt 0 ] && hdr="$hdr | vs ORT" && sep="$sep | ---:"
+  [ "$use_halide" -gt 0 ] && hdr="$hdr | vs Halide" && sep="$sep | ---:"
+  hdr="$hdr | Cascade scratch |"; sep="$sep | ---: |"
+
+  echo "## Cascade vs peers ($(meta date))"
+  echo
+  echo "- machine: $(meta machine); $(meta cascade)"
+  echo "- measured peak (bench/peak, best of 5 at the start and 5 at the end): FMA $(pk fma_avx512_t1_gflops) GFLOP/s AVX-512 / $(pk fma_avx2_t1_gflops) AVX2 on 1 thread, $(pk fma_avx512_t2_gflops) / $(pk fma_avx2_t2_gflops) on 2; triad $(pk triad_t1_gbs) GB/s (1 thread), $(pk triad_t2_gbs) GB/s (2). % peak below is of $PEAK1 (1 thread) and $PEAK2 (2 threads) GFLOP/s."
+  echo "- $(meta rounds) round(s), contenders interleaved; a cell is the median, over its undisturbed rounds, of each process's median. CPU busy before/after: $(meta busy); measurements disturbed by other processes (>${DISTURBED}% of the machine) even after retries: $disturbed of $total$(awk -F'\t' -v lim=$DISTURBED '!/^#/ { split($5, f, " "); k = $1 " " $2 " " $3; n[k]++; if (f[3] <= lim) c[k]++ } END { for (k in n) if (!c[k]) m++; if (m) printf "; %d cell(s) had no undisturbed round (marked *, unreliable)", m }' "$raw")."
+  echo "- \`cascade compile\` of the full-size BERT layer (seq 128): $(meta compile) s wall (median of 3)."
+  [ -z "$(meta passes)" ] || echo "- Cascade ran with \`--passes=$(meta passes)\`."
+  echo "- 'vs' columns: Cascade's speed relative to the peer at the same thread count (peer ms / Cascade ms; above 1 = Cascade faster). Threads: OMP_NUM_THREADS for Cascade's runtime and OpenBLAS, intra-op threads for ORT, HL_NUM_THREADS for Halide."
+  echo
+  echo "$hdr"
+  echo "$sep"
+  local id label kind params cn pn t c ob on hl row pkv sc flops p
+  while IFS='|' read -r id label kind params cn pn; do
+    p=($params)
+    case $kind in
+      gemm) flops=$(flops_gemm "${p[@]}") ;;
+      attention|attention1) flops=$(flops_attention "${p[@]}") ;;
+      bert) flops=$(flops_bert "${p[0]}") ;;
+    esac
+    for t in 1 2; do
+      pkv=$([ $t = 1 ] && echo "$PEAK1" || echo "$PEAK2")
+      c=$(med "$id" cascade $t)
+      ob=$(med "$id" openblas $t)
+      row="| $label | $t | $(fmt_ms "$c")$(mark "$id" cascade $t) | $(fmt_ms "$ob")$(mark "$id" openblas $t)"
+      if [ "$use_onnx" -gt 0 ]; then on=$(med "$id" ort $t); row="$row | $(fmt_ms "$on")$(mark "$id" ort $t)"; fi
+      if [ "$use_halide" -gt 0 ]; then hl=$(med "$id" halide $t); row="$row | $(fmt_ms "$hl")$(mark "$id" halide $t)"; fi
+      row="$row | $(gfs "$flops" "$c" "$pkv") | $(gfs "$flops" "$ob" "$pkv")"
+      [ "$use_onnx" -gt 0 ] && row="$row | $(gfs "$flops" "$on" "$pkv")"
+      [ "$use_halide" -gt 0 ] && row="$row | $(gfs "$flops" "$hl" "$pkv")"
+      row="$row | $(ratio "$c" "$ob")"
+      [ "$use_onnx" -gt 0 ] && row="$row | $(ratio "$c" "$on")"
+      [ "$use_halide" -gt 0 ] && row="$row | $(ratio "$c" "$hl")"
+      sc=$(scratch "$id")
+      row="$row | $([ "$sc" = NA ] && echo - || awk -v b="$sc" 'BEGIN { printf "%.1f MiB", b / 1048576 }') |"
+      echo "$row"
+    done
+  done < <(meta workload)
+  echo
+  echo "Time of the rounds: $(meta seconds) s."
+}
+
+if [ -n "$report_only" ]; then
+  report "$report_only"
+  exit 0
+fi
+
+# ==== measuring ================================================================
 [ -x "$cascade" ] || { echo "run.sh: no $cascade (build the project first)" >&2; exit 1; }
 make -s -C "$bench" >/dev/null
 [ -x "$bin/openblas_gemm" ] || { echo "run.sh: peers not built; run bench/setup.sh" >&2; exit 1; }
-if [ $use_onnx = 1 ] && ! [ -d "$bench/onnx/node_modules/onnxruntime-node" ] ; then
+if [ $use_onnx = 1 ] && ! [ -d "$bench/onnx/node_modules/onnxruntime-node" ]; then
   echo "run.sh: onnxruntime-node missing (bench/setup.sh); skipping ONNX Runtime" >&2
   use_onnx=0
 fi
@@ -62,7 +172,6 @@ if [ $use_halide = 1 ] && ! [ -x "$bin/halide_gemm" ]; then
   echo "run.sh: Halide 14 missing (bench/setup.sh); skipping Halide" >&2
   use_halide=0
 fi
-. "$bench/workloads.sh"
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
@@ -72,6 +181,7 @@ cp "$cascade" "$tmp/bin/cascade"
 cascade="$tmp/bin/cascade"
 [ -n "$raw" ] || raw="$tmp/raw.tsv"
 : >"$raw"
+meta_put() { printf '#%s\t%s\n' "$1" "$2" >>"$raw"; }
 
 # Percentage of CPU time used (by anyone) over one second.
 cpu_busy() {
@@ -80,7 +190,7 @@ cpu_busy() {
   local tot=0 i
   for i in 1 2 3 4 5 6 7 8; do tot=$((tot + b[i] - a[i])); done
   local idle=$((b[4] - a[4] + b[5] - a[5]))
-  echo $(( tot > 0 ? 100 * (tot - idle) / tot : 0 ))
+  echo $((tot > 0 ? 100 * (tot - idle) / tot : 0))
 }
 busy_before=$(cpu_busy)
 if [ "$wait_idle" -gt 0 ]; then
@@ -88,14 +198,13 @@ if [ "$wait_idle" -gt 0 ]; then
   while [ "$busy_before" -gt 10 ] && [ $SECONDS -lt $end ]; do busy_before=$(cpu_busy); done
 fi
 
-# ---- the machine's limits ---------------------------------------------------
-# Measured at the start and again at the end; each figure is the better of
-# the two (a peak is a maximum: another process can only lower it).
-peak_out=$("$bin/peak" 5)
-pk() { sed -n "s/^$1=//p" <<<"$peak_out" | sort -g | tail -1; }
-fmax() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b ? a : b) }'; }
-PEAK1=$(fmax "$(pk fma_avx512_t1_gflops)" "$(pk fma_avx2_t1_gflops)")
-PEAK2=$(fmax "$(pk fma_avx512_t2_gflops)" "$(pk fma_avx2_t2_gflops)")
+meta_put date "$(date -u '+%Y-%m-%d %H:%M UTC')"
+meta_put machine "$(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(nproc) CPUs"
+meta_put rounds "$rounds"
+meta_put passes "$passes"
+# The machine's limits, measured at the start and again at the end; the
+# report takes the better of the two (another process can only lower a peak).
+"$bin/peak" 5 | while read -r l; do meta_put peak "$l"; done
 
 # ---- workloads --------------------------------------------------------------
 # id | label | kind | params | Cascade --bench N | peer runs per process
@@ -108,45 +217,43 @@ $(wl g4 'GEMM 512x768x768' gemm '512 768 768' 3 10)
 $(wl g5 'GEMM 1024^3' gemm '1024 1024 1024' 1 5)
 $(wl a1 'attention h12 seq128' attention '12 64 128' 10 30)
 $(wl a2 'attention h12 seq512' attention '12 64 512' 3 10)
-$(wl b1 'BERT layer seq128' bert 128 1 10)
+$(wl b1 'BERT layer seq128' bert 128 3 10)
 $(wl b2 'BERT layer seq512' bert 512 1 3)"
 else
-  W="$(wl g1 'GEMM 128x768x768' gemm '128 768 768' 10 100)
-$(wl g2 'GEMM 128x768x3072' gemm '128 768 3072' 5 30)
-$(wl g3 'GEMM 128x3072x768' gemm '128 3072 768' 5 30)
-$(wl g4 'GEMM 512x768x768' gemm '512 768 768' 5 30)
+  W="$(wl g1 'GEMM 128x768x768' gemm '128 768 768' 20 100)
+$(wl g2 'GEMM 128x768x3072' gemm '128 768 3072' 10 30)
+$(wl g3 'GEMM 128x3072x768' gemm '128 3072 768' 10 30)
+$(wl g4 'GEMM 512x768x768' gemm '512 768 768' 10 30)
 $(wl g5 'GEMM 1024^3' gemm '1024 1024 1024' 3 15)
 $(wl a1 'attention h12 seq128' attention '12 64 128' 20 100)
 $(wl a2 'attention h12 seq512' attention '12 64 512' 5 30)
 $(wl a3 'attention h1 seq8192 (Cascade 1-pass)' attention1 '1 64 8192' 1 3)
-$(wl b1 'BERT layer seq128' bert 128 1 30)
-$(wl b2 'BERT layer seq512' bert 512 1 8)"
+$(wl b1 'BERT layer seq128' bert 128 5 30)
+$(wl b2 'BERT layer seq512' bert 512 3 8)"
 fi
 [ -z "$only" ] || W=$(grep -E -- "$only" <<<"$W" || true)
 [ -n "$W" ] || { echo "run.sh: --only '$only' matches no workload" >&2; exit 2; }
+while read -r l; do meta_put workload "$l"; done <<<"$W"
 
 # Models and inputs, once.
-declare -A EIN FLOPS CFLAGS PARAMS KIND
+declare -A EIN CFLAGS PARAMS KIND
 while IFS='|' read -r id label kind params cn pn; do
   set -- $params
-  KIND[$id]=$kind PARAMS[$id]="$params"
+  KIND[$id]=$kind PARAMS[$id]="$params" CFLAGS[$id]="--random-inputs --seed=1"
   case $kind in
-    gemm) gen_gemm "$1" "$2" "$3" "$tmp/$id.ein"; FLOPS[$id]=$(flops_gemm "$1" "$2" "$3")
-          CFLAGS[$id]="--random-inputs --seed=1" ;;
-    attention) gen_attention "$1" "$2" "$3" "$tmp/$id.ein"; FLOPS[$id]=$(flops_attention "$1" "$2" "$3")
-          CFLAGS[$id]="--random-inputs --seed=1" ;;
-    attention1) gen_attention_1pass "$3" 256 "$tmp/$id.ein"; FLOPS[$id]=$(flops_attention "$1" "$2" "$3")
-          CFLAGS[$id]="--random-inputs --seed=1" ;;
-    bert) gen_bert "$1" "$tmp/$id.ein"; FLOPS[$id]=$(flops_bert "$1")
-          CFLAGS[$id]=$(gen_bert_inputs "$1" "$tmp/${id}_in") ;;
+    gemm) gen_gemm "$1" "$2" "$3" "$tmp/$id.ein" ;;
+    attention) gen_attention "$1" "$2" "$3" "$tmp/$id.ein" ;;
+    attention1) gen_attention_1pass "$3" 256 "$tmp/$id.ein" ;;
+    bert) gen_bert "$1" "$tmp/$id.ein"; CFLAGS[$id]=$(gen_bert_inputs "$1" "$tmp/${id}_in") ;;
   esac
+  [ -z "$passes" ] || CFLAGS[$id]="${CFLAGS[$id]} --passes=$passes"
   EIN[$id]="$tmp/$id.ein"
 done <<<"$W"
 
 if [ $verify = 1 ]; then
   echo "## Peers against Cascade (same values, full size)"
   echo '```'
-  "$bench/verify.sh" || echo "verify.sh: some peer differs from Cascade (see above)"
+  CASCADE="$cascade" "$bench/verify.sh" || echo "verify.sh: some peer differs from Cascade (see above)"
   echo '```'
 fi
 
@@ -155,22 +262,22 @@ gen_bert 128 "$tmp/compile_bert.ein"
 ct=()
 for i in 1 2 3; do
   t0=$(date +%s.%N)
-  "$cascade" compile "$tmp/compile_bert.ein" -o "$tmp/compile_out" >/dev/null
+  # shellcheck disable=SC2046
+  "$cascade" compile "$tmp/compile_bert.ein" -o "$tmp/compile_out" $([ -z "$passes" ] || echo "--passes=$passes") >/dev/null
   ct+=("$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')")
 done
-compile_s=$(printf '%s\n' "${ct[@]}" | sort -g | sed -n 2p)
+meta_put compile "$(printf '%s\n' "${ct[@]}" | sort -g | sed -n 2p)"
 
-# ---- one measurement: prints "ms scratch other%" ("NA ..." on failure) --------
+# ---- one measurement: prints "ms scratch other%" ("NA ..." on failure) -------
 # other% is the share of the machine's CPU time that other processes took
 # while it ran (all CPUs' busy time minus this measurement's own, from
-# /proc/stat and the children's times of this shell).  A measurement that
-# shared the machine (other% > 30: a competing single-threaded job takes 50)
-# is retried, up to twice, after waiting for
-# the CPUs to quiet down; the table counts those still disturbed.
+# /proc/stat and the children's times of this shell). A measurement that
+# shared the machine (over $DISTURBED%: a competing single-threaded job takes
+# 50) is retried, up to twice, after waiting for the CPUs to quiet down.
 stat_total() { local c a b d e f g h i; read -r c a b d e f g h i _ </proc/stat; echo "$((a + b + d + e + f + g + h + i)) $((e + f))"; }
 # Sets TICKS to the CPU time (user + system, clock ticks) of this shell's
 # finished children; called directly, not in $( ), so BASHPID is this shell.
-children_ticks() { local s; read -r s </proc/$BASHPID/stat; s=${s##*) }; set -- $s; TICKS=$(( ${14} + ${15} )); }
+children_ticks() { local s; read -r s </proc/$BASHPID/stat; s=${s##*) }; set -- $s; TICKS=$((${14} + ${15})); }
 # Waits up to $1 s for the CPUs to quiet down, within a budget of
 # $retry_budget s of waiting for the whole run (kept in a file: measure runs
 # in a subshell).
@@ -225,9 +332,9 @@ measure() {
     res=$(measure_once "$@")
     s1=($(stat_total)); children_ticks; c1=$TICKS
     local dt=$((s1[0] - s0[0])) busy=$((s1[0] - s0[0] - s1[1] + s0[1]))
-    other=$(( dt > 0 ? 100 * (busy - (c1 - c0)) / dt : 0 ))
+    other=$((dt > 0 ? 100 * (busy - (c1 - c0)) / dt : 0))
     [ $other -ge 0 ] || other=0
-    if [ $other -gt 30 ] && [ $try -lt 3 ]; then
+    if [ $other -gt $DISTURBED ] && [ $try -lt 3 ]; then
       echo "run.sh: $1 ($2 thread(s)) on $3 shared the CPUs (${other}% used by others); waiting and retrying" >&2
       wait_quiet 60 && continue
     fi
@@ -252,72 +359,9 @@ for ((r = 1; r <= rounds; ++r)); do
     echo "round $r/$rounds: $label done ($((SECONDS - start)) s)" >&2
   done <<<"$W"
 done
-busy_after=$(cpu_busy)
-peak_out="$peak_out
-$("$bin/peak" 5)"
-PEAK1=$(fmax "$(pk fma_avx512_t1_gflops)" "$(pk fma_avx2_t1_gflops)")
-PEAK2=$(fmax "$(pk fma_avx512_t2_gflops)" "$(pk fma_avx2_t2_gflops)")
-disturbed=$(awk -F'\t' '{ split($5, f, " "); if (f[3] > 30) n++ } END { print n + 0 }' "$raw")
-total_meas=$(wc -l <"$raw")
+meta_put seconds $((SECONDS - start))
+meta_put busy "$busy_before% / $(cpu_busy)%"
+"$bin/peak" 5 | while read -r l; do meta_put peak "$l"; done
+meta_put cascade "$("$cascade" --version 2>/dev/null | head -1), binary built $cascade_built (HEAD $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?') when the run ended)"
 
-# ---- the table ---------------------------------------------------------------
-med() { # id who threads -> median ms over the rounds (NA if none)
-  awk -F'\t' -v id="$1" -v w="$2" -v t="$3" '$1 == id && $2 == w && $3 == t { split($5, f, " "); if (f[1] != "NA") print f[1] }' "$raw" |
-    sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "NA"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-mark() { # "*" when a measurement of this cell shared the CPUs
-  awk -F'\t' -v id="$1" -v w="$2" -v t="$3" '$1 == id && $2 == w && $3 == t { split($5, f, " "); if (f[3] > 30) d = 1 } END { if (d) printf "*" }' "$raw"
-}
-scratch() {
-  awk -F'\t' -v id="$1" '$1 == id && $2 == "cascade" { split($5, f, " "); if (f[2] != "NA") s = f[2] } END { print s ? s : "NA" }' "$raw"
-}
-fmt_ms() { awk -v v="$1" 'BEGIN { if (v == "NA") print "-"; else if (v < 10) printf "%.3f", v; else if (v < 1000) printf "%.1f", v; else printf "%.0f", v }'; }
-gfs() { awk -v f="$1" -v ms="$2" -v pk="$3" 'BEGIN { if (ms == "NA") print "-"; else { g = f / ms / 1e6; printf "%.1f (%.0f%%)", g, 100 * g / pk } }'; }
-ratio() { awk -v c="$1" -v p="$2" 'BEGIN { if (c == "NA" || p == "NA") print "-"; else printf "%.2fx", p / c }'; }
-
-hdr="| workload | thr | Cascade ms | OpenBLAS ms"
-sep="| --- | ---: | ---: | ---:"
-[ $use_onnx = 1 ] && hdr="$hdr | ORT ms" && sep="$sep | ---:"
-[ $use_halide = 1 ] && hdr="$hdr | Halide ms" && sep="$sep | ---:"
-hdr="$hdr | Cascade GFLOP/s (% peak) | OpenBLAS GFLOP/s (% peak)"
-sep="$sep | ---: | ---:"
-[ $use_onnx = 1 ] && hdr="$hdr | ORT GFLOP/s (% peak)" && sep="$sep | ---:"
-[ $use_halide = 1 ] && hdr="$hdr | Halide GFLOP/s (% peak)" && sep="$sep | ---:"
-hdr="$hdr | Cascade vs OpenBLAS"
-sep="$sep | ---:"
-[ $use_onnx = 1 ] && hdr="$hdr | vs ORT" && sep="$sep | ---:"
-[ $use_halide = 1 ] && hdr="$hdr | vs Halide" && sep="$sep | ---:"
-hdr="$hdr | Cascade scratch |"
-sep="$sep | ---: |"
-
-echo "## Cascade vs peers ($(date -u '+%Y-%m-%d %H:%M UTC'))"
-echo
-echo "- machine: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(nproc) CPUs; $("$cascade" --version 2>/dev/null | head -1), binary built $cascade_built (HEAD $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?') when the run ended)"
-echo "- measured peak (bench/peak, best of 5 at the start and 5 at the end): FMA $(pk fma_avx512_t1_gflops) GFLOP/s AVX-512 / $(pk fma_avx2_t1_gflops) AVX2 on 1 thread, $(pk fma_avx512_t2_gflops) / $(pk fma_avx2_t2_gflops) on 2; triad $(pk triad_t1_gbs) GB/s (1 thread), $(pk triad_t2_gbs) GB/s (2). % peak below is of $PEAK1 (1 thread) and $PEAK2 (2 threads) GFLOP/s."
-echo "- $rounds round(s), contenders interleaved; each cell is the median over the rounds of each process's median. CPU busy before/after the run: ${busy_before}% / ${busy_after}%; measurements that shared the CPUs with other processes (>30% of the machine, after up to 2 retries): ${disturbed} of ${total_meas}$( [ "$disturbed" -gt 0 ] && echo ' (**cells marked * include such a measurement: unreliable**)')."
-echo "- \`cascade compile\` of the full-size BERT layer (seq 128): ${compile_s} s wall (median of 3)."
-echo "- 'vs' columns: Cascade's speed relative to the peer at the same thread count (peer ms / Cascade ms; above 1 = Cascade faster). Threads: OMP_NUM_THREADS for Cascade's runtime and OpenBLAS, intra-op threads for ORT, HL_NUM_THREADS for Halide."
-echo
-echo "$hdr"
-echo "$sep"
-while IFS='|' read -r id label kind params cn pn; do
-  for t in 1 2; do
-    c=$(med "$id" cascade $t)
-    pkv=$([ $t = 1 ] && echo "$PEAK1" || echo "$PEAK2")
-    ob=$(med "$id" openblas $t)
-    row="| $label | $t | $(fmt_ms "$c")$(mark "$id" cascade $t) | $(fmt_ms "$ob")$(mark "$id" openblas $t)"
-    if [ $use_onnx = 1 ]; then on=$(med "$id" ort $t); row="$row | $(fmt_ms "$on")$(mark "$id" ort $t)"; fi
-    if [ $use_halide = 1 ]; then hl=$( [ "$kind" = gemm ] && med "$id" halide $t || echo NA); row="$row | $(fmt_ms "$hl")$(mark "$id" halide $t)"; fi
-    row="$row | $(gfs "${FLOPS[$id]}" "$c" "$pkv") | $(gfs "${FLOPS[$id]}" "$ob" "$pkv")"
-    [ $use_onnx = 1 ] && row="$row | $(gfs "${FLOPS[$id]}" "$on" "$pkv")"
-    [ $use_halide = 1 ] && row="$row | $(gfs "${FLOPS[$id]}" "$hl" "$pkv")"
-    row="$row | $(ratio "$c" "$ob")"
-    [ $use_onnx = 1 ] && row="$row | $(ratio "$c" "$on")"
-    [ $use_halide = 1 ] && row="$row | $(ratio "$c" "$hl")"
-    sc=$(scratch "$id")
-    row="$row | $( [ "$sc" = NA ] && echo - || awk -v b="$sc" 'BEGIN { printf "%.1f MiB", b / 1048576 }') |"
-    echo "$row"
-  done
-done <<<"$W"
-echo
-echo "Total time of the rounds: $((SECONDS - start)) s."
+report "$raw"

@@ -21,8 +21,8 @@ def CascadeLowerToLoops : Pass<"cascade-lower-to-loops", "mlir::ModuleOp"> {
     is `-inf`, `0 / 0` is 0) are materialized as selects. With `parallel`
     (the default), the outermost loop of a large nest over an output index
     becomes an `scf.parallel`: its iterations write disjoint outputs. With
-    `kernels` (the default), a contraction of two plain reads over one index
-    whose extents the tiles divide gets a register-tiled vector<8xf32>
+    `kernels` (the default), a contraction of two plain reads (times constant
+    factors, over a constant divisor) gets a register-tiled vector<8xf32>
     micro-kernel (ContractionKernels.h) instead of the loop nest.
   }];
   let dependentDialects = [

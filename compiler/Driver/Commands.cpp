@@ -172,10 +172,19 @@ int applyScheduleRewrites(Session &s, ModuleOp module, const CliOptions &o) {
               numbers.empty() ? 64 : cast<IntegerAttr>(numbers[0]).getInt()) +
           "}");
   }
+  // The rewrites are done: what stays recorded are the loop directives.
+  SmallVector<Attribute> rest;
+  for (auto d : schedule.getAsRange<DictionaryAttr>())
+    if (d.getAs<StringAttr>("kind").getValue() != "rewrite")
+      rest.push_back(d);
+  f->setAttr("cascade.schedule", ArrayAttr::get(&s.ctx, rest));
   if (passes.empty())
     return kExitOk;
   PassManager pm(&s.ctx);
-  configureIRPrinting(pm, o.printing);
+  IRPrinting printing = o.printing; // schedule rewrites dump on their own
+  if (!printing.dumpDir.empty())
+    printing.dumpDir += "/schedule";
+  configureIRPrinting(pm, printing);
   if (failed(parsePassPipeline(llvm::join(passes, ","), pm)) ||
       failed(pm.run(module)))
     return kExitError;
@@ -275,6 +284,11 @@ int runOpt(const CliOptions &o) {
 int runAnalyze(const CliOptions &o) {
   registerPassesOnce();
   Session s;
+  std::string error;
+  if (!checkTarget(o.target, error)) {
+    llvm::errs() << "error: " << error << "\n";
+    return kExitUsage;
+  }
   OwningOpRef<ModuleOp> module = s.load(o.model, o.schedule);
   if (!module || s.errors)
     return kExitError;
@@ -445,7 +459,8 @@ double relativeError(const std::vector<float> &out, const RefTensor &ref) {
 /// Refuses, with a message, models whose tensors (plus the kernels' scratch,
 /// plus the interpreter's float64 copies with --check) would not fit in this
 /// machine's memory, instead of failing an allocation mid-run.
-bool fitsInMemory(func::FuncOp f, int64_t scratch, bool check) {
+bool fitsInMemory(func::FuncOp f, int64_t scratch, func::FuncOp reference) {
+  bool check = (bool)reference;
   auto bytesOf = [](Type t) -> double {
     return (double)cast<RankedTensorType>(t).getNumElements() * 4;
   };
@@ -454,8 +469,8 @@ bool fitsInMemory(func::FuncOp f, int64_t scratch, bool check) {
     bytes += bytesOf(t);
   for (Type t : f.getResultTypes())
     bytes += bytesOf(t);
-  if (check)
-    f.walk([&](EinsumOp op) { bytes += 2 * bytesOf(op.getType()); });
+  if (reference)
+    reference.walk([&](EinsumOp op) { bytes += 2 * bytesOf(op.getType()); });
   double physical =
       (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
   if (bytes <= physical)
@@ -530,7 +545,8 @@ int runRun(const CliOptions &o) {
   if (failed(
           compileForCpu(*module, o.target, o.printing, art, false, &scratch)))
     return kExitError;
-  if (!fitsInMemory(f, scratch, o.check))
+  if (!fitsInMemory(f, scratch,
+                    o.check ? getModelFunction(*original) : func::FuncOp()))
     return kExitError;
   if (!checkWeightFiles(f, o.inputs))
     return kExitError;

@@ -1,6 +1,8 @@
 //===- ContractionKernels.cpp - Register-tiled contractions
 //----------------===//
 #include "passes/Conversion/ContractionKernels.h"
+#include "passes/Utils/EinsumBuilder.h"
+#include <cmath>
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -45,9 +47,39 @@ std::optional<Operand> plainOperand(Value v) {
   return o;
 }
 
+/// The value of a constant expression of a body (`sqrt(64)`, `1 / 8`).
 std::optional<double> constantValue(Value v) {
   if (auto c = v.getDefiningOp<ConstOp>())
     return c.getValue().convertToDouble();
+  if (auto u = v.getDefiningOp<UnaryOp>()) {
+    auto x = constantValue(u.getOperand());
+    if (!x)
+      return std::nullopt;
+    StringRef fn = u.getFn();
+    if (fn == "neg")
+      return -*x;
+    if (fn == "sqrt")
+      return std::sqrt(*x);
+    if (fn == "rsqrt")
+      return 1.0 / std::sqrt(*x);
+    if (fn == "recip")
+      return 1.0 / *x;
+    return std::nullopt;
+  }
+  if (auto bin = v.getDefiningOp<BinaryOp>()) {
+    auto x = constantValue(bin.getLhs()), y = constantValue(bin.getRhs());
+    if (!x || !y)
+      return std::nullopt;
+    StringRef fn = bin.getFn();
+    if (fn == "mul")
+      return *x * *y;
+    if (fn == "div" && *y != 0)
+      return *x / *y;
+    if (fn == "add")
+      return *x + *y;
+    if (fn == "sub")
+      return *x - *y;
+  }
   return std::nullopt;
 }
 
@@ -67,18 +99,24 @@ std::optional<Kernel> match(EinsumOp op) {
   Kernel kn;
   kn.n = numOut - 1;
   Value v = op.getYieldedOp() ? op.getYieldedOp()->getResult(0) : Value();
-  // A constant factor or divisor is applied once to the sum.
-  if (auto bin = v.getDefiningOp<BinaryOp>()) {
-    if (auto c = constantValue(bin.getRhs());
-        c && *c != 0 && (bin.getFn() == "div" || bin.getFn() == "mul")) {
-      kn.scale = bin.getFn() == "div" ? 1.0 / *c : *c;
+  // Constant factors and a constant divisor are applied once to the sum:
+  // the body must be (c * x * y) / d with x, y plain reads.
+  if (auto bin = v.getDefiningOp<BinaryOp>(); bin && bin.getFn() == "div")
+    if (auto d = constantValue(bin.getRhs()); d && *d != 0) {
+      kn.scale = 1.0 / *d;
       v = bin.getLhs();
     }
+  SmallVector<Value> factors, reads;
+  collectFactors(v, factors);
+  for (Value f : factors) {
+    if (auto c = constantValue(f))
+      kn.scale *= *c;
+    else
+      reads.push_back(f);
   }
-  auto mul = v.getDefiningOp<BinaryOp>();
-  if (!mul || mul.getFn() != "mul")
+  if (reads.size() != 2)
     return std::nullopt;
-  auto x = plainOperand(mul.getLhs()), y = plainOperand(mul.getRhs());
+  auto x = plainOperand(reads[0]), y = plainOperand(reads[1]);
   if (!x || !y)
     return std::nullopt;
   // Every reduced index must be read by some operand.
@@ -111,7 +149,7 @@ std::optional<Kernel> match(EinsumOp op) {
         kn.dot = false;
         setReduced(numLoops - 1);
         kn.nr = ext[kn.n] % (2 * kLanes) == 0 ? 2 : 1;
-        kn.mr = largestDivisor(ext[kn.m], {6, 4, 3, 2});
+        kn.mr = std::min<int64_t>(6, ext[kn.m]); // the last block may be short
         return kn;
       }
   }
@@ -139,7 +177,7 @@ std::optional<Kernel> match(EinsumOp op) {
     kn.n = *col;
     kn.dot = true;
     setReduced(*k);
-    kn.mr = largestDivisor(ext[kn.m], {4, 2});
+    kn.mr = std::min<int64_t>(4, ext[kn.m]); // the last block may be short
     kn.nr = largestDivisor(ext[kn.n], {2});
     return kn;
   }
@@ -227,7 +265,10 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
     return n;
   };
   bool columnsOuter = elements(kn->b) >= elements(kn->a);
+  // Full row blocks of mr rows, then one short block of the rest.
   int64_t rowBlocks = ext[kn->m] / kn->mr, colBlocks = ext[kn->n] / colStep;
+  int64_t rowTail = ext[kn->m] % kn->mr;
+  int64_t curMR = kn->mr;
   bounds.push_back(columnsOuter ? colBlocks : rowBlocks);
   bounds.push_back(columnsOuter ? rowBlocks : colBlocks);
   int64_t points = 1;
@@ -267,7 +308,11 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
             }
             level(ib, depth + 1, at);
           };
-          if (depth == 0 && par) {
+          bool rows = depth >= batch.size() &&
+                      (depth == batch.size()) != columnsOuter;
+          if (bounds[depth] == 0) {
+            // No full row block: only the short one below.
+          } else if (depth == 0 && par) {
             scf::ParallelOp::create(
                 nb, loc, ValueRange{cst(nb, 0)}, ValueRange{cst(nb, bounds[0])},
                 ValueRange{cst(nb, 1)},
@@ -284,11 +329,17 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
                   scf::YieldOp::create(fb, loc);
                 });
           }
+          if (rows && rowTail) {
+            at[kn->m] = cst(nb, rowBlocks * kn->mr);
+            curMR = rowTail;
+            level(nb, depth + 1, at);
+            curMR = kn->mr;
+          }
           return;
         }
         // The register tile.
         Value m0 = at[kn->m], n0 = at[kn->n];
-        int64_t tiles = kn->mr * kn->nr;
+        int64_t tiles = curMR * kn->nr;
         Value zero = arith::ConstantOp::create(
             nb, loc, DenseElementsAttr::get(vecType, 0.0f));
         SmallVector<Value> init(tiles, zero);
@@ -299,7 +350,7 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
                             ValueRange acc) {
           SmallVector<Value> next(acc.begin(), acc.end());
           SmallVector<Value> av, bv;
-          for (int64_t i = 0; i < kn->mr; ++i) {
+          for (int64_t i = 0; i < curMR; ++i) {
             pos[kn->m] = arith::AddIOp::create(kb, loc, m0, cst(kb, i));
             if (kn->dot)
               av.push_back(vector::LoadOp::create(kb, loc, vecType, inA,
@@ -317,7 +368,7 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
                                                 indices(kn->b, pos)));
           }
           pos[kn->n] = n0;
-          for (int64_t i = 0; i < kn->mr; ++i)
+          for (int64_t i = 0; i < curMR; ++i)
             for (int64_t j = 0; j < kn->nr; ++j)
               next[i * kn->nr + j] = arith::AddFOp::create(
                   kb, loc,
@@ -348,7 +399,7 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
         SmallVector<Value> sums = reduce(nb, 0, pos, init);
         // Store the tile (scaled once).
         SmallVector<Value> outAt(at.begin(), at.begin() + numOut);
-        for (int64_t i = 0; i < kn->mr; ++i)
+        for (int64_t i = 0; i < curMR; ++i)
           for (int64_t j = 0; j < kn->nr; ++j) {
             Value acc = sums[i * kn->nr + j];
             outAt[kn->m] = arith::AddIOp::create(nb, loc, m0, cst(nb, i));

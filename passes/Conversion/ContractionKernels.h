@@ -7,15 +7,18 @@
 
 namespace cascade {
 
-/// Lowers a contraction `C[..., m, n] = A[..k..] * B[..k..] (:: + over k)`
-/// (optionally scaled by a constant) to a register-tiled micro-kernel on
-/// vector<8xf32>: an MR x NR tile of accumulators stays in registers while
-/// the k loop streams A and B. Two shapes are handled: B contiguous along
-/// the output's last index n (broadcast A, FMA whole rows: the BLAS kernel),
-/// and A and B both contiguous along k (vector dot products, reduced at the
-/// end). The kernel writes every element of `out`; on a contraction it does
-/// not handle (other bodies, extents the tiles do not divide) it returns
-/// failure and emits nothing.
+/// Lowers a contraction `C[...] = c * A[...] * B[...] / d` summed over its
+/// reduced indices (c, d constant expressions) to a register-tiled
+/// micro-kernel on vector<8xf32>: an MR x NR tile of accumulators stays in
+/// registers while the reduction loops stream A and B. Two shapes:
+///  - broadcast: B contiguous along the output's last index n (A broadcast,
+///    whole rows of B multiply-added: the BLAS kernel), MR up to 6 rows
+///    with a short last block;
+///  - dot: vector lanes along a reduced index k that both operands read (an
+///    operand whose last index is not k is packed first), lanes reduced at
+///    the end.
+/// The kernel writes every element of `out`. On a contraction it does not
+/// handle it returns failure and emits nothing.
 mlir::LogicalResult lowerContractionKernel(mlir::OpBuilder &b, EinsumOp op,
                                            mlir::Value out,
                                            llvm::ArrayRef<mlir::Value> inputs,
