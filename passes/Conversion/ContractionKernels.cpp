@@ -1,12 +1,12 @@
 //===- ContractionKernels.cpp - Register-tiled contractions
 //----------------===//
 #include "passes/Conversion/ContractionKernels.h"
-#include "passes/Utils/EinsumBuilder.h"
-#include <cmath>
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "passes/Utils/EinsumBuilder.h"
+#include <cmath>
 
 using namespace mlir;
 
@@ -275,6 +275,13 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
   for (int64_t e : ext)
     points *= e;
   bool par = parallel && bounds[0] > 1 && points >= (int64_t(1) << 15);
+  // A long reduction is cut into blocks of kKC so that the rows of a for one
+  // block stay in L2 while the column panels go by (GotoBLAS). Each block
+  // adds its partial sums to `out`, which starts at zero.
+  constexpr int64_t kKC = 256;
+  bool kBlocked = !kn->dot && kn->outerReduced.empty() && kn->scale == 1.0 &&
+                  ext[kn->k] > 2 * kKC;
+  Value kLo, kHi; // the k range of the current block (kBlocked only)
 
   auto cst = [&](OpBuilder &nb, int64_t v) -> Value {
     return arith::ConstantIndexOp::create(nb, loc, v);
@@ -308,8 +315,8 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
             }
             level(ib, depth + 1, at);
           };
-          bool rows = depth >= batch.size() &&
-                      (depth == batch.size()) != columnsOuter;
+          bool rows =
+              depth >= batch.size() && (depth == batch.size()) != columnsOuter;
           if (bounds[depth] == 0) {
             // No full row block: only the short one below.
           } else if (depth == 0 && par) {
@@ -343,6 +350,18 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
         Value zero = arith::ConstantOp::create(
             nb, loc, DenseElementsAttr::get(vecType, 0.0f));
         SmallVector<Value> init(tiles, zero);
+        if (kBlocked) {
+          // Continue from the partial sums of the previous k blocks.
+          SmallVector<Value> outAt(at.begin(), at.begin() + numOut);
+          for (int64_t i = 0; i < curMR; ++i)
+            for (int64_t j = 0; j < kn->nr; ++j) {
+              outAt[kn->m] = arith::AddIOp::create(nb, loc, m0, cst(nb, i));
+              outAt[kn->n] =
+                  arith::AddIOp::create(nb, loc, n0, cst(nb, j * kLanes));
+              init[i * kn->nr + j] =
+                  vector::LoadOp::create(nb, loc, vecType, out, outAt);
+            }
+        }
         int64_t kStep = kn->dot ? kLanes : 1;
         // The reduction: the other reduced indices outside, k innermost, the
         // accumulators carried through every loop.
@@ -385,8 +404,10 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
           unsigned d = reduced[depth];
           bool last = depth + 1 == reduced.size();
           auto loop = scf::ForOp::create(
-              rb, loc, cst(rb, 0), cst(rb, ext[d]), cst(rb, last ? kStep : 1),
-              acc, [&](OpBuilder &kb, Location, Value iv, ValueRange inner) {
+              rb, loc, kBlocked && last ? kLo : cst(rb, 0),
+              kBlocked && last ? kHi : cst(rb, ext[d]),
+              cst(rb, last ? kStep : 1), acc,
+              [&](OpBuilder &kb, Location, Value iv, ValueRange inner) {
                 pos[d] = iv;
                 SmallVector<Value> next =
                     last ? tileStep(kb, pos, inner)
@@ -427,7 +448,41 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
           }
       };
   SmallVector<Value> at(op.getNumLoops());
-  level(b, 0, at);
+  if (!kBlocked) {
+    level(b, 0, at);
+  } else {
+    // out = 0, then one sweep per k block.
+    SmallVector<Value> outAt(numOut);
+    std::function<void(OpBuilder &, unsigned)> zeroFill = [&](OpBuilder &zb,
+                                                              unsigned d) {
+      if (d == numOut) {
+        memref::StoreOp::create(
+            zb, loc,
+            arith::ConstantOp::create(zb, loc, zb.getF32FloatAttr(0.0f)), out,
+            outAt);
+        return;
+      }
+      scf::ForOp::create(zb, loc, cst(zb, 0), cst(zb, ext[d]), cst(zb, 1),
+                         ValueRange{},
+                         [&](OpBuilder &fb, Location, Value iv, ValueRange) {
+                           outAt[d] = iv;
+                           zeroFill(fb, d + 1);
+                           scf::YieldOp::create(fb, loc);
+                         });
+    };
+    zeroFill(b, 0);
+    int64_t kBlocks = (ext[kn->k] + kKC - 1) / kKC;
+    scf::ForOp::create(
+        b, loc, cst(b, 0), cst(b, kBlocks), cst(b, 1), ValueRange{},
+        [&](OpBuilder &kb, Location, Value iv, ValueRange) {
+          kLo = arith::MulIOp::create(kb, loc, iv, cst(kb, kKC));
+          kHi = arith::MinSIOp::create(
+              kb, loc, arith::AddIOp::create(kb, loc, kLo, cst(kb, kKC)),
+              cst(kb, ext[kn->k]));
+          level(kb, 0, at);
+          scf::YieldOp::create(kb, loc);
+        });
+  }
   for (Value p : packed)
     memref::DeallocOp::create(b, loc, p);
   return success();
