@@ -35,7 +35,10 @@ def CascadeLowerToLoops : Pass<"cascade-lower-to-loops", "mlir::ModuleOp"> {
     Option<"parallel", "parallel", "bool", /*default=*/"true",
            "Make the outermost output loop of large nests an scf.parallel">,
     Option<"kernels", "kernels", "bool", /*default=*/"true",
-           "Lower matching contractions to register-tiled vector kernels">
+           "Lower matching contractions to register-tiled vector kernels">,
+    Option<"registers", "registers", "int64_t", /*default=*/"16",
+           "Vector registers of the target (16 for AVX2/NEON, 32 for AVX-512 "
+           "and SVE): sizes the kernels' register tiles">
   ];
 }
 

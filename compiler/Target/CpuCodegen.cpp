@@ -166,6 +166,10 @@ LogicalResult compileForCpu(ModuleOp input, const TargetOptions &t,
     return input.emitError("no LLVM target for ") << mc.triple << ": " << err;
   if (failed(checkMachine(input, *target, mc)))
     return failure();
+  // AVX-512 has 32 vector registers, room for larger register tiles.
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(
+      target->createMCSubtargetInfo(triple, mc.cpu, mc.features));
+  int64_t registers = sti->checkFeatures("+avx512f") ? 32 : 16;
 
   OwningOpRef<ModuleOp> module = input.clone();
   func::FuncOp f = getModelFunction(*module);
@@ -180,7 +184,7 @@ LogicalResult compileForCpu(ModuleOp input, const TargetOptions &t,
   {
     OwningOpRef<ModuleOp> loops = module->clone();
     PassManager pm(ctx);
-    addLowerToLoopsPipeline(pm);
+    addLowerToLoopsPipeline(pm, registers);
     if (failed(pm.run(*loops)))
       return failure();
     scratch = computeScratchBytes(*loops);
@@ -195,7 +199,7 @@ LogicalResult compileForCpu(ModuleOp input, const TargetOptions &t,
   {
     PassManager pm(ctx);
     configureIRPrinting(pm, printing);
-    addLowerToLoopsPipeline(pm);
+    addLowerToLoopsPipeline(pm, registers);
     addLoopsToLLVMPipeline(pm);
     if (failed(pm.run(*module)))
       return failure();

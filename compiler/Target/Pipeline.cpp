@@ -48,8 +48,10 @@ void configureIRPrinting(PassManager &pm, const IRPrinting &printing) {
   }
 }
 
-void addLowerToLoopsPipeline(OpPassManager &pm) {
-  pm.addPass(createCascadeLowerToLoops());
+void addLowerToLoopsPipeline(OpPassManager &pm, int64_t registers) {
+  CascadeLowerToLoopsOptions options;
+  options.registers = registers;
+  pm.addPass(createCascadeLowerToLoops(options));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createLoopInvariantCodeMotionPass());

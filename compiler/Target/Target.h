@@ -39,7 +39,8 @@ bool checkTarget(const TargetOptions &t, std::string &error);
 void configureIRPrinting(mlir::PassManager &pm, const IRPrinting &printing);
 
 /// Adds the passes that take cascade-level IR to loops over memrefs.
-void addLowerToLoopsPipeline(mlir::OpPassManager &pm);
+/// `registers`: the target's vector registers (sizes the kernels' tiles).
+void addLowerToLoopsPipeline(mlir::OpPassManager &pm, int64_t registers = 16);
 /// Adds the passes that take loop-level IR to the LLVM dialect.
 void addLoopsToLLVMPipeline(mlir::OpPassManager &pm);
 

@@ -90,7 +90,8 @@ int64_t largestDivisor(int64_t extent, ArrayRef<int64_t> choices) {
   return 1;
 }
 
-std::optional<Kernel> match(EinsumOp op) {
+std::optional<Kernel> match(EinsumOp op, int64_t registers) {
+  bool wide = registers >= 32; // room for 16 accumulators
   unsigned numOut = op.getNumOutputDims(), numLoops = op.getNumLoops();
   if (op.isRecurrence() || op.getReduction() != "add" || numOut == 0 ||
       numLoops == numOut)
@@ -148,7 +149,9 @@ std::optional<Kernel> match(EinsumOp op) {
         kn.m = *row;
         kn.dot = false;
         setReduced(numLoops - 1);
-        kn.nr = ext[kn.n] % (2 * kLanes) == 0 ? 2 : 1;
+        kn.nr = wide && ext[kn.n] % (4 * kLanes) == 0 ? 4
+                : ext[kn.n] % (2 * kLanes) == 0       ? 2
+                                                      : 1;
         kn.mr = std::min<int64_t>(6, ext[kn.m]); // the last block may be short
         return kn;
       }
@@ -178,7 +181,8 @@ std::optional<Kernel> match(EinsumOp op) {
     kn.dot = true;
     setReduced(*k);
     kn.mr = std::min<int64_t>(4, ext[kn.m]); // the last block may be short
-    kn.nr = largestDivisor(ext[kn.n], {2});
+    kn.nr = wide ? largestDivisor(ext[kn.n], {4, 2})
+                 : largestDivisor(ext[kn.n], {2});
     return kn;
   }
   return std::nullopt;
@@ -232,8 +236,9 @@ Value pack(OpBuilder &b, Location loc, Operand &o, unsigned k,
 } // namespace
 
 LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
-                                     ArrayRef<Value> inputs, bool parallel) {
-  std::optional<Kernel> kn = match(op);
+                                     ArrayRef<Value> inputs, bool parallel,
+                                     int64_t registers) {
+  std::optional<Kernel> kn = match(op, registers);
   if (!kn)
     return failure();
   Location loc = op.getLoc();

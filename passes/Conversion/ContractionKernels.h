@@ -19,10 +19,12 @@ namespace cascade {
 ///    the end.
 /// The kernel writes every element of `out`. On a contraction it does not
 /// handle it returns failure and emits nothing.
+/// `registers` is the number of vector registers of the target: it sizes the
+/// register tile.
 mlir::LogicalResult lowerContractionKernel(mlir::OpBuilder &b, EinsumOp op,
                                            mlir::Value out,
                                            llvm::ArrayRef<mlir::Value> inputs,
-                                           bool parallel);
+                                           bool parallel, int64_t registers);
 
 } // namespace cascade
 

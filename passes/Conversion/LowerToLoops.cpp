@@ -546,7 +546,8 @@ struct LowerToLoops
     // Contractions with a register-tiled kernel write every output element
     // themselves (no identity initialization needed).
     if (!iter && kernels &&
-        succeeded(lowerContractionKernel(b, op, buf, argBuffers, parallel)))
+        succeeded(lowerContractionKernel(b, op, buf, argBuffers, parallel,
+                                         registers)))
       return success();
 
     auto outIndex = [&](OpBuilder &nb, ArrayRef<Value> ivs) {
