@@ -18,12 +18,54 @@ using namespace cascade;
 
 namespace {
 
+/// How a buffer holds its tensor when a recurrence group is fused into one
+/// loop over its iterative index (see fuseRecurrenceGroups): without the
+/// first dimension (a slice for the current step), or with only two
+/// positions of it (the previous and the current step).
+struct Layout {
+  bool dropFirst = false;
+  bool rollingFirst = false;
+};
+using LayoutMap = llvm::DenseMap<Value, Layout>;
+
+SmallVector<Value> bufferIndex(OpBuilder &b, Location loc, Value buf,
+                               ValueRange idx, const LayoutMap *layouts) {
+  SmallVector<Value> out(idx.begin(), idx.end());
+  if (!layouts)
+    return out;
+  auto it = layouts->find(buf);
+  if (it == layouts->end())
+    return out;
+  if (it->second.dropFirst) {
+    out.erase(out.begin());
+  } else if (it->second.rollingFirst) {
+    if (auto c = out[0].getDefiningOp<arith::ConstantIndexOp>())
+      out[0] = arith::ConstantIndexOp::create(b, loc, c.value() % 2);
+    else
+      out[0] = arith::RemUIOp::create(
+          b, loc, out[0], arith::ConstantIndexOp::create(b, loc, 2));
+  }
+  return out;
+}
+
+Value loadAt(OpBuilder &b, Location loc, Value buf, ValueRange idx,
+             const LayoutMap *layouts) {
+  return memref::LoadOp::create(b, loc, buf,
+                                bufferIndex(b, loc, buf, idx, layouts));
+}
+
+void storeAt(OpBuilder &b, Location loc, Value v, Value buf, ValueRange idx,
+             const LayoutMap *layouts) {
+  memref::StoreOp::create(b, loc, v, buf,
+                          bufferIndex(b, loc, buf, idx, layouts));
+}
+
 /// Emits the scalar body of an einsum at one iteration point.
 class BodyEmitter {
 public:
   BodyEmitter(OpBuilder &b, EinsumOp op, ArrayRef<Value> ivs,
-              ArrayRef<Value> argBuffers)
-      : b(b), op(op), ivs(ivs), argBuffers(argBuffers) {}
+              ArrayRef<Value> argBuffers, const LayoutMap *layouts = nullptr)
+      : b(b), op(op), ivs(ivs), argBuffers(argBuffers), layouts(layouts) {}
 
   Value emitRegion(Region &region) {
     Block &block = region.front();
@@ -113,7 +155,7 @@ private:
       for (unsigned r = 0; r < read.getMap().getNumResults(); ++r)
         idx.push_back(indexValue(read.getMap(), r));
       result =
-          memref::LoadOp::create(b, l, argBuffers[arg.getArgNumber()], idx);
+          loadAt(b, l, argBuffers[arg.getArgNumber()], idx, layouts);
     } else if (auto c = dyn_cast<ConstOp>(o)) {
       double v = c.getValue().convertToDouble();
       result = f32(l, v);
@@ -297,6 +339,7 @@ private:
   EinsumOp op;
   ArrayRef<Value> ivs;
   ArrayRef<Value> argBuffers;
+  const LayoutMap *layouts;
   IRMapping values;
   llvm::DenseMap<Value, double> constants;
 };
@@ -360,8 +403,11 @@ SmallVector<unsigned> chooseLoopOrder(EinsumOp op) {
 void buildNest(OpBuilder &b, Location loc, ArrayRef<int64_t> extents,
                ArrayRef<unsigned> order,
                function_ref<void(OpBuilder &, ArrayRef<Value>)> body,
-               ArrayRef<int64_t> lowerBounds = {}, bool parallelOuter = false) {
+               ArrayRef<int64_t> lowerBounds = {}, bool parallelOuter = false,
+               Value fixedDim0 = {}) {
   SmallVector<Value> byDim(extents.size());
+  if (fixedDim0)
+    byDim[0] = fixedDim0; // the step of an enclosing fused loop
   std::function<void(OpBuilder &, unsigned)> level = [&](OpBuilder &nb,
                                                          unsigned depth) {
     if (depth == order.size())
@@ -529,14 +575,18 @@ struct LowerToLoops
     return success();
   }
 
+  /// Lowers one einsum into `buf`. With `step` (inside a fused recurrence
+  /// group), index 0 is fixed to that value and the recurrence's init copy
+  /// is left to the caller.
   LogicalResult lowerEinsum(OpBuilder &b, EinsumOp op, Value buf,
-                            IRMapping &buffers) {
+                            IRMapping &buffers, Value step = {}) {
     // `parallel` is the pass option (ODS): outer loops on the thread pool.
     Location loc = op.getLoc();
     ArrayRef<int64_t> extents = op.getExtents();
     unsigned numOut = op.getNumOutputDims();
     std::optional<int64_t> iter = op.getIterative();
-    auto shape = cast<MemRefType>(buf.getType()).getShape();
+    auto shape = cast<RankedTensorType>(op.getResult().getType()).getShape();
+    const LayoutMap *lm = &layouts;
     SmallVector<Value> argBuffers;
     for (Value in : op.getInputs())
       argBuffers.push_back(buffers.lookup(in));
@@ -545,7 +595,11 @@ struct LowerToLoops
 
     // Contractions with a register-tiled kernel write every output element
     // themselves (no identity initialization needed).
-    if (!iter && kernels &&
+    bool plainBuffers = !layouts.count(buf) &&
+                        llvm::none_of(argBuffers, [&](Value v) {
+                          return layouts.count(v);
+                        });
+    if (!iter && !step && kernels && plainBuffers &&
         succeeded(lowerContractionKernel(b, op, buf, argBuffers, parallel,
                                          registers)))
       return success();
@@ -557,38 +611,41 @@ struct LowerToLoops
             nb, loc, idx[*iter], arith::ConstantIndexOp::create(nb, loc, 1));
       return idx;
     };
+    // Loops over every index but the fixed one.
+    auto withoutStep = [&](ArrayRef<unsigned> order) {
+      SmallVector<unsigned> out;
+      for (unsigned d : order)
+        if (!step || d != 0)
+          out.push_back(d);
+      return out;
+    };
 
     // Recurrence: position 0 of the iterative index is the init tensor.
-    if (iter) {
-      Value init = buffers.lookup(op.getInit());
-      SmallVector<int64_t> initExtents(shape);
-      initExtents.erase(initExtents.begin() + *iter);
-      buildNest(b, loc, initExtents, identityOrder(initExtents.size()),
-                [&](OpBuilder &nb, ArrayRef<Value> ivs) {
-                  SmallVector<Value> dst(ivs);
-                  dst.insert(dst.begin() + *iter,
-                             arith::ConstantIndexOp::create(nb, loc, 0));
-                  Value v = memref::LoadOp::create(nb, loc, init, ivs);
-                  memref::StoreOp::create(nb, loc, v, buf, dst);
-                });
-    }
+    if (iter && !step)
+      emitInitCopy(b, op, buf, buffers);
     // Reductions accumulate in place: start from the identity.
     if (op.hasReduction()) {
       double id = BodyEmitter::identity(op.getReduction());
       SmallVector<int64_t> lbs(shape.size(), 0);
       if (iter)
         lbs[*iter] = 1;
+      Value fixed;
+      if (step)
+        fixed = iter && *iter == 0
+                    ? (Value)arith::AddIOp::create(
+                          b, loc, step, arith::ConstantIndexOp::create(b, loc, 1))
+                    : step;
       buildNest(
-          b, loc, shape, identityOrder(shape.size()),
+          b, loc, shape, withoutStep(identityOrder(shape.size())),
           [&](OpBuilder &nb, ArrayRef<Value> ivs) {
             Value c = arith::ConstantOp::create(nb, loc,
                                                 nb.getF32FloatAttr((float)id));
-            memref::StoreOp::create(nb, loc, c, buf, ivs);
+            storeAt(nb, loc, c, buf, ivs, lm);
           },
-          lbs);
+          lbs, false, fixed);
     }
     bool ok = true;
-    SmallVector<unsigned> order = chooseLoopOrder(op);
+    SmallVector<unsigned> order = withoutStep(chooseLoopOrder(op));
     if (!order.empty() && op.isReducedDim(order.back())) {
       // Innermost reduction: accumulate in a register (iter_args) with a
       // reassociable combine, so the loop vectorizes; store once.
@@ -598,7 +655,7 @@ struct LowerToLoops
           b, loc, extents, outer,
           [&](OpBuilder &nb, ArrayRef<Value> outerIvs) {
             SmallVector<Value> idx = outIndex(nb, outerIvs);
-            Value init = memref::LoadOp::create(nb, loc, buf, idx);
+            Value init = loadAt(nb, loc, buf, idx, lm);
             auto zero = arith::ConstantIndexOp::create(nb, loc, 0);
             auto ub = arith::ConstantIndexOp::create(nb, loc, extents[d]);
             auto one = arith::ConstantIndexOp::create(nb, loc, 1);
@@ -607,26 +664,26 @@ struct LowerToLoops
                 [&](OpBuilder &ib, Location, Value iv, ValueRange acc) {
                   SmallVector<Value> ivs(outerIvs);
                   ivs[d] = iv;
-                  BodyEmitter emitter(ib, op, ivs, argBuffers);
+                  BodyEmitter emitter(ib, op, ivs, argBuffers, lm);
                   Value v = emitter.emitRegion(op.getBody());
                   if (!v) {
                     ok = false;
                     v = acc[0];
                   } else {
-                    v = BodyEmitter::combine(ib, loc, op.getReduction(), acc[0],
-                                             v, /*reassoc=*/true);
+                    v = BodyEmitter::combine(ib, loc, op.getReduction(),
+                                             acc[0], v, /*reassoc=*/true);
                   }
                   scf::YieldOp::create(ib, loc, v);
                 });
-            memref::StoreOp::create(nb, loc, loop.getResult(0), buf, idx);
+            storeAt(nb, loc, loop.getResult(0), buf, idx, lm);
           },
-          {}, parallel && worthParallel(op, order));
+          {}, parallel && worthParallel(op, order), step);
       return success(ok);
     }
     buildNest(
         b, loc, extents, order,
         [&](OpBuilder &nb, ArrayRef<Value> ivs) {
-          BodyEmitter emitter(nb, op, ivs, argBuffers);
+          BodyEmitter emitter(nb, op, ivs, argBuffers, lm);
           Value v = emitter.emitRegion(op.getBody());
           if (!v) {
             ok = false;
@@ -634,14 +691,34 @@ struct LowerToLoops
           }
           SmallVector<Value> idx = outIndex(nb, ivs);
           if (op.hasReduction()) {
-            Value acc = memref::LoadOp::create(nb, loc, buf, idx);
+            Value acc = loadAt(nb, loc, buf, idx, lm);
             v = BodyEmitter::combine(nb, loc, op.getReduction(), acc, v);
           }
-          memref::StoreOp::create(nb, loc, v, buf, idx);
+          storeAt(nb, loc, v, buf, idx, lm);
         },
-        {}, parallel && worthParallel(op, order));
+        {}, parallel && worthParallel(op, order), step);
     return success(ok);
   }
+
+  /// Copies a recurrence's init tensor into position 0 of its buffer.
+  void emitInitCopy(OpBuilder &b, EinsumOp op, Value buf, IRMapping &buffers) {
+    Location loc = op.getLoc();
+    int64_t iter = *op.getIterative();
+    auto shape = cast<RankedTensorType>(op.getResult().getType()).getShape();
+    Value init = buffers.lookup(op.getInit());
+    SmallVector<int64_t> initExtents(shape);
+    initExtents.erase(initExtents.begin() + iter);
+    buildNest(b, loc, initExtents, identityOrder(initExtents.size()),
+              [&](OpBuilder &nb, ArrayRef<Value> ivs) {
+                SmallVector<Value> dst(ivs);
+                dst.insert(dst.begin() + iter,
+                           arith::ConstantIndexOp::create(nb, loc, 0));
+                Value v = loadAt(nb, loc, init, ivs, &layouts);
+                storeAt(nb, loc, v, buf, dst, &layouts);
+              });
+  }
+
+  LayoutMap layouts;
 };
 
 } // namespace
