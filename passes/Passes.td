@@ -36,6 +36,9 @@ def CascadeLowerToLoops : Pass<"cascade-lower-to-loops", "mlir::ModuleOp"> {
            "Make the outermost output loop of large nests an scf.parallel">,
     Option<"kernels", "kernels", "bool", /*default=*/"true",
            "Lower matching contractions to register-tiled vector kernels">,
+    Option<"fuseRecurrences", "fuse-recurrences", "bool", /*default=*/"true",
+           "Run each recurrence group (the 1-pass cascade) as one loop over "
+           "its iterative index, keeping one step of its tensors">,
     Option<"registers", "registers", "int64_t", /*default=*/"16",
            "Vector registers of the target (16 for AVX2/NEON, 32 for AVX-512 "
            "and SVE): sizes the kernels' register tiles">

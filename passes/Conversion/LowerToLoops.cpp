@@ -6,6 +6,7 @@
 #include "mlir/IR/IRMapping.h"
 #include "passes/Conversion/ContractionKernels.h"
 #include "passes/Passes.h"
+#include "llvm/ADT/DenseSet.h"
 #include <cmath>
 
 namespace cascade {
@@ -154,8 +155,7 @@ private:
       SmallVector<Value> idx;
       for (unsigned r = 0; r < read.getMap().getNumResults(); ++r)
         idx.push_back(indexValue(read.getMap(), r));
-      result =
-          loadAt(b, l, argBuffers[arg.getArgNumber()], idx, layouts);
+      result = loadAt(b, l, argBuffers[arg.getArgNumber()], idx, layouts);
     } else if (auto c = dyn_cast<ConstOp>(o)) {
       double v = c.getValue().convertToDouble();
       result = f32(l, v);
@@ -535,8 +535,24 @@ struct LowerToLoops
 
     SmallVector<EinsumOp> einsums(entry.getOps<EinsumOp>());
     SmallVector<Value> allocated;
+    SmallVector<SmallVector<EinsumOp>> groups =
+        fuseRecurrences ? findRecurrenceGroups(einsums, ret)
+                        : SmallVector<SmallVector<EinsumOp>>{};
+    auto groupOf = [&](EinsumOp op) -> SmallVector<EinsumOp> * {
+      for (auto &g : groups)
+        if (llvm::is_contained(g, op))
+          return &g;
+      return nullptr;
+    };
     for (EinsumOp op : einsums) {
       b.setInsertionPoint(op);
+      if (SmallVector<EinsumOp> *group = groupOf(op)) {
+        if (op != group->back())
+          continue; // the whole group is emitted at its last member
+        if (failed(lowerGroup(b, *group, buffers, allocated, lastUse)))
+          return failure();
+        continue;
+      }
       Value buf = outputBuffer.lookup(op.getResult());
       if (!buf) {
         buf = memref::AllocOp::create(b, op.getLoc(),
@@ -595,10 +611,9 @@ struct LowerToLoops
 
     // Contractions with a register-tiled kernel write every output element
     // themselves (no identity initialization needed).
-    bool plainBuffers = !layouts.count(buf) &&
-                        llvm::none_of(argBuffers, [&](Value v) {
-                          return layouts.count(v);
-                        });
+    bool plainBuffers =
+        !layouts.count(buf) &&
+        llvm::none_of(argBuffers, [&](Value v) { return layouts.count(v); });
     if (!iter && !step && kernels && plainBuffers &&
         succeeded(lowerContractionKernel(b, op, buf, argBuffers, parallel,
                                          registers)))
@@ -631,10 +646,11 @@ struct LowerToLoops
         lbs[*iter] = 1;
       Value fixed;
       if (step)
-        fixed = iter && *iter == 0
-                    ? (Value)arith::AddIOp::create(
-                          b, loc, step, arith::ConstantIndexOp::create(b, loc, 1))
-                    : step;
+        fixed =
+            iter && *iter == 0
+                ? (Value)arith::AddIOp::create(
+                      b, loc, step, arith::ConstantIndexOp::create(b, loc, 1))
+                : step;
       buildNest(
           b, loc, shape, withoutStep(identityOrder(shape.size())),
           [&](OpBuilder &nb, ArrayRef<Value> ivs) {
@@ -670,8 +686,8 @@ struct LowerToLoops
                     ok = false;
                     v = acc[0];
                   } else {
-                    v = BodyEmitter::combine(ib, loc, op.getReduction(),
-                                             acc[0], v, /*reassoc=*/true);
+                    v = BodyEmitter::combine(ib, loc, op.getReduction(), acc[0],
+                                             v, /*reassoc=*/true);
                   }
                   scf::YieldOp::create(ib, loc, v);
                 });
@@ -697,6 +713,137 @@ struct LowerToLoops
           storeAt(nb, loc, v, buf, idx, lm);
         },
         {}, parallel && worthParallel(op, order), step);
+    return success(ok);
+  }
+
+  /// Recurrence groups: the equations whose first index is the iterative
+  /// index m1 of a recurrence (the 1-pass cascade's LM, RM, SLN, SLD, SLNV,
+  /// PRM, RD, RNV). When every read among them is at the same step (m1,
+  /// or m1+1 of a recurrence) and the rest of the model reads only the
+  /// final position of the recurrences, the group runs as one loop over
+  /// m1: the per-step tensors shrink to one step and the recurrences to two
+  /// positions, so no M x P tensor is materialized.
+  SmallVector<SmallVector<EinsumOp>>
+  findRecurrenceGroups(ArrayRef<EinsumOp> einsums, func::ReturnOp ret) {
+    SmallVector<SmallVector<EinsumOp>> groups;
+    llvm::DenseSet<Operation *> grouped;
+    for (EinsumOp rec : einsums) {
+      if (rec.getIterative() != 0 || grouped.count(rec))
+        continue;
+      StringRef index = rec.getIndexName(0);
+      int64_t extent = rec.getExtents()[0];
+      SmallVector<EinsumOp> members;
+      for (EinsumOp op : einsums)
+        if (op.getNumOutputDims() > 0 && op.getIndexName(0) == index &&
+            op.getExtents()[0] == extent &&
+            (!op.isRecurrence() || op.getIterative() == 0) &&
+            !grouped.count(op))
+          members.push_back(op);
+      llvm::DenseSet<Value> results;
+      for (EinsumOp m : members)
+        results.insert(m.getResult());
+      auto valid = [&]() {
+        for (Value v : ret.getOperands())
+          if (results.count(v))
+            return false;
+        auto first = members.front()->getIterator();
+        auto last = members.back()->getIterator();
+        for (EinsumOp op : einsums) {
+          bool member = llvm::is_contained(members, op);
+          bool between = !member && first->isBeforeInBlock(op) &&
+                         op->isBeforeInBlock(&*last);
+          WalkResult r = op.getBody().walk([&](ReadOp read) {
+            auto arg = cast<BlockArgument>(read.getTensor());
+            Value t = op.getOperandForArg(arg);
+            if (!t)
+              return WalkResult::advance(); // a recurrence's own state
+            auto producer = t.getDefiningOp<EinsumOp>();
+            if (!producer || !results.count(t))
+              return WalkResult::advance();
+            if (between)
+              return WalkResult::interrupt(); // depends on the group
+            auto pos = toLinear(read.getMap().getResult(0), op.getNumLoops());
+            if (!pos)
+              return WalkResult::interrupt();
+            bool onlyStep =
+                pos->coeffs[0] == 1 &&
+                llvm::count(pos->coeffs, 0) + 1 == (int64_t)pos->coeffs.size();
+            if (member) {
+              bool ok =
+                  producer.isRecurrence()
+                      ? onlyStep && (pos->constant == 0 || pos->constant == 1)
+                      : onlyStep && pos->constant == 0;
+              return ok ? WalkResult::advance() : WalkResult::interrupt();
+            }
+            // After the group: only the final value of a recurrence.
+            bool final =
+                producer.isRecurrence() &&
+                llvm::all_of(pos->coeffs, [](int64_t c) { return c == 0; }) &&
+                pos->constant == extent;
+            return final ? WalkResult::advance() : WalkResult::interrupt();
+          });
+          if (r.wasInterrupted())
+            return false;
+        }
+        return true;
+      };
+      if (members.size() < 2 || !valid())
+        continue;
+      for (EinsumOp m : members)
+        grouped.insert(m);
+      groups.push_back(members);
+    }
+    return groups;
+  }
+
+  /// Emits a recurrence group as one loop over its first index.
+  LogicalResult lowerGroup(OpBuilder &b, ArrayRef<EinsumOp> members,
+                           IRMapping &buffers, SmallVector<Value> &allocated,
+                           llvm::DenseMap<Value, Operation *> &lastUse) {
+    Location loc = EinsumOp(members.back()).getLoc();
+    for (EinsumOp m : members) {
+      auto shape = cast<RankedTensorType>(m.getResult().getType()).getShape();
+      SmallVector<int64_t> slice(shape.begin(), shape.end());
+      Layout layout;
+      if (m.isRecurrence()) {
+        slice[0] = 2;
+        layout.rollingFirst = true;
+      } else {
+        slice.erase(slice.begin());
+        layout.dropFirst = true;
+      }
+      Value buf = memref::AllocOp::create(
+          b, loc, MemRefType::get(slice, b.getF32Type()),
+          b.getI64IntegerAttr(64));
+      layouts[buf] = layout;
+      buffers.map(m.getResult(), buf);
+      allocated.push_back(m.getResult());
+    }
+    for (EinsumOp m : members)
+      if (m.isRecurrence())
+        emitInitCopy(b, m, buffers.lookup(m.getResult()), buffers);
+    bool ok = true;
+    int64_t extent = EinsumOp(members.front()).getExtents()[0];
+    scf::ForOp::create(b, loc, arith::ConstantIndexOp::create(b, loc, 0),
+                       arith::ConstantIndexOp::create(b, loc, extent),
+                       arith::ConstantIndexOp::create(b, loc, 1), ValueRange{},
+                       [&](OpBuilder &fb, Location, Value step, ValueRange) {
+                         for (EinsumOp m : members)
+                           ok &= succeeded(
+                               lowerEinsum(fb, m, buffers.lookup(m.getResult()),
+                                           buffers, step));
+                         scf::YieldOp::create(fb, loc);
+                       });
+    // Free what only the group used.
+    llvm::DenseSet<Value> freed;
+    for (EinsumOp m : members)
+      for (Value in : m->getOperands())
+        if (llvm::is_contained(members, lastUse.lookup(in)) &&
+            llvm::is_contained(allocated, in) && freed.insert(in).second)
+          memref::DeallocOp::create(b, loc, buffers.lookup(in));
+    for (EinsumOp m : members)
+      if (!lastUse.count(m.getResult()) && freed.insert(m.getResult()).second)
+        memref::DeallocOp::create(b, loc, buffers.lookup(m.getResult()));
     return success(ok);
   }
 
