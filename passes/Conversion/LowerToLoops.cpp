@@ -26,6 +26,7 @@ namespace {
 struct Layout {
   bool dropFirst = false;
   bool rollingFirst = false;
+  bool singleFirst = false; // a recurrence updated in place: one position
 };
 using LayoutMap = llvm::DenseMap<Value, Layout>;
 
@@ -39,6 +40,8 @@ SmallVector<Value> bufferIndex(OpBuilder &b, Location loc, Value buf,
     return out;
   if (it->second.dropFirst) {
     out.erase(out.begin());
+  } else if (it->second.singleFirst) {
+    out[0] = arith::ConstantIndexOp::create(b, loc, 0);
   } else if (it->second.rollingFirst) {
     if (auto c = out[0].getDefiningOp<arith::ConstantIndexOp>())
       out[0] = arith::ConstantIndexOp::create(b, loc, c.value() % 2);
@@ -796,6 +799,30 @@ struct LowerToLoops
     return groups;
   }
 
+  /// The recurrence's body reads itself only at [m1, same other indices].
+  static bool readsOnlyOwnPrevious(EinsumOp rec) {
+    bool ok = true;
+    rec.getBody().walk([&](ReadOp r) {
+      if (rec.getOperandForArg(cast<BlockArgument>(r.getTensor())))
+        return;
+      for (auto [k, e] : llvm::enumerate(r.getMap().getResults()))
+        ok &= e == getAffineDimExpr(k, rec.getContext());
+    });
+    return ok;
+  }
+
+  /// `op` reads `tensor` (a recurrence) only at its current step, m1 + 1.
+  static bool readsOnlyCurrent(EinsumOp op, Value tensor) {
+    bool ok = true;
+    op.getBody().walk([&](ReadOp r) {
+      if (op.getOperandForArg(cast<BlockArgument>(r.getTensor())) != tensor)
+        return;
+      auto pos = toLinear(r.getMap().getResult(0), op.getNumLoops());
+      ok &= pos && pos->constant == 1 && pos->coeffs[0] == 1;
+    });
+    return ok;
+  }
+
   /// Emits a recurrence group as one loop over its first index.
   LogicalResult lowerGroup(OpBuilder &b, ArrayRef<EinsumOp> members,
                            IRMapping &buffers, SmallVector<Value> &allocated,
@@ -806,8 +833,16 @@ struct LowerToLoops
       SmallVector<int64_t> slice(shape.begin(), shape.end());
       Layout layout;
       if (m.isRecurrence()) {
-        slice[0] = 2;
-        layout.rollingFirst = true;
+        // In place (one position) when every element's step reads only its
+        // own previous value and the other members read only the new one;
+        // else the previous and the current position.
+        bool inPlace = readsOnlyOwnPrevious(m) &&
+                       llvm::all_of(members, [&](EinsumOp other) {
+                         return other == m ||
+                                readsOnlyCurrent(other, m.getResult());
+                       });
+        slice[0] = inPlace ? 1 : 2;
+        (inPlace ? layout.singleFirst : layout.rollingFirst) = true;
       } else {
         slice.erase(slice.begin());
         layout.dropFirst = true;

@@ -23,6 +23,18 @@ struct Match {
   SmallVector<AffineExpr> dimMap; // quotient index -> consumer expression
 };
 
+/// True if the expression `value` reads a tensor (is not a constant).
+bool readsTensors(Value value) {
+  Operation *def = value.getDefiningOp();
+  if (isa<ReadOp>(def))
+    return true;
+  bool reads = false;
+  def->walk([&](ReadOp) { reads = true; });
+  for (Value operand : def->getOperands())
+    reads |= readsTensors(operand);
+  return reads;
+}
+
 /// True if `value` of `op` does not depend on any reduced index of `op`.
 bool invariantInReduction(EinsumOp op, EinsumOp source, Value value,
                           ArrayRef<AffineExpr> dimMap) {
@@ -43,8 +55,10 @@ std::optional<Match> matchAt(EinsumOp consumer) {
     identity.push_back(getAffineDimExpr(d, consumer.getContext()));
   // `sum_m X / D` with D constant in m: the division is written inside the
   // reduction (the one-equation form of a deferred division).
+  // (A constant divisor stays: it is a scale the contraction kernels apply
+  // once anyway.)
   if (auto div = dyn_cast_or_null<BinaryOp>(consumer.getYieldedOp()))
-    if (div.getFn() == "div" &&
+    if (div.getFn() == "div" && readsTensors(div.getRhs()) &&
         invariantInReduction(consumer, consumer, div.getRhs(), identity))
       return Match{consumer, EinsumOp(), ReadOp(), div, identity};
   SmallVector<Value> factors;

@@ -267,6 +267,76 @@ void rewrite(Match &m, func::FuncOp func, int64_t tile) {
   SmallVector<int64_t> t1 = {tiles}, t0 = {t};
   Value scores = yielded(m.gm);
 
+  // Scores computed by an einsum that only the softmax reads (QK = Q * K)
+  // are recomputed per tile, BS[m1, m0, ...], so the fused loop never holds
+  // all of them: S's index m becomes m1*T+m0.
+  struct TiledScores {
+    EinsumOp source, tiled;
+    unsigned mPos; // S's output index that the softmax's m reads
+  };
+  SmallVector<TiledScores> tiledScores;
+  m.gm.getBody().walk([&](ReadOp r) {
+    Value tensor = readTensor(m.gm, r);
+    auto src = tensor ? tensor.getDefiningOp<EinsumOp>() : EinsumOp();
+    if (!src || src.isRecurrence() ||
+        llvm::any_of(tiledScores,
+                     [&](const TiledScores &ts) { return ts.source == src; }))
+      return;
+    if (!llvm::all_of(tensor.getUsers(), [&](Operation *u) {
+          return u == m.gm.getOperation() || u == m.sn.getOperation();
+        }))
+      return;
+    std::optional<unsigned> mPos;
+    for (auto [k, e] : llvm::enumerate(r.getMap().getResults())) {
+      auto pd = plainDim(e);
+      if (!pd)
+        return;
+      if (*pd == nO)
+        mPos = k;
+    }
+    if (!mPos)
+      return;
+    unsigned sOut = src.getNumOutputDims();
+    std::vector<std::string> names = {i1, i0};
+    SmallVector<int64_t> exts = {tiles, t};
+    SmallVector<AffineExpr> dimMap(src.getNumLoops());
+    dimMap[*mPos] = d(0) * t + d(1);
+    for (unsigned k = 0, next = 2; k < src.getNumLoops(); ++k) {
+      if (k == *mPos)
+        continue;
+      names.push_back(src.getIndexName(k).str());
+      exts.push_back(src.getExtents()[k]);
+      dimMap[k] = d(next++);
+    }
+    EinsumBuilder bs(b, loc, name(src.getName().str() + "_T"), names, exts,
+                     1 + sOut);
+    Value v = guarded(
+        bs, d(0) * t + d(1),
+        [&] { return bs.cloneExpr(src, yielded(src), dimMap); }, 0.0);
+    tiledScores.push_back({src, bs.finish(v, src.getReduction()), *mPos});
+  });
+  // Reads of the scores, for a clone of X with GM's index d at `map[d]` and
+  // the tile indices at m1, m0.
+  auto tiledRead = [&](EinsumBuilder &eb, ArrayRef<AffineExpr> map,
+                       AffineExpr m1, AffineExpr m0) {
+    return [&, map = SmallVector<AffineExpr>(map), m1, m0](Value v) -> Value {
+      auto r = v.getDefiningOp<ReadOp>();
+      if (!r)
+        return {};
+      Value tensor = readTensor(m.gm, r);
+      for (const TiledScores &ts : tiledScores) {
+        if (tensor != EinsumOp(ts.source).getResult())
+          continue;
+        SmallVector<AffineExpr> at = {m1, m0};
+        for (auto [k, e] : llvm::enumerate(r.getMap().getResults()))
+          if (k != ts.mPos)
+            at.push_back(map[*plainDim(e)]);
+        return eb.read(EinsumOp(ts.tiled).getResult(), at);
+      }
+      return {};
+    };
+  };
+
   // LM[m1,o] = max over m0 of X[o, m1*T+m0]
   EinsumBuilder lm(b, loc, name("LM"), concat({one1, oNames, one0}),
                    concatExt({t1, oExt, t0}), 1 + nO);
@@ -276,7 +346,12 @@ void rewrite(Match &m, func::FuncOp func, int64_t tile) {
     AffineExpr pos = d(0) * t + d(nO + 1);
     map.push_back(pos);
     Value v = guarded(
-        lm, pos, [&] { return lm.cloneExpr(m.gm, scores, map); }, -INFINITY);
+        lm, pos,
+        [&] {
+          return lm.cloneExpr(m.gm, scores, map,
+                              tiledRead(lm, map, d(0), d(nO + 1)));
+        },
+        -INFINITY);
     lmOp = lm.finish(v, "max");
   }
 
@@ -311,7 +386,8 @@ void rewrite(Match &m, func::FuncOp func, int64_t tile) {
     Value v = guarded(
         sln, pos,
         [&] {
-          Value x = sln.cloneExpr(m.gm, scores, map);
+          Value x = sln.cloneExpr(m.gm, scores, map,
+                                  tiledRead(sln, map, d(0), d(1)));
           return sln.unary(
               "exp", sln.binary("sub", x, sln.read(rm.getResult(), rmAt)));
         },
@@ -400,6 +476,9 @@ void rewrite(Match &m, func::FuncOp func, int64_t tile) {
   m.av.getResult().replaceAllUsesWith(result.getResult());
   for (EinsumOp dead : {m.av, m.snv, m.sd, m.sn, m.gm})
     dead.erase();
+  for (TiledScores &ts : tiledScores)
+    if (ts.source.getResult().use_empty())
+      ts.source.erase();
 }
 
 struct OnePass : public cascade::impl::CascadeOnePassBase<OnePass> {
