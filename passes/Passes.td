@@ -95,7 +95,7 @@ def CascadeOnePass : Pass<"cascade-one-pass", "mlir::ModuleOp"> {
     and 0 (values). Fully masked rows stay 0 (-inf - -inf = -inf, 0/0 = 0).
   }];
   let options = [
-    Option<"tile", "tile", "int64_t", /*default=*/"64",
+    Option<"tile", "tile", "int64_t", /*default=*/"32",
            "Extent of the inner tile m0 of the split index">,
     Option<"rank", "rank", "std::string", /*default=*/"\"\"",
            "Only rewrite softmaxes over an index of this rank (all if empty)">

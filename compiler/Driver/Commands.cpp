@@ -169,7 +169,7 @@ int applyScheduleRewrites(Session &s, ModuleOp module, const CliOptions &o) {
       passes.push_back(
           "cascade-one-pass{rank=" + args[1] + " tile=" +
           std::to_string(
-              numbers.empty() ? 64 : cast<IntegerAttr>(numbers[0]).getInt()) +
+              numbers.empty() ? 32 : cast<IntegerAttr>(numbers[0]).getInt()) +
           "}");
   }
   // The rewrites are done: what stays recorded are the loop directives.

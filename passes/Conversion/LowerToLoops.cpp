@@ -547,8 +547,17 @@ struct LowerToLoops
           return &g;
       return nullptr;
     };
+    auto foldedInit = [&](EinsumOp op) {
+      for (Operation *user : op.getResult().getUsers())
+        if (auto rec = dyn_cast<EinsumOp>(user))
+          if (rec.getInit() == op.getResult() && constantInit(rec))
+            return true;
+      return false;
+    };
     for (EinsumOp op : einsums) {
       b.setInsertionPoint(op);
+      if (foldedInit(op))
+        continue; // stored directly by its recurrence's init copy
       if (SmallVector<EinsumOp> *group = groupOf(op)) {
         if (op != group->back())
           continue; // the whole group is emitted at its last member
@@ -836,11 +845,11 @@ struct LowerToLoops
         // In place (one position) when every element's step reads only its
         // own previous value and the other members read only the new one;
         // else the previous and the current position.
-        bool inPlace = readsOnlyOwnPrevious(m) &&
-                       llvm::all_of(members, [&](EinsumOp other) {
-                         return other == m ||
-                                readsOnlyCurrent(other, m.getResult());
-                       });
+        bool inPlace =
+            readsOnlyOwnPrevious(m) &&
+            llvm::all_of(members, [&](EinsumOp other) {
+              return other == m || readsOnlyCurrent(other, m.getResult());
+            });
         slice[0] = inPlace ? 1 : 2;
         (inPlace ? layout.singleFirst : layout.rollingFirst) = true;
       } else {
@@ -887,7 +896,8 @@ struct LowerToLoops
     Location loc = op.getLoc();
     int64_t iter = *op.getIterative();
     auto shape = cast<RankedTensorType>(op.getResult().getType()).getShape();
-    Value init = buffers.lookup(op.getInit());
+    std::optional<double> folded = constantInit(op);
+    Value init = folded ? Value() : buffers.lookup(op.getInit());
     SmallVector<int64_t> initExtents(shape);
     initExtents.erase(initExtents.begin() + iter);
     buildNest(b, loc, initExtents, identityOrder(initExtents.size()),
@@ -895,9 +905,24 @@ struct LowerToLoops
                 SmallVector<Value> dst(ivs);
                 dst.insert(dst.begin() + iter,
                            arith::ConstantIndexOp::create(nb, loc, 0));
-                Value v = loadAt(nb, loc, init, ivs, &layouts);
+                Value v = folded ? (Value)arith::ConstantOp::create(
+                                       nb, loc, nb.getF32FloatAttr(*folded))
+                                 : loadAt(nb, loc, init, ivs, &layouts);
                 storeAt(nb, loc, v, buf, dst, &layouts);
               });
+  }
+
+  /// The constant a recurrence starts from, when its init equation is a
+  /// constant that only this recurrence reads (`init RM[0,p] = -inf`): it is
+  /// then stored directly and the init tensor is never built.
+  static std::optional<double> constantInit(EinsumOp rec) {
+    auto init = rec.getInit().getDefiningOp<EinsumOp>();
+    if (!init || !init.getResult().hasOneUse() || !init.getInputs().empty())
+      return std::nullopt;
+    if (auto c = dyn_cast_or_null<ConstOp>(init.getYieldedOp()))
+      if (!init.hasReduction())
+        return c.getValue().convertToDouble();
+    return std::nullopt;
   }
 
   LayoutMap layouts;

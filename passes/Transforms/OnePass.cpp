@@ -386,8 +386,8 @@ void rewrite(Match &m, func::FuncOp func, int64_t tile) {
     Value v = guarded(
         sln, pos,
         [&] {
-          Value x = sln.cloneExpr(m.gm, scores, map,
-                                  tiledRead(sln, map, d(0), d(1)));
+          Value x =
+              sln.cloneExpr(m.gm, scores, map, tiledRead(sln, map, d(0), d(1)));
           return sln.unary(
               "exp", sln.binary("sub", x, sln.read(rm.getResult(), rmAt)));
         },
