@@ -218,6 +218,27 @@ void registerPassesOnce() {
   (void)done;
 }
 
+/// The start shared by the commands that transform a model: check the
+/// target, load the model (with its schedule), keep a copy of it as written
+/// in `original` when asked, then apply the schedule's rewrites and
+/// `--passes`. Returns an exit code; `module` is set when it is kExitOk.
+int prepareModel(Session &s, const CliOptions &o, OwningOpRef<ModuleOp> &module,
+                 OwningOpRef<ModuleOp> *original = nullptr) {
+  std::string error;
+  if (!checkTarget(o.target, error)) {
+    llvm::errs() << "error: " << error << "\n";
+    return kExitUsage;
+  }
+  module = s.load(o.model, o.schedule);
+  if (!module || s.errors)
+    return kExitError;
+  if (original)
+    *original = module->clone();
+  if (int rc = applyScheduleRewrites(s, *module, o))
+    return rc;
+  return runPassPipeline(s, *module, o);
+}
+
 } // namespace
 
 int runCheck(const CliOptions &o) {
@@ -237,17 +258,8 @@ int runCheck(const CliOptions &o) {
 int runOpt(const CliOptions &o) {
   registerPassesOnce();
   Session s;
-  std::string error;
-  if (!checkTarget(o.target, error)) {
-    llvm::errs() << "error: " << error << "\n";
-    return kExitUsage;
-  }
-  OwningOpRef<ModuleOp> module = s.load(o.model, o.schedule);
-  if (!module || s.errors)
-    return kExitError;
-  if (int rc = applyScheduleRewrites(s, *module, o))
-    return rc;
-  if (int rc = runPassPipeline(s, *module, o))
+  OwningOpRef<ModuleOp> module;
+  if (int rc = prepareModel(s, o, module))
     return rc;
   std::string emit = o.emit.empty() ? "mlir" : o.emit;
   std::string text;
@@ -284,17 +296,8 @@ int runOpt(const CliOptions &o) {
 int runAnalyze(const CliOptions &o) {
   registerPassesOnce();
   Session s;
-  std::string error;
-  if (!checkTarget(o.target, error)) {
-    llvm::errs() << "error: " << error << "\n";
-    return kExitUsage;
-  }
-  OwningOpRef<ModuleOp> module = s.load(o.model, o.schedule);
-  if (!module || s.errors)
-    return kExitError;
-  if (int rc = applyScheduleRewrites(s, *module, o))
-    return rc;
-  if (int rc = runPassPipeline(s, *module, o))
+  OwningOpRef<ModuleOp> module;
+  if (int rc = prepareModel(s, o, module))
     return rc;
   func::FuncOp f = getModelFunction(*module);
   if (llvm::any_of(f.getArgumentTypes(),
@@ -358,11 +361,6 @@ int runAnalyze(const CliOptions &o) {
 int runCompile(const CliOptions &o) {
   registerPassesOnce();
   Session s;
-  std::string error;
-  if (!checkTarget(o.target, error)) {
-    llvm::errs() << "error: " << error << "\n";
-    return kExitUsage;
-  }
   if (o.output.empty()) {
     llvm::errs() << "error: compile needs -o DIR\n";
     return kExitUsage;
@@ -372,13 +370,10 @@ int runCompile(const CliOptions &o) {
                  << " for compile (expected lib or exe)\n";
     return kExitUsage;
   }
-  OwningOpRef<ModuleOp> module = s.load(o.model, o.schedule);
-  if (!module || s.errors)
-    return kExitError;
-  if (int rc = applyScheduleRewrites(s, *module, o))
+  OwningOpRef<ModuleOp> module;
+  if (int rc = prepareModel(s, o, module))
     return rc;
-  if (int rc = runPassPipeline(s, *module, o))
-    return rc;
+  std::string error;
   CpuArtifact art;
   int64_t scratch = 0;
   if (failed(
@@ -518,27 +513,18 @@ bool checkWeightFiles(func::FuncOp f, const std::vector<std::string> &inputs) {
 int runRun(const CliOptions &o) {
   registerPassesOnce();
   Session s;
-  std::string error;
-  if (!checkTarget(o.target, error)) {
-    llvm::errs() << "error: " << error << "\n";
-    return kExitUsage;
-  }
+  // --check compares with the model as written, before the schedule's
+  // rewrites and --passes: the reference for the rewrites too.
+  OwningOpRef<ModuleOp> module, original;
+  if (int rc = prepareModel(s, o, module, &original))
+    return rc;
   if (!o.weights.empty()) {
     llvm::errs() << o.weights << ": error: loading safetensors weights is not "
                  << "supported yet; pass weights with --input NAME=FILE.npy "
                  << "or --random-inputs\n";
     return kExitError;
   }
-  OwningOpRef<ModuleOp> module = s.load(o.model, o.schedule);
-  if (!module || s.errors)
-    return kExitError;
-  // --check compares with the model as written, before the schedule's
-  // rewrites and --passes: the reference for the rewrites too.
-  OwningOpRef<ModuleOp> original = module->clone();
-  if (int rc = applyScheduleRewrites(s, *module, o))
-    return rc;
-  if (int rc = runPassPipeline(s, *module, o))
-    return rc;
+  std::string error;
   func::FuncOp f = getModelFunction(*module);
   CpuArtifact art;
   int64_t scratch = 0;
