@@ -249,7 +249,14 @@ while IFS='|' read -r id label kind params cn pn; do
                 CFLAGS[$id]="${CFLAGS[$id]} --passes=cascade-one-pass" ;;
     bert) gen_bert "$1" "$tmp/$id.ein"; CFLAGS[$id]=$(gen_bert_inputs "$1" "$tmp/${id}_in") ;;
   esac
-  [ -z "$passes" ] || CFLAGS[$id]="${CFLAGS[$id]} --passes=$passes"
+  # One --passes per run (cascade keeps the last): add the user's pipeline
+  # to the one a workload already has.
+  if [ -n "$passes" ]; then
+    case "${CFLAGS[$id]}" in
+      *--passes=*) CFLAGS[$id]=$(sed "s|--passes=|--passes=$passes,|" <<<"${CFLAGS[$id]}") ;;
+      *) CFLAGS[$id]="${CFLAGS[$id]} --passes=$passes" ;;
+    esac
+  fi
   EIN[$id]="$tmp/$id.ein"
 done <<<"$W"
 

@@ -18,12 +18,18 @@ def CascadeLowerToLoops : Pass<"cascade-lower-to-loops", "mlir::ModuleOp"> {
     `arith.select` when both branches may be evaluated everywhere, and an
     `scf.if` when a branch holds a read that is only in range under the
     condition. The IEEE exceptions of LANGUAGE.md section 3 (`-inf - -inf`
-    is `-inf`, `0 / 0` is 0) are materialized as selects. With `parallel`
+    is `-inf`, `0 / 0` is 0) are materialized as
+    selects. With `parallel`
     (the default), the outermost loop of a large nest over an output index
     becomes an `scf.parallel`: its iterations write disjoint outputs. With
     `kernels` (the default), a contraction of two plain reads (times constant
     factors, over a constant divisor) gets a register-tiled vector<8xf32>
-    micro-kernel (ContractionKernels.h) instead of the loop nest.
+    micro-kernel (ContractionKernels.h) instead of the loop nest. With
+    `fuse-recurrences` (the default), a recurrence group (the equations
+    whose first index is a recurrence's iterative index m1, as the 1-pass
+    cascade writes them) runs as one loop over m1 when all reads among them
+    are at the same step: its per-step tensors keep one step, its
+    recurrences one or two positions.
   }];
   let dependentDialects = [
     "mlir::affine::AffineDialect", "mlir::arith::ArithDialect",
@@ -73,6 +79,12 @@ def CascadeDeferDivision : Pass<"cascade-defer-division", "mlir::ModuleOp"> {
 
         AV_N[f,p] = N[m,p] * V[f,m]
         AV[f,p]   = AV_N[f,p] / D[p]
+
+    It also hoists a divisor written inside the reduction
+    (`AV[f,p] = SN[m,p] * V[f,m] / SD[p]`, the one-equation form) when the
+    divisor reads a tensor and does not depend on the reduced indices; a
+    constant divisor stays where it is (the contraction kernels apply it
+    once).
 
     (sum_m n/d * v = (sum_m n * v) / d): F x P divisions instead of M x P,
     and one pass less over M for softmax attention (FlashAttention-2's
