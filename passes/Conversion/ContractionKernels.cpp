@@ -1,6 +1,7 @@
 //===- ContractionKernels.cpp - Register-tiled contractions
 //----------------===//
 #include "passes/Conversion/ContractionKernels.h"
+#include "dialects/Cascade/IR/Access.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -19,8 +20,11 @@ constexpr int64_t kLanes = 8; // vector<8xf32>: AVX2, half an AVX-512 register
 struct Operand {
   ReadOp read;
   SmallVector<unsigned> dims; // the einsum index of each coordinate
-  Value buffer;               // set when lowering
-  bool pack = false;          // copy it first so that k is its last index
+  // The coordinates as written: a plain index, or (inside a fused loop)
+  // that index plus a multiple of the loop's fixed index 0, m1 * T + m0.
+  SmallVector<AffineExpr> exprs;
+  Value buffer;      // set when lowering
+  bool pack = false; // copy it first so that k is its last index
   bool uses(unsigned d) const { return llvm::is_contained(dims, d); }
 };
 
@@ -33,16 +37,32 @@ struct Kernel {
   int64_t mr = 1, nr = 1; // rows and (vector) columns of the register tile
 };
 
-std::optional<Operand> plainOperand(Value v) {
+/// A read whose every coordinate is one index (with coefficient 1), plus,
+/// when `fixed0` (index 0 is the step of an enclosing fused loop), any
+/// multiple of index 0 and a constant: `K[e, 32*m1 + m0]` with m1 fixed.
+std::optional<Operand> plainOperand(Value v, bool fixed0 = false) {
   auto read = v.getDefiningOp<ReadOp>();
   if (!read)
     return std::nullopt;
-  Operand o{read, {}};
+  Operand o{read, {}, {}, Value(), false};
+  unsigned n = read.getMap().getNumDims();
   for (AffineExpr e : read.getMap().getResults()) {
-    auto d = dyn_cast<AffineDimExpr>(e);
-    if (!d || o.uses(d.getPosition()))
+    auto lin = toLinear(e, n);
+    if (!lin)
       return std::nullopt;
-    o.dims.push_back(d.getPosition());
+    std::optional<unsigned> main;
+    for (unsigned d = 0; d < n; ++d) {
+      if (lin->coeffs[d] == 0 || (fixed0 && d == 0))
+        continue;
+      if (main || lin->coeffs[d] != 1)
+        return std::nullopt;
+      main = d;
+    }
+    bool extra = lin->constant != 0 || (fixed0 && lin->coeffs[0] != 0);
+    if (!main || o.uses(*main) || (extra && !fixed0))
+      return std::nullopt;
+    o.dims.push_back(*main);
+    o.exprs.push_back(e);
   }
   return o;
 }
@@ -90,7 +110,7 @@ int64_t largestDivisor(int64_t extent, ArrayRef<int64_t> choices) {
   return 1;
 }
 
-std::optional<Kernel> match(EinsumOp op, int64_t registers) {
+std::optional<Kernel> match(EinsumOp op, int64_t registers, bool fixed0) {
   bool wide = registers >= 32; // room for 16 accumulators
   unsigned numOut = op.getNumOutputDims(), numLoops = op.getNumLoops();
   if (op.isRecurrence() || op.getReduction() != "add" || numOut == 0 ||
@@ -117,7 +137,7 @@ std::optional<Kernel> match(EinsumOp op, int64_t registers) {
   }
   if (reads.size() != 2)
     return std::nullopt;
-  auto x = plainOperand(reads[0]), y = plainOperand(reads[1]);
+  auto x = plainOperand(reads[0], fixed0), y = plainOperand(reads[1], fixed0);
   if (!x || !y)
     return std::nullopt;
   // Every reduced index must be read by some operand.
@@ -128,11 +148,13 @@ std::optional<Kernel> match(EinsumOp op, int64_t registers) {
   auto rowOf = [&](const Operand &a, const Operand &b,
                    unsigned skip) -> std::optional<unsigned> {
     std::optional<unsigned> row;
-    for (unsigned d = 0; d < numOut; ++d)
+    for (unsigned d = fixed0 ? 1 : 0; d < numOut; ++d)
       if (d != skip && a.uses(d) && !b.uses(d))
         row = d;
     return row;
   };
+  if (fixed0 && numOut < 3)
+    return std::nullopt; // index 0 is fixed: rows and columns come after it
   auto setReduced = [&](unsigned k) {
     kn.k = k;
     kn.outerReduced.clear();
@@ -156,6 +178,8 @@ std::optional<Kernel> match(EinsumOp op, int64_t registers) {
         return kn;
       }
   }
+  if (fixed0)
+    return std::nullopt; // the dot form packs whole operands: not per step
   // Dot form: vector lanes along a reduced index k both operands read; an
   // operand whose last index is not k is packed (copied with k last) first.
   for (auto [a, b] : {std::pair{*x, *y}, std::pair{*y, *x}}) {
@@ -237,8 +261,9 @@ Value pack(OpBuilder &b, Location loc, Operand &o, unsigned k,
 
 LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
                                      ArrayRef<Value> inputs, bool parallel,
-                                     int64_t registers) {
-  std::optional<Kernel> kn = match(op, registers);
+                                     int64_t registers, Value step,
+                                     const BufferRemap &remap) {
+  std::optional<Kernel> kn = match(op, registers, (bool)step);
   if (!kn)
     return failure();
   Location loc = op.getLoc();
@@ -253,7 +278,7 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
 
   // Outer loops: the other output indices, then the row and column blocks.
   SmallVector<unsigned> batch;
-  for (unsigned d = 0; d < numOut; ++d)
+  for (unsigned d = step ? 1 : 0; d < numOut; ++d)
     if (d != kn->m && d != kn->n)
       batch.push_back(d);
   SmallVector<int64_t> bounds;
@@ -300,11 +325,31 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
     if (o->pack)
       packed.push_back(pack(b, loc, *o, kn->k, ext));
   Value inA = kn->a.buffer, inB = kn->b.buffer;
-  auto indices = [](const Operand &o, ArrayRef<Value> at) {
+  // Coordinates of a read at the point `at` (fixed index 0 included),
+  // computed at `ib`'s insertion point.
+  auto indices = [&](OpBuilder &ib, const Operand &o, ArrayRef<Value> at) {
     SmallVector<Value> idx;
-    for (unsigned d : o.dims)
-      idx.push_back(at[d]);
+    for (auto [r, d] : llvm::enumerate(o.dims)) {
+      if (o.exprs.empty() || isa<AffineDimExpr>(o.exprs[r])) {
+        idx.push_back(at[d]);
+        continue;
+      }
+      auto lin = *toLinear(o.exprs[r], op.getNumLoops());
+      Value sum = arith::AddIOp::create(
+          ib, loc, at[d],
+          arith::ConstantIndexOp::create(ib, loc, lin.constant));
+      if (lin.coeffs[0] && d != 0)
+        sum = arith::AddIOp::create(
+            ib, loc, sum,
+            arith::MulIOp::create(
+                ib, loc, at[0],
+                arith::ConstantIndexOp::create(ib, loc, lin.coeffs[0])));
+      idx.push_back(sum);
+    }
     return idx;
+  };
+  auto place = [&](OpBuilder &nb, Value buf, SmallVector<Value> idx) {
+    return remap ? remap(nb, buf, idx) : idx;
   };
 
   std::function<void(OpBuilder &, unsigned, SmallVector<Value> &)> level =
@@ -363,8 +408,8 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
               outAt[kn->m] = arith::AddIOp::create(nb, loc, m0, cst(nb, i));
               outAt[kn->n] =
                   arith::AddIOp::create(nb, loc, n0, cst(nb, j * kLanes));
-              init[i * kn->nr + j] =
-                  vector::LoadOp::create(nb, loc, vecType, out, outAt);
+              init[i * kn->nr + j] = vector::LoadOp::create(
+                  nb, loc, vecType, out, place(nb, out, outAt));
             }
         }
         int64_t kStep = kn->dot ? kLanes : 1;
@@ -377,19 +422,22 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
           for (int64_t i = 0; i < curMR; ++i) {
             pos[kn->m] = arith::AddIOp::create(kb, loc, m0, cst(kb, i));
             if (kn->dot)
-              av.push_back(vector::LoadOp::create(kb, loc, vecType, inA,
-                                                  indices(kn->a, pos)));
+              av.push_back(vector::LoadOp::create(
+                  kb, loc, vecType, inA,
+                  place(kb, inA, indices(kb, kn->a, pos))));
             else
               av.push_back(vector::BroadcastOp::create(
                   kb, loc, vecType,
-                  memref::LoadOp::create(kb, loc, inA, indices(kn->a, pos))));
+                  memref::LoadOp::create(
+                      kb, loc, inA, place(kb, inA, indices(kb, kn->a, pos)))));
           }
           pos[kn->m] = m0;
           for (int64_t j = 0; j < kn->nr; ++j) {
             pos[kn->n] = arith::AddIOp::create(
                 kb, loc, n0, cst(kb, kn->dot ? j : j * kLanes));
-            bv.push_back(vector::LoadOp::create(kb, loc, vecType, inB,
-                                                indices(kn->b, pos)));
+            bv.push_back(vector::LoadOp::create(
+                kb, loc, vecType, inB,
+                place(kb, inB, indices(kb, kn->b, pos))));
           }
           pos[kn->n] = n0;
           for (int64_t i = 0; i < curMR; ++i)
@@ -440,7 +488,7 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
                     nb, loc, s,
                     arith::ConstantOp::create(
                         nb, loc, nb.getF32FloatAttr((float)kn->scale)));
-              memref::StoreOp::create(nb, loc, s, out, outAt);
+              memref::StoreOp::create(nb, loc, s, out, place(nb, out, outAt));
             } else {
               if (kn->scale != 1.0)
                 acc = arith::MulFOp::create(
@@ -448,11 +496,13 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
                     arith::ConstantOp::create(
                         nb, loc,
                         DenseElementsAttr::get(vecType, (float)kn->scale)));
-              vector::StoreOp::create(nb, loc, acc, out, outAt);
+              vector::StoreOp::create(nb, loc, acc, out, place(nb, out, outAt));
             }
           }
       };
   SmallVector<Value> at(op.getNumLoops());
+  if (step)
+    at[0] = step;
   if (!kBlocked) {
     level(b, 0, at);
   } else {

@@ -4,6 +4,7 @@
 
 #include "dialects/Cascade/IR/CascadeOps.h"
 #include "mlir/IR/Builders.h"
+#include <functional>
 
 namespace cascade {
 
@@ -19,12 +20,21 @@ namespace cascade {
 ///    the end.
 /// The kernel writes every element of `out`. On a contraction it does not
 /// handle it returns failure and emits nothing.
+/// Maps a buffer and the coordinates of a tensor element to the buffer's
+/// indices (for buffers that hold part of their tensor, in fused loops).
+using BufferRemap = std::function<llvm::SmallVector<mlir::Value>(
+    mlir::OpBuilder &, mlir::Value, llvm::SmallVector<mlir::Value>)>;
+
 /// `registers` is the number of vector registers of the target: it sizes the
-/// register tile.
+/// register tile. With `step`, index 0 is fixed to it (the step of an
+/// enclosing fused loop; the broadcast form only, with reads such as
+/// `K[e, 32*m1 + m0]`), and `remap` translates coordinates to buffer indices.
 mlir::LogicalResult lowerContractionKernel(mlir::OpBuilder &b, EinsumOp op,
                                            mlir::Value out,
                                            llvm::ArrayRef<mlir::Value> inputs,
-                                           bool parallel, int64_t registers);
+                                           bool parallel, int64_t registers,
+                                           mlir::Value step = {},
+                                           const BufferRemap &remap = nullptr);
 
 } // namespace cascade
 

@@ -623,12 +623,12 @@ struct LowerToLoops
 
     // Contractions with a register-tiled kernel write every output element
     // themselves (no identity initialization needed).
-    bool plainBuffers =
-        !layouts.count(buf) &&
-        llvm::none_of(argBuffers, [&](Value v) { return layouts.count(v); });
-    if (!iter && !step && kernels && plainBuffers &&
+    BufferRemap remap = [&](OpBuilder &nb, Value v, SmallVector<Value> idx) {
+      return bufferIndex(nb, loc, v, idx, lm);
+    };
+    if (!iter && kernels &&
         succeeded(lowerContractionKernel(b, op, buf, argBuffers, parallel,
-                                         registers)))
+                                         registers, step, remap)))
       return success();
 
     auto outIndex = [&](OpBuilder &nb, ArrayRef<Value> ivs) {
