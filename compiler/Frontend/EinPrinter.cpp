@@ -109,7 +109,7 @@ private:
     llvm::interleave(lhs, os, ", ");
     os << "] = ";
     current = op;
-    printValue(cast<YieldOp>(op.getBody().front().getTerminator()).getValue());
+    printValue(op.getYieldedValue());
     if (op.hasReduction() && op.getReduction() != "add") {
       StringRef kind = op.getReduction();
       os << " :: " << (kind == "mul" ? "*" : kind) << "(";

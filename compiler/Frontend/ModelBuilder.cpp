@@ -266,8 +266,10 @@ private:
 
   // --- constants and ranks ------------------------------------------------
   /// Evaluates a constant expression (numbers, constants, extents, + - * /
-  /// and the elementwise functions of one argument).
-  std::optional<double> evalConst(const Expr &e) {
+  /// and, in declarations, sqrt/exp/log of one argument). With `report`
+  /// false it only tells constants from other expressions: no diagnostic,
+  /// and no function calls (a call in an equation stays an op).
+  std::optional<double> evalConst(const Expr &e, bool report = true) {
     switch (e.kind) {
     case Expr::Number:
       return e.number;
@@ -278,18 +280,19 @@ private:
         return (double)it->second;
       if (auto it = consts.find(e.name); it != consts.end())
         return it->second;
-      error(e.loc, "unknown name '" + e.name +
-                       "' in a constant expression (only numbers, "
-                       "constants and rank extents)");
+      if (report)
+        error(e.loc, "unknown name '" + e.name +
+                         "' in a constant expression (only numbers, "
+                         "constants and rank extents)");
       return std::nullopt;
     }
     case Expr::Neg: {
-      auto v = evalConst(*e.args[0]);
+      auto v = evalConst(*e.args[0], report);
       return v ? std::optional<double>(-*v) : std::nullopt;
     }
     case Expr::Binary: {
-      auto a = evalConst(*e.args[0]);
-      auto b = a ? evalConst(*e.args[1]) : std::nullopt;
+      auto a = evalConst(*e.args[0], report);
+      auto b = a ? evalConst(*e.args[1], report) : std::nullopt;
       if (!b)
         return std::nullopt;
       if (e.op == "+")
@@ -301,6 +304,8 @@ private:
       return *a / *b;
     }
     case Expr::Call: {
+      if (!report)
+        return std::nullopt;
       if (e.args.size() == 1 &&
           (e.name == "sqrt" || e.name == "exp" || e.name == "log")) {
         auto v = evalConst(*e.args[0]);
@@ -316,9 +321,14 @@ private:
       return std::nullopt;
     }
     default:
-      error(e.loc, "not a constant expression");
+      if (report)
+        error(e.loc, "not a constant expression");
       return std::nullopt;
     }
+  }
+
+  std::optional<double> evalConstSilently(const Expr &e) {
+    return evalConst(e, /*report=*/false);
   }
 
   void declareRanksAndConsts() {
@@ -1293,7 +1303,7 @@ private:
     case Expr::Neg: {
       // Fold negated constants (`-inf`, `-1`) so printing and re-parsing
       // give the same IR.
-      if (auto v = evalConstQuiet(e))
+      if (auto v = evalConstSilently(e))
         return constant(*v, e.loc);
       Value x = buildValue(*e.args[0], c);
       return x ? UnaryOp::create(builder, toLoc(e.loc), builder.getF32Type(),
@@ -1347,7 +1357,7 @@ private:
       Value x = buildValue(*e.args[0], c);
       if (!x)
         return {};
-      std::optional<double> exponent = evalConstQuiet(*e.args[1]);
+      std::optional<double> exponent = evalConstSilently(*e.args[1]);
       if (!exponent) {
         error(e.args[1]->loc, "pow needs a constant exponent");
         return {};
@@ -1367,39 +1377,6 @@ private:
                              fn->op, args[0]);
     return BinaryOp::create(builder, toLoc(e.loc), builder.getF32Type(), fn->op,
                             args[0], args[1]);
-  }
-
-  /// Like evalConst, but silent: for telling constants from other
-  /// expressions.
-  std::optional<double> evalConstQuiet(const Expr &e) {
-    switch (e.kind) {
-    case Expr::Number:
-      return e.number;
-    case Expr::Ident:
-      if (e.name == "inf")
-        return INFINITY;
-      if (auto it = extents.find(e.name); it != extents.end())
-        return (double)it->second;
-      if (auto it = consts.find(e.name); it != consts.end())
-        return it->second;
-      return std::nullopt;
-    case Expr::Neg: {
-      auto v = evalConstQuiet(*e.args[0]);
-      return v ? std::optional<double>(-*v) : std::nullopt;
-    }
-    case Expr::Binary: {
-      auto a = evalConstQuiet(*e.args[0]);
-      auto b = a ? evalConstQuiet(*e.args[1]) : std::nullopt;
-      if (!b)
-        return std::nullopt;
-      return e.op == "+"   ? *a + *b
-             : e.op == "-" ? *a - *b
-             : e.op == "*" ? *a * *b
-                           : *a / *b;
-    }
-    default:
-      return std::nullopt;
-    }
   }
 
   Value buildWhere(const Expr &e, EqContext &c) {

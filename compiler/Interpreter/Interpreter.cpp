@@ -214,8 +214,7 @@ RefTensor evaluate(EinsumOp op, llvm::DenseMap<Value, RefTensor> &env) {
   if (op.isRecurrence())
     args.push_back(&out); // `self`: reads position i, writes i + 1
   EinsumEvaluator evaluator(op, args);
-  const Node *body = evaluator.compile(
-      cast<YieldOp>(op.getBody().front().getTerminator()).getValue());
+  const Node *body = evaluator.compile(op.getYieldedValue());
 
   std::optional<int64_t> iter = op.getIterative();
   if (iter) {

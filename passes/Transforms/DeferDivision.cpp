@@ -62,9 +62,7 @@ std::optional<Match> matchAt(EinsumOp consumer) {
         invariantInReduction(consumer, consumer, div.getRhs(), identity))
       return Match{consumer, EinsumOp(), ReadOp(), div, identity};
   SmallVector<Value> factors;
-  collectFactors(
-      cast<YieldOp>(consumer.getBody().front().getTerminator()).getValue(),
-      factors);
+  collectFactors(consumer.getYieldedValue(), factors);
   for (Value f : factors) {
     auto read = f.getDefiningOp<ReadOp>();
     if (!read)
@@ -87,10 +85,6 @@ std::optional<Match> matchAt(EinsumOp consumer) {
       return m;
   }
   return std::nullopt;
-}
-
-Value yieldedValue(EinsumOp op) {
-  return cast<YieldOp>(op.getBody().front().getTerminator()).getValue();
 }
 
 /// The identity on the first `numOut` indices, reduced indices sent to 0
@@ -120,7 +114,7 @@ void rewrite(Match m, func::FuncOp func) {
                     c.getExtents(), numOut);
   Value numerator = m.division.getLhs();
   Value body =
-      m.quotient ? num.cloneExpr(c, yieldedValue(c), identity,
+      m.quotient ? num.cloneExpr(c, c.getYieldedValue(), identity,
                                  [&](Value v) -> Value {
                                    if (v == m.factor.getResult())
                                      return num.cloneExpr(m.quotient, numerator,

@@ -37,10 +37,6 @@ using namespace cascade;
 
 namespace {
 
-Value yielded(EinsumOp op) {
-  return cast<YieldOp>(op.getBody().front().getTerminator()).getValue();
-}
-
 /// The outer tensor a body read reads.
 Value readTensor(EinsumOp op, ReadOp read) {
   return op.getOperandForArg(cast<BlockArgument>(read.getTensor()));
@@ -114,8 +110,8 @@ std::optional<Match> matchFrom(EinsumOp gm) {
   gmToSn.push_back(getAffineDimExpr(m.mSN, ctx));
   for (unsigned d = 0; d <= nO; ++d)
     snIdentity.push_back(getAffineDimExpr(d, ctx));
-  if (!exprEqual(gm, yielded(gm), gmToSn, m.sn, sub.getLhs(), snIdentity,
-                 nO + 1))
+  if (!exprEqual(gm, gm.getYieldedValue(), gmToSn, m.sn, sub.getLhs(),
+                 snIdentity, nO + 1))
     return std::nullopt;
 
   // SN's two readers: SD = sum_m SN and SNV = sum_m SN * REST.
@@ -154,14 +150,14 @@ std::optional<Match> matchFrom(EinsumOp gm) {
       auto k = llvm::find(m.snOfO, j) - m.snOfO.begin();
       ofO[k] = *d;
     }
-    if (yielded(u) == snRead.getResult() && u.getNumOutputDims() == nO &&
-        !m.sd) {
+    if (u.getYieldedValue() == snRead.getResult() &&
+        u.getNumOutputDims() == nO && !m.sd) {
       m.sd = u;
       m.sdOfO = ofO;
       continue;
     }
     SmallVector<Value> factors;
-    collectFactors(yielded(u), factors);
+    collectFactors(u.getYieldedValue(), factors);
     if (!llvm::is_contained(factors, snRead.getResult()) || m.snv)
       return std::nullopt;
     m.snv = u;
@@ -265,7 +261,7 @@ void rewrite(Match &m, func::FuncOp func, int64_t tile) {
   };
   std::vector<std::string> one1 = {i1}, one0 = {i0};
   SmallVector<int64_t> t1 = {tiles}, t0 = {t};
-  Value scores = yielded(m.gm);
+  Value scores = m.gm.getYieldedValue();
 
   // Scores computed by an einsum that only the softmax reads (QK = Q * K)
   // are recomputed per tile, BS[m1, m0, ...], so the fused loop never holds
@@ -312,7 +308,7 @@ void rewrite(Match &m, func::FuncOp func, int64_t tile) {
                      1 + sOut);
     Value v = guarded(
         bs, d(0) * t + d(1),
-        [&] { return bs.cloneExpr(src, yielded(src), dimMap); }, 0.0);
+        [&] { return bs.cloneExpr(src, src.getYieldedValue(), dimMap); }, 0.0);
     tiledScores.push_back({src, bs.finish(v, src.getReduction()), *mPos});
   });
   // Reads of the scores, for a clone of X with GM's index d at `map[d]` and
@@ -416,7 +412,7 @@ void rewrite(Match &m, func::FuncOp func, int64_t tile) {
     Value v = guarded(
         slnv, pos,
         [&] {
-          return slnv.cloneExpr(m.snv, yielded(m.snv), map,
+          return slnv.cloneExpr(m.snv, m.snv.getYieldedValue(), map,
                                 [&](Value s) -> Value {
                                   if (s == m.snFactor.getResult())
                                     return slnv.read(slnOp.getResult(), slnAt);
@@ -458,20 +454,21 @@ void rewrite(Match &m, func::FuncOp func, int64_t tile) {
   EinsumBuilder av(b, loc, m.av.getName(), avNames, m.av.getExtents(),
                    m.av.getNumOutputDims());
   SmallVector<AffineExpr> identity = dims(0, m.av.getNumLoops());
-  Value q = av.cloneExpr(m.av, yielded(m.av), identity, [&](Value v) -> Value {
-    if (v == m.avSnvRead.getResult()) {
-      SmallVector<AffineExpr> at = {c(tiles)};
-      llvm::append_range(at, m.avSnvRead.getMap().getResults());
-      return av.read(rnv.getResult(), at);
-    }
-    if (v == m.avSdRead.getResult()) {
-      SmallVector<AffineExpr> at = {c(tiles)};
-      for (unsigned k = 0; k < nO; ++k)
-        at.push_back(m.avSdRead.getMap().getResult(m.sdOfO[k]));
-      return av.read(rd.getResult(), at);
-    }
-    return {};
-  });
+  Value q = av.cloneExpr(
+      m.av, m.av.getYieldedValue(), identity, [&](Value v) -> Value {
+        if (v == m.avSnvRead.getResult()) {
+          SmallVector<AffineExpr> at = {c(tiles)};
+          llvm::append_range(at, m.avSnvRead.getMap().getResults());
+          return av.read(rnv.getResult(), at);
+        }
+        if (v == m.avSdRead.getResult()) {
+          SmallVector<AffineExpr> at = {c(tiles)};
+          for (unsigned k = 0; k < nO; ++k)
+            at.push_back(m.avSdRead.getMap().getResult(m.sdOfO[k]));
+          return av.read(rd.getResult(), at);
+        }
+        return {};
+      });
   EinsumOp result = av.finish(q);
   m.av.getResult().replaceAllUsesWith(result.getResult());
   for (EinsumOp dead : {m.av, m.snv, m.sd, m.sn, m.gm})

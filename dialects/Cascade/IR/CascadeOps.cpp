@@ -52,9 +52,12 @@ bool isPredicate(StringRef pred) {
 // EinsumOp
 //===----------------------------------------------------------------------===//
 
+Value EinsumOp::getYieldedValue() {
+  return cast<YieldOp>(getBody().front().getTerminator()).getValue();
+}
+
 Operation *EinsumOp::getYieldedOp() {
-  auto yield = cast<YieldOp>(getBody().front().getTerminator());
-  return yield.getValue().getDefiningOp();
+  return getYieldedValue().getDefiningOp();
 }
 
 LogicalResult EinsumOp::verify() {

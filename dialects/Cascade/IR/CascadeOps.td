@@ -91,6 +91,8 @@ def Cascade_EinsumOp : Cascade_Op<"einsum",
       return {};
     }
     mlir::Operation *getYieldedOp();
+    /// The scalar the body yields at each point.
+    mlir::Value getYieldedValue();
   }];
 }
 
