@@ -30,12 +30,26 @@ def CascadeLowerToLoops : Pass<"cascade-lower-to-loops", "mlir::ModuleOp"> {
     cascade writes them) runs as one loop over m1 when all reads among them
     are at the same step: its per-step tensors keep one step, its
     recurrences one or two positions.
+
+    The loop directives of the model's schedule (`cascade.schedule`, see
+    LoopNest.h) take over the loops of the equations they name: `split`
+    tiles a rank (remainder tile included), `order` orders the loops of an
+    equation or group (unnamed loops follow, in the default order; split
+    ranks put their tile loops outside by default), `parallel` runs the
+    outermost named loop over an output index on the thread pool,
+    `vectorize` moves a loop innermost and marks it for LLVM's vectorizer,
+    `unroll` unrolls it. `fuse A..B as G` runs the group's equations inside
+    shared outer loops: the leading loops of G's order that every equation
+    of G has as an output index and reads from the others at the same
+    index (by default the first such rank); a group that cannot share one
+    is a located error. An equation the schedule shapes is lowered by its
+    loop nest, not by a micro-kernel.
   }];
   let dependentDialects = [
     "mlir::affine::AffineDialect", "mlir::arith::ArithDialect",
     "mlir::math::MathDialect", "mlir::memref::MemRefDialect",
     "mlir::scf::SCFDialect", "mlir::func::FuncDialect",
-    "mlir::vector::VectorDialect"
+    "mlir::vector::VectorDialect", "mlir::LLVM::LLVMDialect"
   ];
   let options = [
     Option<"parallel", "parallel", "bool", /*default=*/"true",

@@ -17,6 +17,9 @@ config.test_exec_root = os.path.join(config.cascade_obj_root, "test")
 config.environment["PATH"] = os.pathsep.join(
     [config.cascade_tools_dir, config.llvm_tools_dir,
      config.environment.get("PATH", "")])
+# glibc fills allocated and freed memory with a pattern, so generated code
+# that reads an uninitialized or freed buffer fails its check every time.
+config.environment["MALLOC_PERTURB_"] = "165"
 # Tests never read the user's tuning database or cache.
 config.environment["XDG_CACHE_HOME"] = os.path.join(config.test_exec_root, "cache")
 

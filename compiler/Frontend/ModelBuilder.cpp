@@ -17,6 +17,7 @@
 #include "llvm/Support/FormatVariadic.h"
 #include <cctype>
 #include <cmath>
+#include <map>
 #include <set>
 
 using namespace mlir;
@@ -140,13 +141,17 @@ private:
 
   // --- schedules ----------------------------------------------------------
   /// Checks every directive against the model (LANGUAGE.md section 6) and
-  /// records the schedule on the function as `cascade.schedule`. The
-  /// rewrites are applied by the driver; the loop directives are checked
-  /// here and reported as not applied yet.
+  /// records the schedule on the function as `cascade.schedule` (each
+  /// directive with its location, for the lowering's diagnostics). The
+  /// rewrites are applied by the driver, the loop directives by
+  /// cascade-lower-to-loops; the equations of a `fuse` group are marked with
+  /// `cascade.fuse` (rewrites pass the mark on to the equations they make).
   void checkSchedule(func::FuncOp func) {
     if (m.schedule.empty())
       return;
     std::set<std::string> ranks, groups, equationNames;
+    std::map<std::string, std::string> splitOuter; // inner part -> outer part
+    std::map<std::string, std::string> fuseMark;   // equation -> group
     for (auto &[name, ext] : extents)
       ranks.insert(name);
     for (const Equation &eq : flatEquations)
@@ -213,6 +218,7 @@ private:
                       "' (" + std::to_string(extents[d.names[0].text]) + ")");
           ranks.insert(d.names[1].text);
           ranks.insert(d.names[2].text);
+          splitOuter[d.names[2].text] = d.names[1].text;
         }
       } else if (k == "fuse") {
         int first = sourceIndex(d.names[0].text);
@@ -226,15 +232,38 @@ private:
         else if (first > last)
           error(d.names[1].loc, "'" + d.names[1].text + "' comes before '" +
                                     d.names[0].text + "' in the model");
-        else if (isNew(d.names[2]))
+        else if (isNew(d.names[2])) {
           groups.insert(d.names[2].text);
+          for (int i = first; i <= last; ++i) {
+            const std::string &eq = flatEquations[i].name.text;
+            auto [it, fresh] = fuseMark.emplace(eq, d.names[2].text);
+            if (!fresh && it->second != d.names[2].text)
+              error(d.names[0].loc,
+                    "'" + eq + "' is already in group '" + it->second + "'");
+          }
+        }
       } else if (k == "order") {
         const Name &target = d.names[0];
         if (!equationNames.count(target.text) && !groups.count(target.text))
           error(target.loc, "'" + target.text +
                                 "' is neither an equation nor a fused group");
-        for (size_t i = 1; i < d.names.size(); ++i)
-          knownRank(d.names[i]);
+        std::set<std::string> seen;
+        for (size_t i = 1; i < d.names.size(); ++i) {
+          const Name &n = d.names[i];
+          if (!knownRank(n))
+            continue;
+          if (!seen.insert(n.text).second)
+            error(n.loc, "rank '" + n.text + "' appears twice in the order");
+          auto outer = splitOuter.find(n.text);
+          if (outer != splitOuter.end() &&
+              llvm::any_of(
+                  llvm::ArrayRef(d.names).drop_front(i + 1),
+                  [&](const Name &m) { return m.text == outer->second; }))
+            error(n.loc, "'" + n.text +
+                             "' is the inner part of a split: it "
+                             "must come after its outer part '" +
+                             outer->second + "'");
+        }
       } else if (k == "bind") {
         for (size_t i = 0; i < d.names.size(); i += 2)
           knownRank(d.names[i]);
@@ -244,20 +273,21 @@ private:
       }
       bool directiveFailed = hadError;
       hadError = hadErrorBefore || directiveFailed;
-      if (k != "rewrite" && !directiveFailed)
-        emitWarning(toLoc(d.kind.loc))
-            << "schedule directive '" << k
-            << "' is checked but not applied yet: loops follow the default "
-               "heuristic until tiling and fusion land";
       SmallVector<Attribute> names;
       for (const Name &n : d.names)
         names.push_back(b.getStringAttr(n.text));
       records.push_back(b.getDictionaryAttr(
           {b.getNamedAttr("kind", b.getStringAttr(k)),
            b.getNamedAttr("names", b.getArrayAttr(names)),
-           b.getNamedAttr("numbers", b.getI64ArrayAttr(d.numbers))}));
+           b.getNamedAttr("numbers", b.getI64ArrayAttr(d.numbers)),
+           b.getNamedAttr("loc", LocationAttr(toLoc(d.kind.loc)))}));
     }
     func->setAttr("cascade.schedule", b.getArrayAttr(records));
+    func.walk([&](EinsumOp op) {
+      auto it = fuseMark.find(op.getName().str());
+      if (it != fuseMark.end())
+        op->setAttr("cascade.fuse", b.getStringAttr(it->second));
+    });
   }
   InFlightDiagnostic error(llvm::SMLoc loc, const llvm::Twine &msg) {
     hadError = true;

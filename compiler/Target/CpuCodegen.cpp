@@ -183,6 +183,10 @@ LogicalResult compileForCpu(ModuleOp input, const TargetOptions &t,
   int64_t scratch = 0;
   {
     OwningOpRef<ModuleOp> loops = module->clone();
+    // Warnings come from the real pipeline below, once.
+    ScopedDiagnosticHandler quiet(ctx, [](Diagnostic &d) {
+      return success(d.getSeverity() == DiagnosticSeverity::Warning);
+    });
     PassManager pm(ctx);
     addLowerToLoopsPipeline(pm, registers);
     if (failed(pm.run(*loops)))
@@ -223,6 +227,17 @@ LogicalResult compileForCpu(ModuleOp input, const TargetOptions &t,
         fnAttrs.push_back(a.getName());
     for (StringAttr n : fnAttrs)
       fn->removeAttr(n);
+  });
+
+  // scf-to-cf carries a loop's `llvm.loop_annotation` (schedule
+  // `vectorize`) to its back edge as a discardable attribute; LLVM IR
+  // translation reads the branch's own `loop_annotation`.
+  module->walk([](LLVM::BrOp br) {
+    if (auto a = br->getAttrOfType<LLVM::LoopAnnotationAttr>(
+            "llvm.loop_annotation")) {
+      br.setLoopAnnotationAttr(a);
+      br->removeAttr("llvm.loop_annotation");
+    }
   });
 
   DialectRegistry registry;

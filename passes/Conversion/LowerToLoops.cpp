@@ -5,8 +5,10 @@
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/IR/IRMapping.h"
 #include "passes/Conversion/ContractionKernels.h"
+#include "passes/Conversion/LoopNest.h"
 #include "passes/Passes.h"
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/MapVector.h"
 #include <cmath>
 
 namespace cascade {
@@ -475,9 +477,10 @@ struct LowerToLoops
       if (f->hasAttr(attrs::kModel) && onTensors)
         models.push_back(f);
     });
-    for (func::FuncOp f : models)
+    for (func::FuncOp f : models) {
       if (failed(lowerFunction(f)))
         return signalPassFailure();
+    }
   }
 
   static MemRefType bufferType(Type t) {
@@ -538,30 +541,31 @@ struct LowerToLoops
 
     SmallVector<EinsumOp> einsums(entry.getOps<EinsumOp>());
     SmallVector<Value> allocated;
-    SmallVector<SmallVector<EinsumOp>> groups =
-        fuseRecurrences ? findRecurrenceGroups(einsums, ret)
-                        : SmallVector<SmallVector<EinsumOp>>{};
-    auto groupOf = [&](EinsumOp op) -> SmallVector<EinsumOp> * {
-      for (auto &g : groups)
-        if (llvm::is_contained(g, op))
-          return &g;
-      return nullptr;
-    };
-    auto foldedInit = [&](EinsumOp op) {
-      for (Operation *user : op.getResult().getUsers())
-        if (auto rec = dyn_cast<EinsumOp>(user))
-          if (rec.getInit() == op.getResult() && constantInit(rec))
-            return true;
-      return false;
-    };
+    sched = LoopSchedule::fromFunction(f);
+    warnUnusedDirectives(einsums);
+    userGroups = collectUserGroups(einsums);
+    groups = fuseRecurrences ? findRecurrenceGroups(einsums, ret)
+                             : SmallVector<SmallVector<EinsumOp>>{};
+    dropStraddlingGroups();
+    if (failed(checkGroupsContiguous()))
+      return failure();
     for (EinsumOp op : einsums) {
       b.setInsertionPoint(op);
       if (foldedInit(op))
         continue; // stored directly by its recurrence's init copy
+      if (SmallVector<EinsumOp> *group = userGroupOf(op)) {
+        if (op != group->back())
+          continue; // the whole group is emitted at its last member
+        if (failed(lowerUserGroup(b, *group, outputBuffer, buffers, allocated,
+                                  lastUse)))
+          return failure();
+        continue;
+      }
       if (SmallVector<EinsumOp> *group = groupOf(op)) {
         if (op != group->back())
           continue; // the whole group is emitted at its last member
-        if (failed(lowerGroup(b, *group, buffers, allocated, lastUse)))
+        if (failed(lowerGroup(b, *group, buffers, allocated, lastUse, {},
+                              /*nested=*/false)))
           return failure();
         continue;
       }
@@ -603,11 +607,35 @@ struct LowerToLoops
     return success();
   }
 
-  /// Lowers one einsum into `buf`. With `step` (inside a fused recurrence
-  /// group), index 0 is fixed to that value and the recurrence's init copy
-  /// is left to the caller.
+  /// Lowers one einsum into `buf`, within the ranges enclosing fused loops
+  /// give its ranks (`bounds`). Inside a fused recurrence group, index 0 is
+  /// fixed to the group's step and the recurrence's init copy is left to
+  /// the caller. An equation the schedule shapes follows its directives;
+  /// the others get the default: a micro-kernel for contractions, else a
+  /// nest in chooseLoopOrder's order.
   LogicalResult lowerEinsum(OpBuilder &b, EinsumOp op, Value buf,
-                            IRMapping &buffers, Value step = {}) {
+                            IRMapping &buffers, const RankBounds &bounds = {}) {
+    Value step;
+    bool otherBounds = false;
+    for (unsigned d = 0; d < op.getNumLoops(); ++d) {
+      auto it = bounds.find(LoopSchedule::rankOf(op, d));
+      if (it == bounds.end())
+        continue;
+      if (d == 0 && it->second.fixed)
+        step = it->second.fixed;
+      else
+        otherBounds = true;
+    }
+    if (otherBounds || sched.touches(op)) {
+      SmallVector<Value> argBuffers;
+      for (Value in : op.getInputs())
+        argBuffers.push_back(buffers.lookup(in));
+      if (op.isRecurrence())
+        argBuffers.push_back(buf);
+      if (op.isRecurrence() && !step)
+        emitInitCopy(b, op, buf, buffers, bounds);
+      return lowerScheduled(b, op, buf, argBuffers, bounds);
+    }
     // `parallel` is the pass option (ODS): outer loops on the thread pool.
     Location loc = op.getLoc();
     ArrayRef<int64_t> extents = op.getExtents();
@@ -627,8 +655,9 @@ struct LowerToLoops
       return bufferIndex(nb, loc, v, idx, lm);
     };
     if (!iter && kernels &&
-        succeeded(lowerContractionKernel(b, op, buf, argBuffers, parallel,
-                                         registers, step, remap)))
+        succeeded(lowerContractionKernel(b, op, buf, argBuffers,
+                                         parallel && !inParallel, registers,
+                                         step, remap)))
       return success();
 
     auto outIndex = [&](OpBuilder &nb, ArrayRef<Value> ivs) {
@@ -705,7 +734,7 @@ struct LowerToLoops
                 });
             storeAt(nb, loc, loop.getResult(0), buf, idx, lm);
           },
-          {}, parallel && worthParallel(op, order), step);
+          {}, parallel && !inParallel && worthParallel(op, order), step);
       return success(ok);
     }
     buildNest(
@@ -724,7 +753,7 @@ struct LowerToLoops
           }
           storeAt(nb, loc, v, buf, idx, lm);
         },
-        {}, parallel && worthParallel(op, order), step);
+        {}, parallel && !inParallel && worthParallel(op, order), step);
     return success(ok);
   }
 
@@ -833,9 +862,13 @@ struct LowerToLoops
   }
 
   /// Emits a recurrence group as one loop over its first index.
+  /// Within a user's fused group (`nested`), inside its shared loops, the
+  /// group's buffers live for one iteration of them, and what the group
+  /// reads from outside stays for the enclosing group to free.
   LogicalResult lowerGroup(OpBuilder &b, ArrayRef<EinsumOp> members,
                            IRMapping &buffers, SmallVector<Value> &allocated,
-                           llvm::DenseMap<Value, Operation *> &lastUse) {
+                           llvm::DenseMap<Value, Operation *> &lastUse,
+                           const RankBounds &bounds, bool nested) {
     Location loc = EinsumOp(members.back()).getLoc();
     for (EinsumOp m : members) {
       auto shape = cast<RankedTensorType>(m.getResult().getType()).getShape();
@@ -861,23 +894,32 @@ struct LowerToLoops
           b.getI64IntegerAttr(64));
       layouts[buf] = layout;
       buffers.map(m.getResult(), buf);
-      allocated.push_back(m.getResult());
+      if (!nested) // nested: freed at the end of this group
+        allocated.push_back(m.getResult());
     }
     for (EinsumOp m : members)
       if (m.isRecurrence())
-        emitInitCopy(b, m, buffers.lookup(m.getResult()), buffers);
+        emitInitCopy(b, m, buffers.lookup(m.getResult()), buffers, bounds);
     bool ok = true;
     int64_t extent = EinsumOp(members.front()).getExtents()[0];
-    scf::ForOp::create(b, loc, arith::ConstantIndexOp::create(b, loc, 0),
-                       arith::ConstantIndexOp::create(b, loc, extent),
-                       arith::ConstantIndexOp::create(b, loc, 1), ValueRange{},
-                       [&](OpBuilder &fb, Location, Value step, ValueRange) {
-                         for (EinsumOp m : members)
-                           ok &= succeeded(
-                               lowerEinsum(fb, m, buffers.lookup(m.getResult()),
-                                           buffers, step));
-                         scf::YieldOp::create(fb, loc);
-                       });
+    scf::ForOp::create(
+        b, loc, arith::ConstantIndexOp::create(b, loc, 0),
+        arith::ConstantIndexOp::create(b, loc, extent),
+        arith::ConstantIndexOp::create(b, loc, 1), ValueRange{},
+        [&](OpBuilder &fb, Location, Value step, ValueRange) {
+          RankBounds inner = bounds;
+          inner[LoopSchedule::rankOf(members.front(), 0)] = {step, {}, {}};
+          for (EinsumOp m : members)
+            ok &= succeeded(lowerEinsum(fb, m, buffers.lookup(m.getResult()),
+                                        buffers, inner));
+          scf::YieldOp::create(fb, loc);
+        });
+    if (nested) {
+      // Later equations of the enclosing group read the final values.
+      for (EinsumOp m : members)
+        nestedBuffers.push_back(buffers.lookup(m.getResult()));
+      return success(ok);
+    }
     // Free what only the group used.
     llvm::DenseSet<Value> freed;
     for (EinsumOp m : members)
@@ -892,24 +934,44 @@ struct LowerToLoops
   }
 
   /// Copies a recurrence's init tensor into position 0 of its buffer.
-  void emitInitCopy(OpBuilder &b, EinsumOp op, Value buf, IRMapping &buffers) {
+  void emitInitCopy(OpBuilder &b, EinsumOp op, Value buf, IRMapping &buffers,
+                    const RankBounds &bounds = {}) {
     Location loc = op.getLoc();
     int64_t iter = *op.getIterative();
     auto shape = cast<RankedTensorType>(op.getResult().getType()).getShape();
     std::optional<double> folded = constantInit(op);
     Value init = folded ? Value() : buffers.lookup(op.getInit());
-    SmallVector<int64_t> initExtents(shape);
-    initExtents.erase(initExtents.begin() + iter);
-    buildNest(b, loc, initExtents, identityOrder(initExtents.size()),
-              [&](OpBuilder &nb, ArrayRef<Value> ivs) {
-                SmallVector<Value> dst(ivs);
-                dst.insert(dst.begin() + iter,
-                           arith::ConstantIndexOp::create(nb, loc, 0));
-                Value v = folded ? (Value)arith::ConstantOp::create(
-                                       nb, loc, nb.getF32FloatAttr(*folded))
-                                 : loadAt(nb, loc, init, ivs, &layouts);
-                storeAt(nb, loc, v, buf, dst, &layouts);
-              });
+    // One loop per dimension but the iterative one, within the bounds of
+    // enclosing fused loops.
+    SmallVector<LoopLevel> levels;
+    SmallVector<Value> fixed(shape.size() - 1);
+    for (unsigned d = 0, k = 0; d < shape.size(); ++d) {
+      if ((int64_t)d == iter)
+        continue;
+      auto it = bounds.find(LoopSchedule::rankOf(op, d));
+      if (it != bounds.end() && it->second.fixed) {
+        fixed[k++] = it->second.fixed;
+        continue;
+      }
+      LoopLevel l;
+      l.dim = k++;
+      l.extent = shape[d];
+      if (it != bounds.end()) {
+        l.lb = it->second.lb;
+        l.ub = it->second.ub;
+      }
+      levels.push_back(l);
+    }
+    buildLoopNest(b, loc, levels, fixed,
+                  [&](OpBuilder &nb, ArrayRef<Value> ivs) {
+                    SmallVector<Value> dst(ivs);
+                    dst.insert(dst.begin() + iter,
+                               arith::ConstantIndexOp::create(nb, loc, 0));
+                    Value v = folded ? (Value)arith::ConstantOp::create(
+                                           nb, loc, nb.getF32FloatAttr(*folded))
+                                     : loadAt(nb, loc, init, ivs, &layouts);
+                    storeAt(nb, loc, v, buf, dst, &layouts);
+                  });
   }
 
   /// The constant a recurrence starts from, when its init equation is a
@@ -924,6 +986,534 @@ struct LowerToLoops
         return c.getValue().convertToDouble();
     return std::nullopt;
   }
+
+  // --- schedules ------------------------------------------------------------
+
+  /// A tensor computed by an equation that only stores a constant into a
+  /// recurrence's position 0 is stored by that recurrence's init copy.
+  static bool foldedInit(EinsumOp op) {
+    for (Operation *user : op.getResult().getUsers())
+      if (auto rec = dyn_cast<EinsumOp>(user))
+        if (rec.getInit() == op.getResult() && constantInit(rec))
+          return true;
+    return false;
+  }
+
+  SmallVector<EinsumOp> *groupOf(EinsumOp op) {
+    for (auto &g : groups)
+      if (llvm::is_contained(g, op))
+        return &g;
+    return nullptr;
+  }
+
+  SmallVector<EinsumOp> *userGroupOf(EinsumOp op) {
+    auto name = op->getAttrOfType<StringAttr>("cascade.fuse");
+    if (!name)
+      return nullptr;
+    auto it = userGroups.find(name.getValue());
+    return it == userGroups.end() ? nullptr : &it->second;
+  }
+
+  static StringRef groupName(EinsumOp op) {
+    auto name = op->getAttrOfType<StringAttr>("cascade.fuse");
+    return name ? name.getValue() : StringRef();
+  }
+
+  static llvm::MapVector<StringRef, SmallVector<EinsumOp>>
+  collectUserGroups(ArrayRef<EinsumOp> einsums) {
+    llvm::MapVector<StringRef, SmallVector<EinsumOp>> out;
+    for (EinsumOp op : einsums)
+      if (StringRef g = groupName(op); !g.empty())
+        out[g].push_back(op);
+    return out;
+  }
+
+  /// A recurrence group runs inside a user's group only whole, and only
+  /// when nothing outside that group reads it (its buffers then live for
+  /// one iteration of the shared loops).
+  void dropStraddlingGroups() {
+    llvm::erase_if(groups, [&](SmallVector<EinsumOp> &g) {
+      StringRef name = groupName(g.front());
+      for (EinsumOp m : g) {
+        if (groupName(m) != name)
+          return true;
+        if (name.empty())
+          continue;
+        for (Operation *user : m.getResult().getUsers()) {
+          auto reader = dyn_cast<EinsumOp>(user);
+          if (!reader || groupName(reader) != name)
+            return true;
+        }
+      }
+      return false;
+    });
+  }
+
+  /// Directives that name nothing left after the rewrites say so.
+  void warnUnusedDirectives(ArrayRef<EinsumOp> einsums) {
+    if (sched.bindLoc)
+      emitWarning(*sched.bindLoc)
+          << "'bind' maps loops to GPU blocks and threads: it has no effect "
+             "on a CPU target";
+    for (const auto &entry : sched.orderLocs) {
+      StringRef target = entry.getKey();
+      bool used = llvm::any_of(einsums, [&](EinsumOp op) {
+        return op.getName() == target || groupName(op) == target;
+      });
+      if (!used)
+        emitWarning(entry.getValue())
+            << "'order " << target
+            << ":' names no equation left after the rewrites";
+    }
+    for (const auto &entry : sched.fuseLocs)
+      if (!llvm::any_of(einsums, [&](EinsumOp op) {
+            return groupName(op) == entry.getKey();
+          }))
+        emitWarning(entry.getValue())
+            << "group '" << entry.getKey()
+            << "' has no equation left after the rewrites";
+  }
+
+  /// Lowers `op` as its schedule says, within `bounds`.
+  LogicalResult lowerScheduled(OpBuilder &b, EinsumOp op, Value buf,
+                               ArrayRef<Value> argBuffers,
+                               const RankBounds &bounds) {
+    using Part = LoopSchedule::Part;
+    Location loc = op.getLoc();
+    ArrayRef<int64_t> extents = op.getExtents();
+    unsigned numOut = op.getNumOutputDims(), numLoops = op.getNumLoops();
+    std::optional<int64_t> iter = op.getIterative();
+    auto shape = cast<RankedTensorType>(op.getResult().getType()).getShape();
+    const LayoutMap *lm = &layouts;
+    SmallVector<Value> fixed(numLoops);
+    SmallVector<const RankBound *> bound(numLoops, nullptr);
+    for (unsigned d = 0; d < numLoops; ++d) {
+      auto it = bounds.find(LoopSchedule::rankOf(op, d));
+      if (it == bounds.end())
+        continue;
+      bound[d] = &it->second;
+      fixed[d] = it->second.fixed;
+    }
+    // A recurrence that reads other positions of itself than its own
+    // previous one needs its iterative loop outside all others.
+    bool crossReads = iter && !readsOnlyOwnPrevious(op);
+
+    // Levels in the default order, split ranks with their tile loops first.
+    SmallVector<LoopLevel> outers, levels;
+    for (unsigned d : chooseLoopOrder(op)) {
+      if (fixed[d])
+        continue;
+      LoopLevel l;
+      l.dim = d;
+      l.extent = extents[d];
+      l.name = LoopSchedule::rankOf(op, d);
+      if (bound[d]) {
+        l.lb = bound[d]->lb;
+        l.ub = bound[d]->ub;
+      } else if (auto it = sched.splits.find(l.name);
+                 it != sched.splits.end()) {
+        l.tile = std::min(it->second.tile, l.extent);
+        LoopLevel o = l;
+        o.part = Part::Outer;
+        o.name = it->second.outer;
+        outers.push_back(o);
+        l.part = Part::Inner;
+        l.name = it->second.inner;
+      }
+      levels.push_back(l);
+    }
+    // (Not levels.insert: an empty range self-moves each element.)
+    outers.append(levels.begin(), levels.end());
+    levels = std::move(outers);
+    auto moveTo = [&](unsigned from, unsigned to) {
+      LoopLevel l = levels[from];
+      levels.erase(levels.begin() + from);
+      levels.insert(levels.begin() + to, l);
+    };
+    // The schedule's order first, then the loops it does not name.
+    const std::vector<std::string> *order = sched.orderFor(op);
+    auto named = [&](const LoopLevel &l) {
+      return order && llvm::is_contained(*order, l.name);
+    };
+    if (order) {
+      SmallVector<LoopLevel> sorted;
+      for (const std::string &n : *order)
+        for (const LoopLevel &l : levels)
+          if (l.name == n)
+            sorted.push_back(l);
+      for (const LoopLevel &l : levels)
+        if (!named(l))
+          sorted.push_back(l);
+      levels = std::move(sorted);
+    }
+    // Vectorized loops innermost, unless the order places them.
+    for (unsigned i = 0, n = levels.size(); i < n; ++i)
+      if (sched.vectorize.contains(levels[i].name) && !named(levels[i])) {
+        moveTo(i, levels.size() - 1);
+        --i, --n;
+      }
+    // A tile's loop inside its tile-number loop.
+    for (bool moved = true; moved;) {
+      moved = false;
+      for (unsigned i = 0; i < levels.size() && !moved; ++i)
+        for (unsigned j = i + 1; j < levels.size() && !moved; ++j)
+          if (levels[i].part == Part::Inner && levels[j].part == Part::Outer &&
+              levels[j].dim == levels[i].dim) {
+            moveTo(i, j);
+            moved = true;
+          }
+    }
+    if (crossReads) {
+      SmallVector<LoopLevel> sorted;
+      for (bool first : {true, false})
+        for (const LoopLevel &l : levels)
+          if ((l.dim == *iter) == first)
+            sorted.push_back(l);
+      levels = std::move(sorted);
+    }
+    bool parallelTaken = inParallel;
+    for (LoopLevel &l : levels) {
+      bool canRunParallel = l.dim < numOut && l.dim != iter && !crossReads;
+      if (!parallelTaken && canRunParallel && sched.parallel.contains(l.name))
+        l.parallel = parallelTaken = true;
+      l.vectorize = sched.vectorize.contains(l.name);
+      if (auto it = sched.unroll.find(l.name); it != sched.unroll.end())
+        l.unroll = it->second;
+    }
+
+    // Reductions start from the identity, over this nest's part of the
+    // output (position 0 of a recurrence is its init).
+    if (op.hasReduction()) {
+      SmallVector<LoopLevel> initLevels;
+      SmallVector<Value> initFixed(numOut);
+      for (unsigned d = 0; d < numOut; ++d) {
+        bool isIter = iter && (int64_t)d == *iter;
+        if (fixed[d]) {
+          initFixed[d] = isIter ? (Value)arith::AddIOp::create(
+                                      b, loc, fixed[d],
+                                      arith::ConstantIndexOp::create(b, loc, 1))
+                                : fixed[d];
+          continue;
+        }
+        LoopLevel l;
+        l.dim = d;
+        l.extent = shape[d];
+        l.lowerBound = isIter ? 1 : 0;
+        if (bound[d]) {
+          l.lb = bound[d]->lb;
+          l.ub = bound[d]->ub;
+        }
+        initLevels.push_back(l);
+      }
+      double id = BodyEmitter::identity(op.getReduction());
+      buildLoopNest(b, loc, initLevels, initFixed,
+                    [&](OpBuilder &nb, ArrayRef<Value> ivs) {
+                      Value c = arith::ConstantOp::create(
+                          nb, loc, nb.getF32FloatAttr((float)id));
+                      storeAt(nb, loc, c, buf, ivs.take_front(numOut), lm);
+                    });
+    }
+
+    auto outIndex = [&](OpBuilder &nb, ArrayRef<Value> ivs) {
+      SmallVector<Value> idx(ivs.begin(), ivs.begin() + numOut);
+      if (iter)
+        idx[*iter] = arith::AddIOp::create(
+            nb, loc, idx[*iter], arith::ConstantIndexOp::create(nb, loc, 1));
+      return idx;
+    };
+    bool ok = true;
+    auto point = [&](OpBuilder &nb, ArrayRef<Value> ivs) -> Value {
+      BodyEmitter emitter(nb, op, ivs, argBuffers, lm);
+      Value v = emitter.emitRegion(op.getBody());
+      ok &= (bool)v;
+      return v;
+    };
+    // An innermost reduced loop accumulates in a register (reassociable, so
+    // it vectorizes) and stores once.
+    if (!levels.empty() && op.isReducedDim(levels.back().dim) &&
+        levels.back().part != Part::Outer) {
+      Accumulation acc;
+      acc.init = [&](OpBuilder &nb, ArrayRef<Value> ivs) {
+        return loadAt(nb, loc, buf, outIndex(nb, ivs), lm);
+      };
+      acc.step = [&](OpBuilder &nb, ArrayRef<Value> ivs, Value sum) -> Value {
+        Value v = point(nb, ivs);
+        return v ? BodyEmitter::combine(nb, loc, op.getReduction(), sum, v,
+                                        /*reassoc=*/true)
+                 : sum;
+      };
+      acc.done = [&](OpBuilder &nb, ArrayRef<Value> ivs, Value sum) {
+        storeAt(nb, loc, sum, buf, outIndex(nb, ivs), lm);
+      };
+      buildLoopNest(b, loc, levels, fixed, nullptr, &acc);
+      return success(ok);
+    }
+    buildLoopNest(
+        b, loc, levels, fixed, [&](OpBuilder &nb, ArrayRef<Value> ivs) {
+          Value v = point(nb, ivs);
+          if (!v)
+            return;
+          SmallVector<Value> idx = outIndex(nb, ivs);
+          if (op.hasReduction())
+            v = BodyEmitter::combine(nb, loc, op.getReduction(),
+                                     loadAt(nb, loc, buf, idx, lm), v);
+          storeAt(nb, loc, v, buf, idx, lm);
+        });
+    return success(ok);
+  }
+
+  /// Why loop `name` cannot enclose every equation of `group` (empty when
+  /// it can): each must have its rank as an output index that is not a
+  /// recurrence's iterative one, and read what the others compute at the
+  /// same index of that rank.
+  std::string cannotShare(ArrayRef<EinsumOp> group, StringRef rank) {
+    auto dimOf = [&](EinsumOp op) -> std::optional<unsigned> {
+      for (unsigned d = 0; d < op.getNumOutputDims(); ++d)
+        if (LoopSchedule::rankOf(op, d) == rank)
+          return d;
+      return std::nullopt;
+    };
+    for (EinsumOp op : group) {
+      if (foldedInit(op))
+        continue;
+      std::optional<unsigned> d = dimOf(op);
+      if (!d)
+        return ("'" + op.getName() + "' has no output index over " + rank)
+            .str();
+      if (op.getIterative() == (int64_t)*d)
+        return ("'" + op.getName() + "' iterates over " + rank).str();
+      if (op.isRecurrence() && !readsOnlyOwnPrevious(op))
+        return ("'" + op.getName() + "' reads other positions of itself").str();
+      std::string why;
+      op.getBody().walk([&](ReadOp read) {
+        Value t = op.getOperandForArg(cast<BlockArgument>(read.getTensor()));
+        auto producer = t ? t.getDefiningOp<EinsumOp>() : EinsumOp();
+        if (!producer || !llvm::is_contained(group, producer) ||
+            foldedInit(producer))
+          return;
+        std::optional<unsigned> pd = dimOf(producer);
+        if (!pd || read.getMap().getResult(*pd) !=
+                       getAffineDimExpr(*d, op.getContext()))
+          why = ("'" + op.getName() + "' reads '" + producer.getName() +
+                 "' at another index of " + rank)
+                    .str();
+      });
+      if (!why.empty())
+        return why;
+      if (op.isRecurrence())
+        if (auto init = op.getInit().getDefiningOp<EinsumOp>();
+            init && llvm::is_contained(group, init) && !foldedInit(init)) {
+          unsigned k = *d - ((int64_t)*op.getIterative() < (int64_t)*d ? 1 : 0);
+          if (k >= (unsigned)init.getNumOutputDims() ||
+              LoopSchedule::rankOf(init, k) != rank)
+            return ("'" + op.getName() + "' starts from '" + init.getName() +
+                    "' at another index of " + rank)
+                .str();
+        }
+    }
+    return "";
+  }
+
+  /// Nothing outside a group may sit between its equations and read it
+  /// (the group runs where its last equation is).
+  LogicalResult checkGroupsContiguous() {
+    for (auto &[name, group] : userGroups) {
+      Location loc = EinsumOp(group.back()).getLoc();
+      if (auto it = sched.fuseLocs.find(name); it != sched.fuseLocs.end())
+        loc = it->second;
+      for (Operation *op = group.front()->getNextNode(); op != group.back();
+           op = op->getNextNode()) {
+        auto other = dyn_cast<EinsumOp>(op);
+        if (!other || groupName(other) == name)
+          continue;
+        for (Value in : other->getOperands())
+          if (auto p = in.getDefiningOp<EinsumOp>(); p && groupName(p) == name)
+            return emitError(loc)
+                   << "cannot fuse group '" << name << "': '" << other.getName()
+                   << "' is not in it but reads '" << p.getName()
+                   << "' of it before the group ends";
+      }
+    }
+    return success();
+  }
+
+  /// Emits a user's `fuse` group: its shared loops, and inside them each
+  /// equation (or recurrence group) of it in turn, on the part of its
+  /// output that the shared loops select.
+  LogicalResult lowerUserGroup(OpBuilder &b, ArrayRef<EinsumOp> group,
+                               llvm::DenseMap<Value, Value> &outputBuffer,
+                               IRMapping &buffers,
+                               SmallVector<Value> &allocated,
+                               llvm::DenseMap<Value, Operation *> &lastUse) {
+    using Part = LoopSchedule::Part;
+    StringRef name = groupName(group.front());
+    Location loc = EinsumOp(group.back()).getLoc();
+    if (auto it = sched.fuseLocs.find(name); it != sched.fuseLocs.end())
+      loc = it->second;
+    // The shared loops: the leading loops of the group's order that every
+    // equation can share, else the first rank of the last equation's
+    // output that they can.
+    struct Shared {
+      std::string name, rank;
+      Part part;
+      int64_t extent, tile;
+    };
+    SmallVector<Shared> shared;
+    auto extentOf = [&](StringRef rank) -> int64_t {
+      for (EinsumOp op : group)
+        for (unsigned d = 0; d < op.getNumLoops(); ++d)
+          if (LoopSchedule::rankOf(op, d) == rank)
+            return op.getExtents()[d];
+      return 0;
+    };
+    auto addShared = [&](StringRef loopName) -> std::string {
+      auto what = sched.loopOf(loopName);
+      if (!what)
+        return ("'" + loopName + "' is split: name one of its parts").str();
+      auto [rank, part] = *what;
+      if (part == Part::Inner &&
+          !llvm::any_of(shared, [&, r = rank](const Shared &s) {
+            return s.rank == r && s.part == Part::Outer;
+          }))
+        return "its outer part is not shared";
+      if (std::string why = cannotShare(group, rank); !why.empty())
+        return why;
+      int64_t tile = part == Part::Whole ? 0 : sched.splits[rank].tile;
+      shared.push_back({loopName.str(), rank, part, extentOf(rank),
+                        std::min(tile, extentOf(rank))});
+      return "";
+    };
+    auto it = sched.orders.find(name);
+    if (it != sched.orders.end() && !it->second.empty()) {
+      for (auto [i, loopName] : llvm::enumerate(it->second)) {
+        std::string why = addShared(loopName);
+        if (why.empty())
+          continue;
+        if (i == 0)
+          return emitError(sched.orderLocs.at(name))
+                 << "loop '" << loopName << "' cannot enclose group '" << name
+                 << "': " << why;
+        break; // the rest of the order applies inside each equation
+      }
+    } else {
+      EinsumOp last = group.back();
+      for (unsigned d = 0; d < last.getNumOutputDims() && shared.empty(); ++d) {
+        std::string rank = LoopSchedule::rankOf(last, d);
+        auto split = sched.splits.find(rank);
+        (void)addShared(split == sched.splits.end() ? rank
+                                                    : split->second.outer);
+      }
+      if (shared.empty())
+        return emitError(loc)
+               << "cannot fuse group '" << name
+               << "': no rank is an output index of each of its equations, "
+                  "read at the same index by the others";
+    }
+
+    // Whole buffers for the group's equations (recurrence groups inside it
+    // allocate their own, per iteration of the shared loops).
+    for (EinsumOp m : group) {
+      if (foldedInit(m) || groupOf(m))
+        continue;
+      Value buf = outputBuffer.lookup(m.getResult());
+      if (!buf) {
+        buf = memref::AllocOp::create(b, m.getLoc(),
+                                      bufferType(m.getResult().getType()),
+                                      b.getI64IntegerAttr(64));
+        allocated.push_back(m.getResult());
+      }
+      buffers.map(m.getResult(), buf);
+    }
+
+    bool ok = true;
+    RankBounds bounds;
+    bool wasInParallel = inParallel;
+    std::function<void(OpBuilder &, unsigned)> level = [&](OpBuilder &nb,
+                                                           unsigned depth) {
+      if (depth == shared.size()) {
+        for (EinsumOp m : group) {
+          if (foldedInit(m))
+            continue;
+          if (SmallVector<EinsumOp> *rec = groupOf(m)) {
+            if (m == rec->back())
+              ok &= succeeded(lowerGroup(nb, *rec, buffers, allocated, lastUse,
+                                         bounds, /*nested=*/true));
+            continue;
+          }
+          ok &= succeeded(lowerEinsum(nb, m, buffers.lookup(m.getResult()),
+                                      buffers, bounds));
+        }
+        for (Value buf : nestedBuffers)
+          memref::DeallocOp::create(nb, loc, buf);
+        nestedBuffers.clear();
+        return;
+      }
+      const Shared &s = shared[depth];
+      auto cst = [&](OpBuilder &ib, int64_t v) -> Value {
+        return arith::ConstantIndexOp::create(ib, loc, v);
+      };
+      Value lb = cst(nb, 0), ub = cst(nb, s.extent);
+      if (s.part == Part::Outer)
+        ub = cst(nb, (s.extent + s.tile - 1) / s.tile);
+      if (s.part == Part::Inner) {
+        lb = bounds[s.rank].lb;
+        ub = bounds[s.rank].ub;
+      }
+      auto bind = [&](OpBuilder &ib, Value iv) {
+        if (s.part != Part::Outer) {
+          bounds[s.rank] = {iv, {}, {}};
+          return;
+        }
+        Value tlb = arith::MulIOp::create(ib, loc, iv, cst(ib, s.tile));
+        Value tub = arith::MinSIOp::create(
+            ib, loc, arith::AddIOp::create(ib, loc, tlb, cst(ib, s.tile)),
+            cst(ib, s.extent));
+        bounds[s.rank] = {{}, tlb, tub};
+      };
+      if (!inParallel && sched.parallel.contains(s.name)) {
+        inParallel = true;
+        scf::ParallelOp::create(nb, loc, ValueRange{lb}, ValueRange{ub},
+                                ValueRange{cst(nb, 1)},
+                                [&](OpBuilder &pb, Location, ValueRange ivs) {
+                                  bind(pb, ivs[0]);
+                                  level(pb, depth + 1);
+                                  scf::ReduceOp::create(pb, loc);
+                                });
+        return;
+      }
+      scf::ForOp::create(nb, loc, lb, ub, cst(nb, 1), ValueRange{},
+                         [&](OpBuilder &fb, Location, Value iv, ValueRange) {
+                           bind(fb, iv);
+                           level(fb, depth + 1);
+                           scf::YieldOp::create(fb, loc);
+                         });
+    };
+    level(b, 0);
+    inParallel = wasInParallel;
+
+    // Free what only the group read, and what it computed for nobody.
+    llvm::DenseSet<Value> freed;
+    for (EinsumOp m : group)
+      for (Value in : m->getOperands())
+        if (llvm::is_contained(group, lastUse.lookup(in)) &&
+            llvm::is_contained(allocated, in) && freed.insert(in).second &&
+            buffers.lookup(in))
+          memref::DeallocOp::create(b, loc, buffers.lookup(in));
+    for (EinsumOp m : group)
+      if (!foldedInit(m) && !groupOf(m) && !lastUse.count(m.getResult()) &&
+          llvm::is_contained(allocated, m.getResult()) &&
+          freed.insert(m.getResult()).second)
+        memref::DeallocOp::create(b, loc, buffers.lookup(m.getResult()));
+    return success(ok);
+  }
+
+  LoopSchedule sched;
+  bool inParallel = false; // inside a shared scf.parallel: no nested ones
+  // Buffers of recurrence groups inside a user's group: freed at the end of
+  // one iteration of its shared loops.
+  SmallVector<Value> nestedBuffers;
+  SmallVector<SmallVector<EinsumOp>> groups;
+  llvm::MapVector<StringRef, SmallVector<EinsumOp>> userGroups;
 
   LayoutMap layouts;
 };

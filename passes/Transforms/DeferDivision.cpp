@@ -100,6 +100,7 @@ SmallVector<AffineExpr> reducedToZero(ArrayRef<AffineExpr> identity,
 void rewrite(Match m, func::FuncOp func) {
   EinsumOp c = m.consumer;
   OpBuilder b(c);
+  Operation *before = c->getPrevNode();
   std::vector<std::string> indices;
   for (unsigned d = 0; d < c.getNumLoops(); ++d)
     indices.push_back(c.getIndexName(d).str());
@@ -140,6 +141,7 @@ void rewrite(Match m, func::FuncOp func) {
   Value q = div.binary("div", div.read(sum.getResult(), outIdentity),
                        div.cloneExpr(denSource, m.division.getRhs(), denMap));
   EinsumOp result = div.finish(q);
+  inheritFuseGroup(c, before);
   c.getResult().replaceAllUsesWith(result.getResult());
   c.erase();
   if (m.quotient && m.quotient.getResult().use_empty())

@@ -192,6 +192,7 @@ std::optional<Match> matchFrom(EinsumOp gm) {
 void rewrite(Match &m, func::FuncOp func, int64_t tile) {
   MLIRContext *ctx = func.getContext();
   OpBuilder b(m.av);
+  Operation *before = m.av->getPrevNode();
   Location loc = m.av.getLoc();
   unsigned nO = m.nO, nV = m.snv.getNumOutputDims();
   int64_t extent = m.gm.getExtents()[nO];
@@ -470,6 +471,7 @@ void rewrite(Match &m, func::FuncOp func, int64_t tile) {
         return {};
       });
   EinsumOp result = av.finish(q);
+  inheritFuseGroup(m.av, before);
   m.av.getResult().replaceAllUsesWith(result.getResult());
   for (EinsumOp dead : {m.av, m.snv, m.sd, m.sn, m.gm})
     dead.erase();

@@ -289,4 +289,14 @@ bool exprEqual(EinsumOp a, Value va, ArrayRef<AffineExpr> mapA, EinsumOp b,
                    yielded(wb.getElseRegion()), mapB, numDims);
 }
 
+void inheritFuseGroup(Operation *replaced, Operation *before) {
+  Attribute group = replaced->getAttr(kFuseGroupAttr);
+  if (!group)
+    return;
+  Operation *op =
+      before ? before->getNextNode() : &replaced->getBlock()->front();
+  for (; op && op != replaced; op = op->getNextNode())
+    op->setAttr(kFuseGroupAttr, group);
+}
+
 } // namespace cascade

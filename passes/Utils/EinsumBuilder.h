@@ -16,6 +16,14 @@
 
 namespace cascade {
 
+/// The schedule's `fuse` group of an equation (a discardable attribute).
+inline constexpr llvm::StringLiteral kFuseGroupAttr = "cascade.fuse";
+
+/// The rewrites build their equations right before the one they replace,
+/// after `before` (null: from the start of the block). This passes the
+/// replaced equation's `fuse` group on to them.
+void inheritFuseGroup(mlir::Operation *replaced, mlir::Operation *before);
+
 class EinsumBuilder {
 public:
   /// An equation named `name` over `indices` with `extents`; the first
