@@ -15,7 +15,8 @@ namespace cascade {
 
 namespace {
 
-constexpr int64_t kLanes = 8; // vector<8xf32>: AVX2, half an AVX-512 register
+constexpr int64_t kLanes = 8; // vector<8xf32>: an AVX2 or two NEON registers
+constexpr int64_t kWideLanes = 16; // vector<16xf32>: an AVX-512 register
 
 struct Operand {
   ReadOp read;
@@ -35,6 +36,7 @@ struct Kernel {
   bool dot = false;                   // both contiguous along k
   double scale = 1.0;                 // the product is multiplied by scale
   int64_t mr = 1, nr = 1; // rows and (vector) columns of the register tile
+  int64_t lanes = kLanes;  // of each vector: 16 fills an AVX-512 register
 };
 
 /// A read whose every coordinate is one index (with coefficient 1), plus,
@@ -171,9 +173,12 @@ std::optional<Kernel> match(EinsumOp op, int64_t registers, bool fixed0) {
         kn.m = *row;
         kn.dot = false;
         setReduced(numLoops - 1);
-        kn.nr = wide && ext[kn.n] % (4 * kLanes) == 0 ? 4
-                : ext[kn.n] % (2 * kLanes) == 0       ? 2
-                                                      : 1;
+        // 32 registers (AVX-512): whole 16-lane registers, 6 x 4 of them.
+        int64_t lanes = kn.lanes =
+            wide && ext[kn.n] % (2 * kWideLanes) == 0 ? kWideLanes : kLanes;
+        kn.nr = wide && ext[kn.n] % (4 * lanes) == 0 ? 4
+                : ext[kn.n] % (2 * lanes) == 0       ? 2
+                                                     : 1;
         kn.mr = std::min<int64_t>(6, ext[kn.m]); // the last block may be short
         return kn;
       }
@@ -269,12 +274,12 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
   Location loc = op.getLoc();
   ArrayRef<int64_t> ext = op.getExtents();
   unsigned numOut = op.getNumOutputDims();
-  auto vecType = VectorType::get({kLanes}, b.getF32Type());
+  auto vecType = VectorType::get({kn->lanes}, b.getF32Type());
   // Multiply-adds that LLVM fuses into FMA instructions where the CPU has
   // them (a strict vector.fma would call fmaf() on CPUs without FMA).
   auto contract = arith::FastMathFlagsAttr::get(b.getContext(),
                                                 arith::FastMathFlags::contract);
-  int64_t colStep = kn->dot ? kn->nr : kn->nr * kLanes;
+  int64_t colStep = kn->dot ? kn->nr : kn->nr * kn->lanes;
 
   // Outer loops: the other output indices, then the row and column blocks.
   SmallVector<unsigned> batch;
@@ -407,12 +412,12 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
             for (int64_t j = 0; j < kn->nr; ++j) {
               outAt[kn->m] = arith::AddIOp::create(nb, loc, m0, cst(nb, i));
               outAt[kn->n] =
-                  arith::AddIOp::create(nb, loc, n0, cst(nb, j * kLanes));
+                  arith::AddIOp::create(nb, loc, n0, cst(nb, j * kn->lanes));
               init[i * kn->nr + j] = vector::LoadOp::create(
                   nb, loc, vecType, out, place(nb, out, outAt));
             }
         }
-        int64_t kStep = kn->dot ? kLanes : 1;
+        int64_t kStep = kn->dot ? kn->lanes : 1;
         // The reduction: the other reduced indices outside, k innermost, the
         // accumulators carried through every loop.
         auto tileStep = [&](OpBuilder &kb, SmallVector<Value> &pos,
@@ -434,7 +439,7 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
           pos[kn->m] = m0;
           for (int64_t j = 0; j < kn->nr; ++j) {
             pos[kn->n] = arith::AddIOp::create(
-                kb, loc, n0, cst(kb, kn->dot ? j : j * kLanes));
+                kb, loc, n0, cst(kb, kn->dot ? j : j * kn->lanes));
             bv.push_back(vector::LoadOp::create(
                 kb, loc, vecType, inB,
                 place(kb, inB, indices(kb, kn->b, pos))));
@@ -478,7 +483,7 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
             Value acc = sums[i * kn->nr + j];
             outAt[kn->m] = arith::AddIOp::create(nb, loc, m0, cst(nb, i));
             outAt[kn->n] = arith::AddIOp::create(
-                nb, loc, n0, cst(nb, kn->dot ? j : j * kLanes));
+                nb, loc, n0, cst(nb, kn->dot ? j : j * kn->lanes));
             if (kn->dot) {
               Value s = vector::ReductionOp::create(
                   nb, loc, vector::CombiningKind::ADD, acc,
