@@ -1108,8 +1108,11 @@ struct LowerToLoops
       l.extent = extents[d];
       l.name = LoopSchedule::rankOf(op, d);
       if (bound[d]) {
+        // The rest of a shared tile: the split's inner loop.
         l.lb = bound[d]->lb;
         l.ub = bound[d]->ub;
+        if (auto it = sched.splits.find(l.name); it != sched.splits.end())
+          l.name = it->second.inner;
       } else if (auto it = sched.splits.find(l.name);
                  it != sched.splits.end()) {
         l.tile = std::min(it->second.tile, l.extent);
