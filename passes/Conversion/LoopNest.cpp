@@ -68,13 +68,11 @@ bool LoopSchedule::touches(EinsumOp op) const {
     return true;
   for (unsigned d = 0; d < op.getNumLoops(); ++d) {
     std::string rank = rankOf(op, d);
-    SmallVector<std::string, 2> loops{rank};
-    if (auto it = splits.find(rank); it != splits.end())
-      loops = {it->second.outer, it->second.inner};
-    for (const std::string &l : loops)
-      if (splits.count(rank) || parallel.contains(l) || vectorize.contains(l) ||
-          unroll.count(l))
-        return true;
+    if (splits.count(rank))
+      return true;
+    if (parallel.contains(rank) || vectorize.contains(rank) ||
+        unroll.count(rank))
+      return true;
   }
   return false;
 }

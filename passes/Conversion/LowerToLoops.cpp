@@ -410,36 +410,19 @@ void buildNest(OpBuilder &b, Location loc, ArrayRef<int64_t> extents,
                function_ref<void(OpBuilder &, ArrayRef<Value>)> body,
                ArrayRef<int64_t> lowerBounds = {}, bool parallelOuter = false,
                Value fixedDim0 = {}) {
-  SmallVector<Value> byDim(extents.size());
+  SmallVector<LoopLevel> levels;
+  for (unsigned d : order) {
+    LoopLevel l;
+    l.dim = d;
+    l.extent = extents[d];
+    l.lowerBound = lowerBounds.empty() ? 0 : lowerBounds[d];
+    l.parallel = parallelOuter && levels.empty();
+    levels.push_back(l);
+  }
+  SmallVector<Value> fixed(extents.size());
   if (fixedDim0)
-    byDim[0] = fixedDim0; // the step of an enclosing fused loop
-  std::function<void(OpBuilder &, unsigned)> level = [&](OpBuilder &nb,
-                                                         unsigned depth) {
-    if (depth == order.size())
-      return body(nb, byDim);
-    unsigned d = order[depth];
-    Value lb = arith::ConstantIndexOp::create(
-        nb, loc, lowerBounds.empty() ? 0 : lowerBounds[d]);
-    Value ub = arith::ConstantIndexOp::create(nb, loc, extents[d]);
-    Value step = arith::ConstantIndexOp::create(nb, loc, 1);
-    if (depth == 0 && parallelOuter) {
-      scf::ParallelOp::create(nb, loc, ValueRange{lb}, ValueRange{ub},
-                              ValueRange{step},
-                              [&](OpBuilder &pb, Location, ValueRange ivs) {
-                                byDim[d] = ivs[0];
-                                level(pb, depth + 1);
-                                scf::ReduceOp::create(pb, loc);
-                              });
-      return;
-    }
-    scf::ForOp::create(nb, loc, lb, ub, step, ValueRange{},
-                       [&](OpBuilder &fb, Location, Value iv, ValueRange) {
-                         byDim[d] = iv;
-                         level(fb, depth + 1);
-                         scf::YieldOp::create(fb, loc);
-                       });
-  };
-  level(b, 0);
+    fixed[0] = fixedDim0; // the step of an enclosing fused loop
+  buildLoopNest(b, loc, levels, fixed, body);
 }
 
 /// Loops worth running on several threads: the outermost loop runs over an
@@ -569,14 +552,7 @@ struct LowerToLoops
           return failure();
         continue;
       }
-      Value buf = outputBuffer.lookup(op.getResult());
-      if (!buf) {
-        buf = memref::AllocOp::create(b, op.getLoc(),
-                                      bufferType(op.getResult().getType()),
-                                      b.getI64IntegerAttr(64));
-        allocated.push_back(op.getResult());
-      }
-      buffers.map(op.getResult(), buf);
+      Value buf = mapBuffer(b, op, outputBuffer, buffers, allocated);
       if (failed(lowerEinsum(b, op, buf, buffers)))
         return failure();
       // Free inputs whose last use this was.
@@ -605,6 +581,22 @@ struct LowerToLoops
       op.erase();
     }
     return success();
+  }
+
+  /// The whole buffer of `op`'s result: its output parameter when it is
+  /// returned, else a new allocation (recorded in `allocated`).
+  Value mapBuffer(OpBuilder &b, EinsumOp op,
+                  const llvm::DenseMap<Value, Value> &outputBuffer,
+                  IRMapping &buffers, SmallVector<Value> &allocated) {
+    Value buf = outputBuffer.lookup(op.getResult());
+    if (!buf) {
+      buf = memref::AllocOp::create(b, op.getLoc(),
+                                    bufferType(op.getResult().getType()),
+                                    b.getI64IntegerAttr(64));
+      allocated.push_back(op.getResult());
+    }
+    buffers.map(op.getResult(), buf);
+    return buf;
   }
 
   /// Lowers one einsum into `buf`, within the ranges enclosing fused loops
@@ -920,17 +912,29 @@ struct LowerToLoops
         nestedBuffers.push_back(buffers.lookup(m.getResult()));
       return success(ok);
     }
-    // Free what only the group used.
+    freeGroupBuffers(b, loc, members, buffers, allocated, lastUse);
+    return success(ok);
+  }
+
+  /// After a fused group: frees the allocated buffers whose last reader is
+  /// in the group, and the group's own results that nothing reads.
+  static void freeGroupBuffers(OpBuilder &b, Location loc,
+                               ArrayRef<EinsumOp> members, IRMapping &buffers,
+                               ArrayRef<Value> allocated,
+                               llvm::DenseMap<Value, Operation *> &lastUse) {
     llvm::DenseSet<Value> freed;
+    auto free = [&](Value v) {
+      if (llvm::is_contained(allocated, v) && buffers.lookup(v) &&
+          freed.insert(v).second)
+        memref::DeallocOp::create(b, loc, buffers.lookup(v));
+    };
     for (EinsumOp m : members)
       for (Value in : m->getOperands())
-        if (llvm::is_contained(members, lastUse.lookup(in)) &&
-            llvm::is_contained(allocated, in) && freed.insert(in).second)
-          memref::DeallocOp::create(b, loc, buffers.lookup(in));
+        if (llvm::is_contained(members, lastUse.lookup(in)))
+          free(in);
     for (EinsumOp m : members)
-      if (!lastUse.count(m.getResult()) && freed.insert(m.getResult()).second)
-        memref::DeallocOp::create(b, loc, buffers.lookup(m.getResult()));
-    return success(ok);
+      if (!lastUse.count(m.getResult()))
+        free(m.getResult());
   }
 
   /// Copies a recurrence's init tensor into position 0 of its buffer.
@@ -1415,18 +1419,9 @@ struct LowerToLoops
 
     // Whole buffers for the group's equations (recurrence groups inside it
     // allocate their own, per iteration of the shared loops).
-    for (EinsumOp m : group) {
-      if (foldedInit(m) || groupOf(m))
-        continue;
-      Value buf = outputBuffer.lookup(m.getResult());
-      if (!buf) {
-        buf = memref::AllocOp::create(b, m.getLoc(),
-                                      bufferType(m.getResult().getType()),
-                                      b.getI64IntegerAttr(64));
-        allocated.push_back(m.getResult());
-      }
-      buffers.map(m.getResult(), buf);
-    }
+    for (EinsumOp m : group)
+      if (!foldedInit(m) && !groupOf(m))
+        mapBuffer(b, m, outputBuffer, buffers, allocated);
 
     bool ok = true;
     RankBounds bounds;
@@ -1452,31 +1447,32 @@ struct LowerToLoops
         return;
       }
       const Shared &s = shared[depth];
-      auto cst = [&](OpBuilder &ib, int64_t v) -> Value {
-        return arith::ConstantIndexOp::create(ib, loc, v);
-      };
-      Value lb = cst(nb, 0), ub = cst(nb, s.extent);
-      if (s.part == Part::Outer)
-        ub = cst(nb, (s.extent + s.tile - 1) / s.tile);
+      // An inner part runs over the tile its outer part bound.
+      LoopLevel l;
+      l.part = s.part;
+      l.extent = s.extent;
+      l.tile = s.tile;
       if (s.part == Part::Inner) {
-        lb = bounds[s.rank].lb;
-        ub = bounds[s.rank].ub;
+        l.part = Part::Whole;
+        l.lb = bounds[s.rank].lb;
+        l.ub = bounds[s.rank].ub;
       }
+      auto [lb, ub] = levelBounds(nb, loc, l, {});
       auto bind = [&](OpBuilder &ib, Value iv) {
         if (s.part != Part::Outer) {
           bounds[s.rank] = {iv, {}, {}};
           return;
         }
-        Value tlb = arith::MulIOp::create(ib, loc, iv, cst(ib, s.tile));
-        Value tub = arith::MinSIOp::create(
-            ib, loc, arith::AddIOp::create(ib, loc, tlb, cst(ib, s.tile)),
-            cst(ib, s.extent));
+        LoopLevel tile = l;
+        tile.part = Part::Inner;
+        auto [tlb, tub] = levelBounds(ib, loc, tile, iv);
         bounds[s.rank] = {{}, tlb, tub};
       };
+      Value one = arith::ConstantIndexOp::create(nb, loc, 1);
       if (!inParallel && sched.parallel.contains(s.name)) {
         inParallel = true;
         scf::ParallelOp::create(nb, loc, ValueRange{lb}, ValueRange{ub},
-                                ValueRange{cst(nb, 1)},
+                                ValueRange{one},
                                 [&](OpBuilder &pb, Location, ValueRange ivs) {
                                   bind(pb, ivs[0]);
                                   level(pb, depth + 1);
@@ -1484,7 +1480,7 @@ struct LowerToLoops
                                 });
         return;
       }
-      scf::ForOp::create(nb, loc, lb, ub, cst(nb, 1), ValueRange{},
+      scf::ForOp::create(nb, loc, lb, ub, one, ValueRange{},
                          [&](OpBuilder &fb, Location, Value iv, ValueRange) {
                            bind(fb, iv);
                            level(fb, depth + 1);
@@ -1494,19 +1490,9 @@ struct LowerToLoops
     level(b, 0);
     inParallel = wasInParallel;
 
-    // Free what only the group read, and what it computed for nobody.
-    llvm::DenseSet<Value> freed;
-    for (EinsumOp m : group)
-      for (Value in : m->getOperands())
-        if (llvm::is_contained(group, lastUse.lookup(in)) &&
-            llvm::is_contained(allocated, in) && freed.insert(in).second &&
-            buffers.lookup(in))
-          memref::DeallocOp::create(b, loc, buffers.lookup(in));
-    for (EinsumOp m : group)
-      if (!foldedInit(m) && !groupOf(m) && !lastUse.count(m.getResult()) &&
-          llvm::is_contained(allocated, m.getResult()) &&
-          freed.insert(m.getResult()).second)
-        memref::DeallocOp::create(b, loc, buffers.lookup(m.getResult()));
+    // Recurrence groups inside freed their own buffers (not in
+    // `allocated`); folded inits have none.
+    freeGroupBuffers(b, loc, group, buffers, allocated, lastUse);
     return success(ok);
   }
 
