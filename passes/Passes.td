@@ -29,7 +29,15 @@ def CascadeLowerToLoops : Pass<"cascade-lower-to-loops", "mlir::ModuleOp"> {
     whose first index is a recurrence's iterative index m1, as the 1-pass
     cascade writes them) runs as one loop over m1 when all reads among them
     are at the same step: its per-step tensors keep one step, its
-    recurrences one or two positions.
+    recurrences one or two positions. With `tile-recurrences` (the
+    default), such a group and the equations that read its final values
+    (the 1-pass attention's AV) run inside shared loops over the ranks
+    they all have as output indices and read at the same index (heads,
+    query tiles): one multi-dimensional scf.parallel whose iterations each
+    run the m1 loop on buffers of one tile (the FlashAttention loop nest),
+    with the micro-kernels computing each tile's contractions. The rank
+    that is innermost in some equation is tiled by 64, 32 or 16 (a divisor
+    of its extent; else not shared), the others fixed per iteration.
 
     The loop directives of the model's schedule (`cascade.schedule`, see
     LoopNest.h) take over the loops of the equations they name: `split`
@@ -59,6 +67,9 @@ def CascadeLowerToLoops : Pass<"cascade-lower-to-loops", "mlir::ModuleOp"> {
     Option<"fuseRecurrences", "fuse-recurrences", "bool", /*default=*/"true",
            "Run each recurrence group (the 1-pass cascade) as one loop over "
            "its iterative index, keeping one step of its tensors">,
+    Option<"tileRecurrences", "tile-recurrences", "bool", /*default=*/"true",
+           "Run each fused recurrence group and its readers inside shared, "
+           "parallel loops over heads and query tiles">,
     Option<"registers", "registers", "int64_t", /*default=*/"16",
            "Vector registers of the target (16 for AVX2/NEON, 32 for AVX-512 "
            "and SVE): sizes the kernels' register tiles">

@@ -18,6 +18,9 @@ struct CliOptions {
   std::string emit, passes, output, outputDir, weights, schedule;
   std::vector<std::string> inputs; // NAME=FILE.npy
   bool randomInputs = false, check = false, json = false;
+  // Let the default heuristic pick the cascade rewrites of a model without
+  // a schedule (see applyDefaultRewrites).
+  bool defaultRewrites = true;
   uint64_t seed = 0;
   unsigned bench = 0;
 };

@@ -36,7 +36,7 @@ struct Kernel {
   bool dot = false;                   // both contiguous along k
   double scale = 1.0;                 // the product is multiplied by scale
   int64_t mr = 1, nr = 1; // rows and (vector) columns of the register tile
-  int64_t lanes = kLanes;  // of each vector: 16 fills an AVX-512 register
+  int64_t lanes = kLanes; // of each vector: 16 fills an AVX-512 register
 };
 
 /// A read whose every coordinate is one index (with coefficient 1), plus,
@@ -61,6 +61,9 @@ std::optional<Operand> plainOperand(Value v, bool fixed0 = false) {
       main = d;
     }
     bool extra = lin->constant != 0 || (fixed0 && lin->coeffs[0] != 0);
+    // A coordinate of the fixed index alone (`SLN[m1, m0, p]`, `RM[m1+1, p]`).
+    if (!main && fixed0 && lin->coeffs[0] == 1)
+      main = 0;
     if (!main || o.uses(*main) || (extra && !fixed0))
       return std::nullopt;
     o.dims.push_back(*main);
@@ -112,13 +115,15 @@ int64_t largestDivisor(int64_t extent, ArrayRef<int64_t> choices) {
   return 1;
 }
 
-std::optional<Kernel> match(EinsumOp op, int64_t registers, bool fixed0) {
+/// `ext`: the extent of each index in this kernel (part of the range when
+/// shared loops restrict it; no packing then).
+std::optional<Kernel> match(EinsumOp op, ArrayRef<int64_t> ext,
+                            int64_t registers, bool fixed0, bool restricted) {
   bool wide = registers >= 32; // room for 16 accumulators
   unsigned numOut = op.getNumOutputDims(), numLoops = op.getNumLoops();
   if (op.isRecurrence() || op.getReduction() != "add" || numOut == 0 ||
       numLoops == numOut)
     return std::nullopt;
-  ArrayRef<int64_t> ext = op.getExtents();
   Kernel kn;
   kn.n = numOut - 1;
   Value v = op.getYieldedOp() ? op.getYieldedOp()->getResult(0) : Value();
@@ -201,6 +206,8 @@ std::optional<Kernel> match(EinsumOp op, int64_t registers, bool fixed0) {
     auto col = rowOf(b, a, *row);
     if (!col)
       continue;
+    if (restricted && (a.dims.back() != *k || b.dims.back() != *k))
+      continue; // packs whole operands
     kn.a = a;
     kn.b = b;
     kn.a.pack = a.dims.back() != *k;
@@ -267,13 +274,31 @@ Value pack(OpBuilder &b, Location loc, Operand &o, unsigned k,
 LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
                                      ArrayRef<Value> inputs, bool parallel,
                                      int64_t registers, Value step,
-                                     const BufferRemap &remap) {
-  std::optional<Kernel> kn = match(op, registers, (bool)step);
+                                     const BufferRemap &remap,
+                                     ArrayRef<IndexRange> ranges) {
+  // Loops run over [0, ext[d]); `base[d]` is added to reach the index.
+  SmallVector<int64_t> ext(op.getExtents());
+  SmallVector<Value> base(ext.size());
+  for (auto [d, r] : llvm::enumerate(ranges))
+    if (r.extent) {
+      ext[d] = r.extent;
+      base[d] = r.base;
+    }
+  std::optional<Kernel> kn =
+      match(op, ext, registers, (bool)step,
+            llvm::any_of(base, [](Value v) { return (bool)v; }));
   if (!kn)
     return failure();
   Location loc = op.getLoc();
-  ArrayRef<int64_t> ext = op.getExtents();
   unsigned numOut = op.getNumOutputDims();
+  auto absolute = [&](OpBuilder &nb, unsigned d, Value v) -> Value {
+    return base[d] ? (Value)arith::AddIOp::create(nb, loc, v, base[d]) : v;
+  };
+  auto absoluteAll = [&](OpBuilder &nb, SmallVector<Value> idx) {
+    for (unsigned d = 0; d < idx.size(); ++d)
+      idx[d] = absolute(nb, d, idx[d]);
+    return idx;
+  };
   auto vecType = VectorType::get({kn->lanes}, b.getF32Type());
   // Multiply-adds that LLVM fuses into FMA instructions where the CPU has
   // them (a strict vector.fma would call fmaf() on CPUs without FMA).
@@ -336,12 +361,12 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
     SmallVector<Value> idx;
     for (auto [r, d] : llvm::enumerate(o.dims)) {
       if (o.exprs.empty() || isa<AffineDimExpr>(o.exprs[r])) {
-        idx.push_back(at[d]);
+        idx.push_back(absolute(ib, d, at[d]));
         continue;
       }
       auto lin = *toLinear(o.exprs[r], op.getNumLoops());
       Value sum = arith::AddIOp::create(
-          ib, loc, at[d],
+          ib, loc, absolute(ib, d, at[d]),
           arith::ConstantIndexOp::create(ib, loc, lin.constant));
       if (lin.coeffs[0] && d != 0)
         sum = arith::AddIOp::create(
@@ -355,6 +380,10 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
   };
   auto place = [&](OpBuilder &nb, Value buf, SmallVector<Value> idx) {
     return remap ? remap(nb, buf, idx) : idx;
+  };
+  // The output element at loop position `idx`.
+  auto placeOut = [&](OpBuilder &nb, SmallVector<Value> idx) {
+    return place(nb, out, absoluteAll(nb, idx));
   };
 
   std::function<void(OpBuilder &, unsigned, SmallVector<Value> &)> level =
@@ -414,7 +443,7 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
               outAt[kn->n] =
                   arith::AddIOp::create(nb, loc, n0, cst(nb, j * kn->lanes));
               init[i * kn->nr + j] = vector::LoadOp::create(
-                  nb, loc, vecType, out, place(nb, out, outAt));
+                  nb, loc, vecType, out, placeOut(nb, outAt));
             }
         }
         int64_t kStep = kn->dot ? kn->lanes : 1;
@@ -493,7 +522,7 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
                     nb, loc, s,
                     arith::ConstantOp::create(
                         nb, loc, nb.getF32FloatAttr((float)kn->scale)));
-              memref::StoreOp::create(nb, loc, s, out, place(nb, out, outAt));
+              memref::StoreOp::create(nb, loc, s, out, placeOut(nb, outAt));
             } else {
               if (kn->scale != 1.0)
                 acc = arith::MulFOp::create(
@@ -501,7 +530,7 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
                     arith::ConstantOp::create(
                         nb, loc,
                         DenseElementsAttr::get(vecType, (float)kn->scale)));
-              vector::StoreOp::create(nb, loc, acc, out, place(nb, out, outAt));
+              vector::StoreOp::create(nb, loc, acc, out, placeOut(nb, outAt));
             }
           }
       };
@@ -513,15 +542,19 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
   } else {
     // out = 0, then one sweep per k block.
     SmallVector<Value> outAt(numOut);
+    if (step)
+      outAt[0] = step;
     std::function<void(OpBuilder &, unsigned)> zeroFill = [&](OpBuilder &zb,
                                                               unsigned d) {
       if (d == numOut) {
         memref::StoreOp::create(
             zb, loc,
             arith::ConstantOp::create(zb, loc, zb.getF32FloatAttr(0.0f)), out,
-            outAt);
+            placeOut(zb, outAt));
         return;
       }
+      if (d == 0 && step)
+        return zeroFill(zb, 1);
       scf::ForOp::create(zb, loc, cst(zb, 0), cst(zb, ext[d]), cst(zb, 1),
                          ValueRange{},
                          [&](OpBuilder &fb, Location, Value iv, ValueRange) {

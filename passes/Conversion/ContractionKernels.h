@@ -25,16 +25,25 @@ namespace cascade {
 using BufferRemap = std::function<llvm::SmallVector<mlir::Value>(
     mlir::OpBuilder &, mlir::Value, llvm::SmallVector<mlir::Value>)>;
 
+/// Part of one index's range: [base, base + extent).
+struct IndexRange {
+  mlir::Value base;
+  int64_t extent = 0;
+};
+
 /// `registers` is the number of vector registers of the target: it sizes the
 /// register tile. With `step`, index 0 is fixed to it (the step of an
 /// enclosing fused loop; the broadcast form only, with reads such as
 /// `K[e, 32*m1 + m0]`), and `remap` translates coordinates to buffer indices.
-mlir::LogicalResult lowerContractionKernel(mlir::OpBuilder &b, EinsumOp op,
-                                           mlir::Value out,
-                                           llvm::ArrayRef<mlir::Value> inputs,
-                                           bool parallel, int64_t registers,
-                                           mlir::Value step = {},
-                                           const BufferRemap &remap = nullptr);
+/// `ranges` (one per index, or empty) restricts indices to part of their
+/// range (extent 0: the whole), as enclosing shared loops select: the kernel
+/// then computes that part of the output only.
+mlir::LogicalResult
+lowerContractionKernel(mlir::OpBuilder &b, EinsumOp op, mlir::Value out,
+                       llvm::ArrayRef<mlir::Value> inputs, bool parallel,
+                       int64_t registers, mlir::Value step = {},
+                       const BufferRemap &remap = nullptr,
+                       llvm::ArrayRef<IndexRange> ranges = {});
 
 } // namespace cascade
 

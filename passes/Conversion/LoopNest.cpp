@@ -96,9 +96,10 @@ std::pair<Value, Value> levelBounds(OpBuilder &b, Location loc,
     return {cst(0), cst((level.extent + level.tile - 1) / level.tile)};
   case LoopSchedule::Part::Inner: {
     Value lb = arith::MulIOp::create(b, loc, tileNumber, cst(level.tile));
-    Value ub = arith::MinSIOp::create(
-        b, loc, arith::AddIOp::create(b, loc, lb, cst(level.tile)),
-        cst(level.extent));
+    Value ub = arith::AddIOp::create(b, loc, lb, cst(level.tile));
+    // Only a remainder tile needs the min (a constant trip count otherwise).
+    if (level.extent % level.tile != 0)
+      ub = arith::MinSIOp::create(b, loc, ub, cst(level.extent));
     return {lb, ub};
   }
   case LoopSchedule::Part::Whole:

@@ -59,9 +59,11 @@ struct LoopSchedule {
 
 /// How enclosing fused loops restrict a rank inside a fused nest: to one
 /// value (a recurrence group's step, a shared unsplit loop) or to the tile
-/// [lb, ub) of a shared outer loop.
+/// [lb, ub) of a shared outer loop. `size` is ub - lb when it is the same
+/// for every tile (the split divides the extent), else 0.
 struct RankBound {
   mlir::Value fixed, lb, ub;
+  int64_t size = 0;
 };
 using RankBounds = llvm::StringMap<RankBound>;
 

@@ -29,8 +29,29 @@ struct Layout {
   bool dropFirst = false;
   bool rollingFirst = false;
   bool singleFirst = false; // a recurrence updated in place: one position
+  // Inside shared loops, a buffer holds only the part of its tensor they
+  // select: per buffer dimension, the index its position 0 stands for (the
+  // fixed index, or the tile's first one); null where it holds the whole.
+  SmallVector<Value> offsets;
 };
 using LayoutMap = llvm::DenseMap<Value, Layout>;
+
+/// One loop shared by the equations of a fused group: over rank `rank`
+/// (whole: one index per iteration), its tile numbers (Outer, tiles of
+/// `tile`) or the indices of the tile its Outer loop selects (Inner).
+struct SharedLoop {
+  std::string rank;
+  LoopSchedule::Part part;
+  int64_t extent, tile;
+  bool parallel;
+};
+
+/// A recurrence group with the equations that read its final values,
+/// inside shared loops the default heuristic chose.
+struct TiledGroup {
+  SmallVector<EinsumOp> ops;
+  SmallVector<SharedLoop> shared;
+};
 
 SmallVector<Value> bufferIndex(OpBuilder &b, Location loc, Value buf,
                                ValueRange idx, const LayoutMap *layouts) {
@@ -51,6 +72,11 @@ SmallVector<Value> bufferIndex(OpBuilder &b, Location loc, Value buf,
       out[0] = arith::RemUIOp::create(
           b, loc, out[0], arith::ConstantIndexOp::create(b, loc, 2));
   }
+  for (auto [i, offset] : llvm::enumerate(it->second.offsets))
+    if (offset)
+      out[i] = out[i] == offset
+                   ? (Value)arith::ConstantIndexOp::create(b, loc, 0)
+                   : (Value)arith::SubIOp::create(b, loc, out[i], offset);
   return out;
 }
 
@@ -532,10 +558,23 @@ struct LowerToLoops
     dropStraddlingGroups();
     if (failed(checkGroupsContiguous()))
       return failure();
+    tiled.clear();
+    if (tileRecurrences)
+      for (auto &g : groups)
+        if (std::optional<TiledGroup> t = planTiledGroup(g, einsums))
+          tiled.push_back(std::move(*t));
     for (EinsumOp op : einsums) {
       b.setInsertionPoint(op);
       if (foldedInit(op))
         continue; // stored directly by its recurrence's init copy
+      if (TiledGroup *t = tiledGroupOf(op)) {
+        if (op != t->ops.back())
+          continue; // the whole group is emitted at its last equation
+        if (failed(lowerSharedLoops(b, op.getLoc(), t->ops, t->shared,
+                                    outputBuffer, buffers, allocated, lastUse)))
+          return failure();
+        continue;
+      }
       if (SmallVector<EinsumOp> *group = userGroupOf(op)) {
         if (op != group->back())
           continue; // the whole group is emitted at its last member
@@ -608,22 +647,46 @@ struct LowerToLoops
   LogicalResult lowerEinsum(OpBuilder &b, EinsumOp op, Value buf,
                             IRMapping &buffers, const RankBounds &bounds = {}) {
     Value step;
-    bool otherBounds = false;
+    bool otherBounds = false, kernelBounds = true;
+    SmallVector<IndexRange> ranges(op.getNumLoops());
     for (unsigned d = 0; d < op.getNumLoops(); ++d) {
       auto it = bounds.find(LoopSchedule::rankOf(op, d));
       if (it == bounds.end())
         continue;
-      if (d == 0 && it->second.fixed)
-        step = it->second.fixed;
+      const RankBound &rb = it->second;
+      if (d == 0 && rb.fixed) {
+        step = rb.fixed;
+        continue;
+      }
+      otherBounds = true;
+      if (rb.fixed)
+        ranges[d] = {rb.fixed, 1};
+      else if (rb.size)
+        ranges[d] = {rb.lb, rb.size};
       else
-        otherBounds = true;
+        kernelBounds = false; // a remainder tile: no static extent
     }
-    if (otherBounds || sched.touches(op)) {
+    bool touched = sched.touches(op);
+    BufferRemap remap = [&](OpBuilder &nb, Value v, SmallVector<Value> idx) {
+      return bufferIndex(nb, op.getLoc(), v, idx, &layouts);
+    };
+    // Contractions with a register-tiled kernel write every output element
+    // themselves (no identity initialization needed).
+    auto tryKernel = [&](ArrayRef<Value> argBuffers) {
+      return !op.isRecurrence() && kernels && !touched && kernelBounds &&
+             succeeded(lowerContractionKernel(
+                 b, op, buf, argBuffers, parallel && !inParallel, registers,
+                 step, remap,
+                 otherBounds ? ArrayRef(ranges) : ArrayRef<IndexRange>()));
+    };
+    if (otherBounds || touched) {
       SmallVector<Value> argBuffers;
       for (Value in : op.getInputs())
         argBuffers.push_back(buffers.lookup(in));
       if (op.isRecurrence())
         argBuffers.push_back(buf);
+      if (tryKernel(argBuffers))
+        return success();
       if (op.isRecurrence() && !step)
         emitInitCopy(b, op, buf, buffers, bounds);
       return lowerScheduled(b, op, buf, argBuffers, bounds);
@@ -641,15 +704,7 @@ struct LowerToLoops
     if (iter)
       argBuffers.push_back(buf);
 
-    // Contractions with a register-tiled kernel write every output element
-    // themselves (no identity initialization needed).
-    BufferRemap remap = [&](OpBuilder &nb, Value v, SmallVector<Value> idx) {
-      return bufferIndex(nb, loc, v, idx, lm);
-    };
-    if (!iter && kernels &&
-        succeeded(lowerContractionKernel(b, op, buf, argBuffers,
-                                         parallel && !inParallel, registers,
-                                         step, remap)))
+    if (tryKernel(argBuffers))
       return success();
 
     auto outIndex = [&](OpBuilder &nb, ArrayRef<Value> ivs) {
@@ -881,6 +936,21 @@ struct LowerToLoops
         slice.erase(slice.begin());
         layout.dropFirst = true;
       }
+      // Within shared loops: only the part they select.
+      layout.offsets.assign(slice.size(), Value());
+      for (unsigned d = 1; d < shape.size(); ++d) {
+        auto it = bounds.find(LoopSchedule::rankOf(m, d));
+        if (it == bounds.end())
+          continue;
+        unsigned k = layout.dropFirst ? d - 1 : d;
+        if (it->second.fixed) {
+          slice[k] = 1;
+          layout.offsets[k] = it->second.fixed;
+        } else if (it->second.size) {
+          slice[k] = it->second.size;
+          layout.offsets[k] = it->second.lb;
+        }
+      }
       Value buf = memref::AllocOp::create(
           b, loc, MemRefType::get(slice, b.getF32Type()),
           b.getI64IntegerAttr(64));
@@ -1008,6 +1078,80 @@ struct LowerToLoops
       if (llvm::is_contained(g, op))
         return &g;
     return nullptr;
+  }
+
+  TiledGroup *tiledGroupOf(EinsumOp op) {
+    for (TiledGroup &t : tiled)
+      if (llvm::is_contained(t.ops, op))
+        return &t;
+    return nullptr;
+  }
+
+  /// The default heuristic's shared loops for recurrence group `g` (see
+  /// the pass description): `g` and the equations that read it (its
+  /// tail), inside parallel loops over the ranks they can all share.
+  /// None when the schedule shapes any of them, when something else reads
+  /// the group, or when no rank can be shared.
+  std::optional<TiledGroup> planTiledGroup(ArrayRef<EinsumOp> g,
+                                           ArrayRef<EinsumOp> einsums) {
+    for (EinsumOp m : g)
+      if (sched.touches(m) || userGroupOf(m))
+        return std::nullopt;
+    TiledGroup t;
+    t.ops.assign(g.begin(), g.end());
+    llvm::DenseSet<Value> results;
+    for (EinsumOp m : g)
+      results.insert(m.getResult());
+    auto readsAny = [](EinsumOp op, const llvm::DenseSet<Value> &values) {
+      return llvm::any_of(op->getOperands(),
+                          [&](Value v) { return values.contains(v); });
+    };
+    auto after = llvm::find(einsums, g.back());
+    for (EinsumOp op : llvm::make_range(std::next(after), einsums.end())) {
+      if (!readsAny(op, results))
+        continue;
+      if (op.isRecurrence() || sched.touches(op) || userGroupOf(op) ||
+          groupOf(op))
+        return std::nullopt;
+      t.ops.push_back(op);
+    }
+    if (t.ops.size() == g.size())
+      return std::nullopt; // the group's results are read by nothing
+    // The tail runs where its last equation is: nothing between may read it.
+    llvm::DenseSet<Value> tailResults;
+    for (EinsumOp op : ArrayRef(t.ops).drop_front(g.size()))
+      tailResults.insert(op.getResult());
+    for (EinsumOp op :
+         llvm::make_range(std::next(after), llvm::find(einsums, t.ops.back())))
+      if (!llvm::is_contained(t.ops, op) && readsAny(op, tailResults))
+        return std::nullopt;
+    // Every rank of the last equation's output that all can share: tiled
+    // when it is innermost in some equation (the vector lanes), else one
+    // index per iteration.
+    EinsumOp last = t.ops.back();
+    for (unsigned d = 0; d < last.getNumOutputDims(); ++d) {
+      std::string rank = LoopSchedule::rankOf(last, d);
+      if (!cannotShare(t.ops, rank).empty())
+        continue;
+      int64_t extent = last.getExtents()[d];
+      bool innermost = llvm::any_of(t.ops, [&](EinsumOp op) {
+        unsigned n = op.getNumOutputDims();
+        return n && LoopSchedule::rankOf(op, n - 1) == rank;
+      });
+      if (!innermost) {
+        t.shared.push_back({rank, LoopSchedule::Part::Whole, extent, 0, true});
+        continue;
+      }
+      for (int64_t tile : {64, 32, 16})
+        if (extent > tile && extent % tile == 0) {
+          t.shared.push_back(
+              {rank, LoopSchedule::Part::Outer, extent, tile, true});
+          break;
+        }
+    }
+    if (t.shared.empty())
+      return std::nullopt;
+    return t;
   }
 
   SmallVector<EinsumOp> *userGroupOf(EinsumOp op) {
@@ -1360,12 +1504,7 @@ struct LowerToLoops
     // The shared loops: the leading loops of the group's order that every
     // equation can share, else the first rank of the last equation's
     // output that they can.
-    struct Shared {
-      std::string name, rank;
-      Part part;
-      int64_t extent, tile;
-    };
-    SmallVector<Shared> shared;
+    SmallVector<SharedLoop> shared;
     auto extentOf = [&](StringRef rank) -> int64_t {
       for (EinsumOp op : group)
         for (unsigned d = 0; d < op.getNumLoops(); ++d)
@@ -1379,15 +1518,19 @@ struct LowerToLoops
         return ("'" + loopName + "' is split: name one of its parts").str();
       auto [rank, part] = *what;
       if (part == Part::Inner &&
-          !llvm::any_of(shared, [&, r = rank](const Shared &s) {
+          !llvm::any_of(shared, [&, r = rank](const SharedLoop &s) {
             return s.rank == r && s.part == Part::Outer;
           }))
         return "its outer part is not shared";
       if (std::string why = cannotShare(group, rank); !why.empty())
         return why;
       int64_t tile = part == Part::Whole ? 0 : sched.splits[rank].tile;
-      shared.push_back({loopName.str(), rank, part, extentOf(rank),
-                        std::min(tile, extentOf(rank))});
+      // One loop of a nest is parallel: the first the schedule names.
+      bool par =
+          sched.parallel.contains(loopName) &&
+          !llvm::any_of(shared, [](const SharedLoop &s) { return s.parallel; });
+      shared.push_back(
+          {rank, part, extentOf(rank), std::min(tile, extentOf(rank)), par});
       return "";
     };
     auto it = sched.orders.find(name);
@@ -1417,6 +1560,21 @@ struct LowerToLoops
                   "read at the same index by the others";
     }
 
+    return lowerSharedLoops(b, loc, group, shared, outputBuffer, buffers,
+                            allocated, lastUse);
+  }
+
+  /// Emits `group` inside `shared` loops (outermost first): each equation
+  /// (or recurrence group) of it in turn, on the part of its output that
+  /// the shared loops select. Leading parallel loops form one scf.parallel.
+  LogicalResult lowerSharedLoops(OpBuilder &b, Location loc,
+                                 ArrayRef<EinsumOp> group,
+                                 ArrayRef<SharedLoop> shared,
+                                 llvm::DenseMap<Value, Value> &outputBuffer,
+                                 IRMapping &buffers,
+                                 SmallVector<Value> &allocated,
+                                 llvm::DenseMap<Value, Operation *> &lastUse) {
+    using Part = LoopSchedule::Part;
     // Whole buffers for the group's equations (recurrence groups inside it
     // allocate their own, per iteration of the shared loops).
     for (EinsumOp m : group)
@@ -1446,43 +1604,60 @@ struct LowerToLoops
         nestedBuffers.clear();
         return;
       }
-      const Shared &s = shared[depth];
       // An inner part runs over the tile its outer part bound.
-      LoopLevel l;
-      l.part = s.part;
-      l.extent = s.extent;
-      l.tile = s.tile;
-      if (s.part == Part::Inner) {
-        l.part = Part::Whole;
-        l.lb = bounds[s.rank].lb;
-        l.ub = bounds[s.rank].ub;
-      }
-      auto [lb, ub] = levelBounds(nb, loc, l, {});
-      auto bind = [&](OpBuilder &ib, Value iv) {
+      auto levelOf = [&](const SharedLoop &s) {
+        LoopLevel l;
+        l.part = s.part;
+        l.extent = s.extent;
+        l.tile = s.tile;
+        if (s.part == Part::Inner) {
+          l.part = Part::Whole;
+          l.lb = bounds[s.rank].lb;
+          l.ub = bounds[s.rank].ub;
+        }
+        return l;
+      };
+      auto bind = [&](OpBuilder &ib, const SharedLoop &s, Value iv) {
         if (s.part != Part::Outer) {
           bounds[s.rank] = {iv, {}, {}};
           return;
         }
-        LoopLevel tile = l;
+        LoopLevel tile = levelOf(s);
         tile.part = Part::Inner;
         auto [tlb, tub] = levelBounds(ib, loc, tile, iv);
-        bounds[s.rank] = {{}, tlb, tub};
+        bounds[s.rank] = {{}, tlb, tub, s.extent % s.tile == 0 ? s.tile : 0};
       };
-      Value one = arith::ConstantIndexOp::create(nb, loc, 1);
-      if (!inParallel && sched.parallel.contains(s.name)) {
+      // Consecutive parallel loops (none an inner part, whose bounds come
+      // from an enclosing one) become one multi-dimensional scf.parallel.
+      unsigned end = depth;
+      if (!inParallel)
+        while (end < shared.size() && shared[end].parallel &&
+               (end == depth || shared[end].part != Part::Inner))
+          ++end;
+      if (end > depth) {
+        SmallVector<Value> lbs, ubs, steps;
+        for (unsigned i = depth; i < end; ++i) {
+          auto [lb, ub] = levelBounds(nb, loc, levelOf(shared[i]), {});
+          lbs.push_back(lb);
+          ubs.push_back(ub);
+          steps.push_back(arith::ConstantIndexOp::create(nb, loc, 1));
+        }
         inParallel = true;
-        scf::ParallelOp::create(nb, loc, ValueRange{lb}, ValueRange{ub},
-                                ValueRange{one},
+        scf::ParallelOp::create(nb, loc, lbs, ubs, steps,
                                 [&](OpBuilder &pb, Location, ValueRange ivs) {
-                                  bind(pb, ivs[0]);
-                                  level(pb, depth + 1);
+                                  for (unsigned i = depth; i < end; ++i)
+                                    bind(pb, shared[i], ivs[i - depth]);
+                                  level(pb, end);
                                   scf::ReduceOp::create(pb, loc);
                                 });
         return;
       }
+      const SharedLoop &s = shared[depth];
+      auto [lb, ub] = levelBounds(nb, loc, levelOf(s), {});
+      Value one = arith::ConstantIndexOp::create(nb, loc, 1);
       scf::ForOp::create(nb, loc, lb, ub, one, ValueRange{},
                          [&](OpBuilder &fb, Location, Value iv, ValueRange) {
-                           bind(fb, iv);
+                           bind(fb, s, iv);
                            level(fb, depth + 1);
                            scf::YieldOp::create(fb, loc);
                          });
@@ -1497,6 +1672,8 @@ struct LowerToLoops
   }
 
   LoopSchedule sched;
+  // Shared-loop plans the default heuristic chose for recurrence groups.
+  SmallVector<TiledGroup> tiled;
   bool inParallel = false; // inside a shared scf.parallel: no nested ones
   // Buffers of recurrence groups inside a user's group: freed at the end of
   // one iteration of its shared loops.

@@ -74,6 +74,11 @@ static cl::opt<std::string> db("db", cl::desc("Tuning database"),
 static cl::opt<bool> noTuningDb("no-tuning-db",
                                 cl::desc("Do not read the tuning database"),
                                 cl::cat(category));
+static cl::opt<bool> defaultRewrites(
+    "default-rewrites",
+    cl::desc("Without a schedule or --passes, lower softmax attention in the "
+             "1-pass form (=false: the cascade as written)"),
+    cl::init(true), cl::cat(category));
 static cl::opt<bool> json("json", cl::desc("Machine-readable output (analyze)"),
                           cl::cat(category));
 
@@ -118,6 +123,7 @@ int main(int argc, char **argv) {
   o.schedule = schedule;
   o.inputs = inputs;
   o.randomInputs = randomInputs;
+  o.defaultRewrites = defaultRewrites;
   o.check = check;
   o.json = json;
   o.seed = seed;
