@@ -34,7 +34,8 @@ struct Kernel {
   unsigned m = 0, n = 0, k = 0;       // k: the innermost reduced index
   SmallVector<unsigned> outerReduced; // the other reduced indices
   bool dot = false;                   // both contiguous along k
-  double scale = 1.0;                 // the product is multiplied by scale
+  bool transB = false;    // broadcast form on b contiguous along k (packed)
+  double scale = 1.0;     // the product is multiplied by scale
   int64_t mr = 1, nr = 1; // rows and (vector) columns of the register tile
   int64_t lanes = kLanes; // of each vector: 16 fills an AVX-512 register
 };
@@ -190,6 +191,30 @@ std::optional<Kernel> match(EinsumOp op, ArrayRef<int64_t> ext,
   }
   if (fixed0)
     return std::nullopt; // the dot form packs whole operands: not per step
+  // Broadcast form on a transposed b (X[p,d] * W[f,d], the layout of
+  // weights): b contiguous along the one reduced index k; each panel of b
+  // is transposed into a contiguous buffer, reused by every row block.
+  for (auto [a, b] : {std::pair{*x, *y}, std::pair{*y, *x}}) {
+    unsigned k = b.dims.back();
+    if (restricted || numLoops != numOut + 1 || k != numOut || !b.uses(kn.n) ||
+        a.uses(kn.n) || ext[kn.n] % kLanes != 0)
+      continue;
+    auto row = rowOf(a, b, kn.n);
+    if (!row || ext[*row] < 24)
+      continue; // too few row blocks to pay for the transposition
+    kn.a = a;
+    kn.b = b;
+    kn.m = *row;
+    kn.transB = true;
+    setReduced(k);
+    int64_t lanes = kn.lanes =
+        wide && ext[kn.n] % (2 * kWideLanes) == 0 ? kWideLanes : kLanes;
+    kn.nr = wide && ext[kn.n] % (4 * lanes) == 0 ? 4
+            : ext[kn.n] % (2 * lanes) == 0       ? 2
+                                                 : 1;
+    kn.mr = 6;
+    return kn;
+  }
   // Dot form: vector lanes along a reduced index k both operands read; an
   // operand whose last index is not k is packed (copied with k last) first.
   for (auto [a, b] : {std::pair{*x, *y}, std::pair{*y, *x}}) {
@@ -324,7 +349,7 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
         n *= ext[d];
     return n;
   };
-  bool columnsOuter = elements(kn->b) >= elements(kn->a);
+  bool columnsOuter = kn->transB || elements(kn->b) >= elements(kn->a);
   // Full row blocks of mr rows, then one short block of the rest.
   int64_t rowBlocks = ext[kn->m] / kn->mr, colBlocks = ext[kn->n] / colStep;
   int64_t rowTail = ext[kn->m] % kn->mr;
@@ -386,18 +411,85 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
     return place(nb, out, absoluteAll(nb, idx));
   };
 
+  // B panel packing (GotoBLAS): when the column blocks are the outer loop
+  // and B's rows are longer than one block, each column block's panel of B
+  // (the k range of this sweep x the block's columns) is copied to a
+  // contiguous buffer first, so the row blocks that reuse it stream it
+  // without a TLB miss or cache-set conflict per row.
+  bool packB = kn->transB ||
+               (!kn->dot && !step && base == SmallVector<Value>(ext.size()) &&
+                kn->outerReduced.empty() && columnsOuter && rowBlocks >= 4 &&
+                ext[kn->n] > colStep);
+  int64_t panelRows = kBlocked ? kKC : ext[kn->k];
+  Value packedB;
+  auto packPanel = [&](OpBuilder &pb, SmallVector<Value> &at) -> Value {
+    auto panelType = MemRefType::get({panelRows, colStep}, pb.getF32Type());
+    Value panel =
+        memref::AllocOp::create(pb, loc, panelType, pb.getI64IntegerAttr(64));
+    Value lo = kBlocked ? kLo : cst(pb, 0);
+    Value hi = kBlocked ? kHi : cst(pb, ext[kn->k]);
+    if (kn->transB) {
+      // panel[k - lo, j] = b[n0 + j, k]: contiguous writes; the reads
+      // touch colStep rows of b, whose cache lines serve 16 steps of k.
+      scf::ForOp::create(
+          pb, loc, lo, hi, cst(pb, 1), ValueRange{},
+          [&](OpBuilder &kb, Location, Value k, ValueRange) {
+            SmallVector<Value> pos(at);
+            pos[kn->k] = k;
+            Value row = arith::SubIOp::create(kb, loc, k, lo);
+            scf::ForOp::create(
+                kb, loc, cst(kb, 0), cst(kb, colStep), cst(kb, 1), ValueRange{},
+                [&](OpBuilder &fb, Location, Value j, ValueRange) {
+                  pos[kn->n] = arith::AddIOp::create(fb, loc, at[kn->n], j);
+                  Value v = memref::LoadOp::create(
+                      fb, loc, inB, place(fb, inB, indices(fb, kn->b, pos)));
+                  memref::StoreOp::create(fb, loc, v, panel,
+                                          ValueRange{row, j});
+                  scf::YieldOp::create(fb, loc);
+                });
+            scf::YieldOp::create(kb, loc);
+          });
+      return panel;
+    }
+    scf::ForOp::create(
+        pb, loc, lo, hi, cst(pb, 1), ValueRange{},
+        [&](OpBuilder &fb, Location, Value k, ValueRange) {
+          SmallVector<Value> pos(at);
+          pos[kn->k] = k;
+          Value row = arith::SubIOp::create(fb, loc, k, lo);
+          for (int64_t j = 0; j < kn->nr; ++j) {
+            pos[kn->n] = arith::AddIOp::create(fb, loc, at[kn->n],
+                                               cst(fb, j * kn->lanes));
+            Value v = vector::LoadOp::create(
+                fb, loc, vecType, inB, place(fb, inB, indices(fb, kn->b, pos)));
+            vector::StoreOp::create(fb, loc, v, panel,
+                                    ValueRange{row, cst(fb, j * kn->lanes)});
+          }
+          scf::YieldOp::create(fb, loc);
+        });
+    return panel;
+  };
+
   std::function<void(OpBuilder &, unsigned, SmallVector<Value> &)> level =
       [&](OpBuilder &nb, unsigned depth, SmallVector<Value> &at) {
         if (depth < bounds.size()) {
           auto body = [&](OpBuilder &ib, Value iv) {
+            bool columns = false;
             if (depth < batch.size()) {
               at[batch[depth]] = iv;
             } else if ((depth == batch.size()) == columnsOuter) {
               at[kn->n] = arith::MulIOp::create(ib, loc, iv, cst(ib, colStep));
+              columns = packB;
             } else {
               at[kn->m] = arith::MulIOp::create(ib, loc, iv, cst(ib, kn->mr));
             }
+            if (columns)
+              packedB = packPanel(ib, at);
             level(ib, depth + 1, at);
+            if (columns) {
+              memref::DeallocOp::create(ib, loc, packedB);
+              packedB = {};
+            }
           };
           bool rows =
               depth >= batch.size() && (depth == batch.size()) != columnsOuter;
@@ -467,6 +559,14 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
           }
           pos[kn->m] = m0;
           for (int64_t j = 0; j < kn->nr; ++j) {
+            if (packedB) {
+              Value row = arith::SubIOp::create(kb, loc, pos[kn->k],
+                                                kBlocked ? kLo : cst(kb, 0));
+              bv.push_back(vector::LoadOp::create(
+                  kb, loc, vecType, packedB,
+                  ValueRange{row, cst(kb, j * kn->lanes)}));
+              continue;
+            }
             pos[kn->n] = arith::AddIOp::create(
                 kb, loc, n0, cst(kb, kn->dot ? j : j * kn->lanes));
             bv.push_back(vector::LoadOp::create(
