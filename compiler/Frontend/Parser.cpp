@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Frontend/Parser.h"
 #include "llvm/ADT/StringSwitch.h"
+#include <limits>
 
 using namespace cascade;
 using namespace cascade::ast;
@@ -346,6 +347,10 @@ private:
   bool parseNumber(Directive &d, const char *what) {
     if (tok.kind != Tok::Number || !tok.isInteger || tok.number < 1)
       return expected(what);
+    // Tiles, extents and factors: no more than any extent can be (and
+    // representable before the checks against the model's ranks).
+    if (tok.number > (double)std::numeric_limits<int32_t>::max())
+      return error(tok.loc, "the number is too large (at most 2147483647)");
     d.numberLoc = tok.loc;
     d.numbers.push_back((int64_t)tok.number);
     advance();
