@@ -309,9 +309,8 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
       ext[d] = r.extent;
       base[d] = r.base;
     }
-  std::optional<Kernel> kn =
-      match(op, ext, registers, (bool)step,
-            llvm::any_of(base, [](Value v) { return (bool)v; }));
+  bool restricted = llvm::any_of(base, [](Value v) { return (bool)v; });
+  std::optional<Kernel> kn = match(op, ext, registers, (bool)step, restricted);
   if (!kn)
     return failure();
   Location loc = op.getLoc();
@@ -417,9 +416,8 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
   // contiguous buffer first, so the row blocks that reuse it stream it
   // without a TLB miss or cache-set conflict per row.
   bool packB = kn->transB ||
-               (!kn->dot && !step && base == SmallVector<Value>(ext.size()) &&
-                kn->outerReduced.empty() && columnsOuter && rowBlocks >= 4 &&
-                ext[kn->n] > colStep);
+               (!kn->dot && !step && !restricted && kn->outerReduced.empty() &&
+                columnsOuter && rowBlocks >= 4 && ext[kn->n] > colStep);
   int64_t panelRows = kBlocked ? kKC : ext[kn->k];
   Value packedB;
   auto packPanel = [&](OpBuilder &pb, SmallVector<Value> &at) -> Value {
@@ -428,15 +426,15 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
         memref::AllocOp::create(pb, loc, panelType, pb.getI64IntegerAttr(64));
     Value lo = kBlocked ? kLo : cst(pb, 0);
     Value hi = kBlocked ? kHi : cst(pb, ext[kn->k]);
-    if (kn->transB) {
-      // panel[k - lo, j] = b[n0 + j, k]: contiguous writes; the reads
-      // touch colStep rows of b, whose cache lines serve 16 steps of k.
-      scf::ForOp::create(
-          pb, loc, lo, hi, cst(pb, 1), ValueRange{},
-          [&](OpBuilder &kb, Location, Value k, ValueRange) {
-            SmallVector<Value> pos(at);
-            pos[kn->k] = k;
-            Value row = arith::SubIOp::create(kb, loc, k, lo);
+    scf::ForOp::create(
+        pb, loc, lo, hi, cst(pb, 1), ValueRange{},
+        [&](OpBuilder &kb, Location, Value k, ValueRange) {
+          SmallVector<Value> pos(at);
+          pos[kn->k] = k;
+          Value row = arith::SubIOp::create(kb, loc, k, lo);
+          if (kn->transB) {
+            // panel[k - lo, j] = b[n0 + j, k]: contiguous writes; the reads
+            // touch colStep rows of b, whose cache lines serve 16 steps of k.
             scf::ForOp::create(
                 kb, loc, cst(kb, 0), cst(kb, colStep), cst(kb, 1), ValueRange{},
                 [&](OpBuilder &fb, Location, Value j, ValueRange) {
@@ -447,25 +445,18 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
                                           ValueRange{row, j});
                   scf::YieldOp::create(fb, loc);
                 });
-            scf::YieldOp::create(kb, loc);
-          });
-      return panel;
-    }
-    scf::ForOp::create(
-        pb, loc, lo, hi, cst(pb, 1), ValueRange{},
-        [&](OpBuilder &fb, Location, Value k, ValueRange) {
-          SmallVector<Value> pos(at);
-          pos[kn->k] = k;
-          Value row = arith::SubIOp::create(fb, loc, k, lo);
-          for (int64_t j = 0; j < kn->nr; ++j) {
-            pos[kn->n] = arith::AddIOp::create(fb, loc, at[kn->n],
-                                               cst(fb, j * kn->lanes));
-            Value v = vector::LoadOp::create(
-                fb, loc, vecType, inB, place(fb, inB, indices(fb, kn->b, pos)));
-            vector::StoreOp::create(fb, loc, v, panel,
-                                    ValueRange{row, cst(fb, j * kn->lanes)});
+          } else {
+            for (int64_t j = 0; j < kn->nr; ++j) {
+              pos[kn->n] = arith::AddIOp::create(kb, loc, at[kn->n],
+                                                 cst(kb, j * kn->lanes));
+              Value v = vector::LoadOp::create(
+                  kb, loc, vecType, inB,
+                  place(kb, inB, indices(kb, kn->b, pos)));
+              vector::StoreOp::create(kb, loc, v, panel,
+                                      ValueRange{row, cst(kb, j * kn->lanes)});
+            }
           }
-          scf::YieldOp::create(fb, loc);
+          scf::YieldOp::create(kb, loc);
         });
     return panel;
   };

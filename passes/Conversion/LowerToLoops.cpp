@@ -92,6 +92,17 @@ void storeAt(OpBuilder &b, Location loc, Value v, Value buf, ValueRange idx,
                           bufferIndex(b, loc, buf, idx, layouts));
 }
 
+/// The output element a point of `op`'s iteration space writes: its output
+/// indices, with a recurrence's iterative index one step ahead (m1 + 1).
+SmallVector<Value> outputIndex(OpBuilder &b, EinsumOp op, ArrayRef<Value> ivs) {
+  SmallVector<Value> idx(ivs.begin(), ivs.begin() + op.getNumOutputDims());
+  if (std::optional<int64_t> iter = op.getIterative())
+    idx[*iter] = arith::AddIOp::create(
+        b, op.getLoc(), idx[*iter],
+        arith::ConstantIndexOp::create(b, op.getLoc(), 1));
+  return idx;
+}
+
 /// Emits the scalar body of an einsum at one iteration point.
 class BodyEmitter {
 public:
@@ -694,7 +705,6 @@ struct LowerToLoops
     // `parallel` is the pass option (ODS): outer loops on the thread pool.
     Location loc = op.getLoc();
     ArrayRef<int64_t> extents = op.getExtents();
-    unsigned numOut = op.getNumOutputDims();
     std::optional<int64_t> iter = op.getIterative();
     auto shape = cast<RankedTensorType>(op.getResult().getType()).getShape();
     const LayoutMap *lm = &layouts;
@@ -707,13 +717,6 @@ struct LowerToLoops
     if (tryKernel(argBuffers))
       return success();
 
-    auto outIndex = [&](OpBuilder &nb, ArrayRef<Value> ivs) {
-      SmallVector<Value> idx(ivs.begin(), ivs.begin() + numOut);
-      if (iter)
-        idx[*iter] = arith::AddIOp::create(
-            nb, loc, idx[*iter], arith::ConstantIndexOp::create(nb, loc, 1));
-      return idx;
-    };
     // Loops over every index but the fixed one.
     auto withoutStep = [&](ArrayRef<unsigned> order) {
       SmallVector<unsigned> out;
@@ -758,7 +761,7 @@ struct LowerToLoops
       buildNest(
           b, loc, extents, outer,
           [&](OpBuilder &nb, ArrayRef<Value> outerIvs) {
-            SmallVector<Value> idx = outIndex(nb, outerIvs);
+            SmallVector<Value> idx = outputIndex(nb, op, outerIvs);
             Value init = loadAt(nb, loc, buf, idx, lm);
             auto zero = arith::ConstantIndexOp::create(nb, loc, 0);
             auto ub = arith::ConstantIndexOp::create(nb, loc, extents[d]);
@@ -793,7 +796,7 @@ struct LowerToLoops
             ok = false;
             return;
           }
-          SmallVector<Value> idx = outIndex(nb, ivs);
+          SmallVector<Value> idx = outputIndex(nb, op, ivs);
           if (op.hasReduction()) {
             Value acc = loadAt(nb, loc, buf, idx, lm);
             v = BodyEmitter::combine(nb, loc, op.getReduction(), acc, v);
@@ -1365,13 +1368,6 @@ struct LowerToLoops
                     });
     }
 
-    auto outIndex = [&](OpBuilder &nb, ArrayRef<Value> ivs) {
-      SmallVector<Value> idx(ivs.begin(), ivs.begin() + numOut);
-      if (iter)
-        idx[*iter] = arith::AddIOp::create(
-            nb, loc, idx[*iter], arith::ConstantIndexOp::create(nb, loc, 1));
-      return idx;
-    };
     bool ok = true;
     auto point = [&](OpBuilder &nb, ArrayRef<Value> ivs) -> Value {
       BodyEmitter emitter(nb, op, ivs, argBuffers, lm);
@@ -1385,7 +1381,7 @@ struct LowerToLoops
         levels.back().part != Part::Outer) {
       Accumulation acc;
       acc.init = [&](OpBuilder &nb, ArrayRef<Value> ivs) {
-        return loadAt(nb, loc, buf, outIndex(nb, ivs), lm);
+        return loadAt(nb, loc, buf, outputIndex(nb, op, ivs), lm);
       };
       acc.step = [&](OpBuilder &nb, ArrayRef<Value> ivs, Value sum) -> Value {
         Value v = point(nb, ivs);
@@ -1394,7 +1390,7 @@ struct LowerToLoops
                  : sum;
       };
       acc.done = [&](OpBuilder &nb, ArrayRef<Value> ivs, Value sum) {
-        storeAt(nb, loc, sum, buf, outIndex(nb, ivs), lm);
+        storeAt(nb, loc, sum, buf, outputIndex(nb, op, ivs), lm);
       };
       buildLoopNest(b, loc, levels, fixed, nullptr, &acc);
       return success(ok);
@@ -1404,7 +1400,7 @@ struct LowerToLoops
           Value v = point(nb, ivs);
           if (!v)
             return;
-          SmallVector<Value> idx = outIndex(nb, ivs);
+          SmallVector<Value> idx = outputIndex(nb, op, ivs);
           if (op.hasReduction())
             v = BodyEmitter::combine(nb, loc, op.getReduction(),
                                      loadAt(nb, loc, buf, idx, lm), v);
