@@ -810,8 +810,13 @@ private:
   }
 
   /// Tensors an expression reads.
-  static void collectReads(const Expr &e, std::vector<std::string> &out) {
-    if (e.kind == Expr::Access)
+  /// The tensors `e` reads: indexed accesses, and bare names that resolve
+  /// to a tensor (a scalar read as `B`, buildValue's order: `inf`, ranks
+  /// and constants first).
+  void collectReads(const Expr &e, std::vector<std::string> &out) const {
+    if (e.kind == Expr::Access ||
+        (e.kind == Expr::Ident && e.name != "inf" && !extents.count(e.name) &&
+         !consts.count(e.name) && tensors.count(e.name)))
       out.push_back(e.name);
     for (const ExprPtr &a : e.args)
       collectReads(*a, out);
