@@ -2,6 +2,8 @@
 //-------------------===//
 #include "compiler/Driver/Commands.h"
 #include "cascade/runtime.h"
+#include "compiler/Driver/Execute.h"
+#include "compiler/Driver/Files.h"
 #include "compiler/Driver/Inputs.h"
 #include "compiler/Frontend/EinPrinter.h"
 #include "compiler/Frontend/ModelBuilder.h"
@@ -104,47 +106,6 @@ struct Session {
       return nullptr;
     }
     return module;
-  }
-};
-
-bool writeFile(const std::string &path, llvm::StringRef data) {
-  std::error_code ec;
-  llvm::raw_fd_ostream os(path, ec);
-  if (ec) {
-    llvm::errs() << path << ": error: cannot write: " << ec.message() << "\n";
-    return false;
-  }
-  os << data;
-  return true;
-}
-
-/// A temporary directory removed when it goes out of scope.
-struct TempDir {
-  llvm::SmallString<256> path;
-  bool ok;
-  /// In the system's temporary folder, or inside `parent` (made absolute,
-  /// so the files can be renamed into `parent` later).
-  explicit TempDir(const std::string &parent = "") {
-    llvm::SmallString<256> model(parent);
-    std::error_code ec;
-    if (!parent.empty()) {
-      ec = llvm::sys::fs::make_absolute(model);
-      llvm::sys::path::append(model, ".cascade-tmp");
-    } else {
-      model = "cascade";
-    }
-    if (!ec)
-      ec = llvm::sys::fs::createUniqueDirectory(model, path);
-    ok = !ec;
-  }
-  ~TempDir() {
-    if (ok)
-      llvm::sys::fs::remove_directories(path);
-  }
-  std::string file(const llvm::Twine &name) const {
-    llvm::SmallString<256> p(path);
-    llvm::sys::path::append(p, name);
-    return std::string(p);
   }
 };
 
@@ -296,9 +257,12 @@ int runOpt(const CliOptions &o) {
   } else if (emit == "mlir") {
     module->print(os);
   } else if (emit == "loops") {
+    FailureOr<CpuMachine> machine = resolveCpuMachine(*module, o.target);
+    if (failed(machine))
+      return kExitError;
     PassManager pm(&s.ctx);
     configureIRPrinting(pm, o.printing);
-    addLowerToLoopsPipeline(pm);
+    addLowerToLoopsPipeline(pm, *machine);
     if (failed(pm.run(*module)))
       return kExitError;
     module->print(os);
@@ -428,13 +392,13 @@ int runCompile(const CliOptions &o) {
       !writeFile(tmp.file(name + ".json"), art.manifest + "\n"))
     return kExitError;
   if (!linkSharedLibrary(tmp.file(name + ".o"), tmp.file("lib" + name + ".so"),
-                         o.target, error)) {
+                         art.machine, error)) {
     llvm::errs() << "error: " << error << "\n";
     return kExitError;
   }
   if (o.emit == "exe") {
     files.push_back(name);
-    if (!linkExecutable(tmp.file(name + ".o"), tmp.file(name), o.target,
+    if (!linkExecutable(tmp.file(name + ".o"), tmp.file(name), art.machine,
                         error)) {
       llvm::errs() << "error: " << error << "\n";
       return kExitError;
@@ -550,8 +514,18 @@ int runRun(const CliOptions &o) {
                  << "or --random-inputs\n";
     return kExitError;
   }
-  std::string error;
   func::FuncOp f = getModelFunction(*module);
+  // A foreign architecture runs under an emulator: without one, the run is
+  // skipped (exit 77) before any work.
+  FailureOr<CpuMachine> machine = resolveCpuMachine(*module, o.target);
+  if (failed(machine))
+    return kExitError;
+  std::vector<std::string> emulator;
+  std::string error;
+  if (!findEmulator(*machine, emulator, error)) {
+    llvm::errs() << "error: " << error << "\n";
+    return kExitSkip;
+  }
   CpuArtifact art;
   int64_t scratch = 0;
   if (failed(
@@ -567,26 +541,6 @@ int runRun(const CliOptions &o) {
   if (int rc = prepareArguments(f, o.inputs, o.randomInputs, o.seed, args,
                                 generated))
     return rc;
-  TempDir tmp;
-  if (!tmp.ok) {
-    llvm::errs() << "error: cannot create a temporary folder\n";
-    return kExitError;
-  }
-  std::string obj = tmp.file("model.o"), lib = tmp.file("libmodel.so");
-  if (!writeFile(obj, art.object))
-    return kExitError;
-  if (!linkSharedLibrary(obj, lib, o.target, error)) {
-    llvm::errs() << "error: " << error << "\n";
-    return kExitError;
-  }
-  cascade_model *model = nullptr;
-  if (cascade_model_load(lib.c_str(), &model) != CASCADE_OK) {
-    llvm::errs() << "error: " << cascade_last_error() << "\n";
-    return kExitError;
-  }
-  std::unique_ptr<cascade_model, void (*)(cascade_model *)> owner(
-      model, cascade_model_free);
-
   std::vector<HostTensor> outputs;
   for (unsigned i = 0; i < f.getNumResults(); ++i) {
     HostTensor t;
@@ -597,15 +551,13 @@ int runRun(const CliOptions &o) {
     t.data.assign(type.getNumElements(), 0.0f);
     outputs.push_back(std::move(t));
   }
-  std::vector<void *> buffers;
-  for (HostTensor &t : args)
-    buffers.push_back(t.data.data());
-  for (HostTensor &t : outputs)
-    buffers.push_back(t.data.data());
-  if (cascade_model_run(model, buffers.data()) != CASCADE_OK) {
-    llvm::errs() << "error: " << cascade_last_error() << "\n";
-    return kExitError;
-  }
+  double medianMs = -1;
+  int execRc = art.machine.native
+                   ? executeInProcess(art, args, outputs, o.bench, medianMs)
+                   : executeEmulated(art, emulator, args, outputs, o.bench,
+                                     medianMs);
+  if (execRc != kExitOk)
+    return execRc;
 
   if (!o.outputDir.empty()) {
     for (const HostTensor &t : args)
@@ -644,19 +596,8 @@ int runRun(const CliOptions &o) {
       rc = kExitError;
   }
   if (o.bench > 0) {
-    cascade_model_run(model, buffers.data()); // warm-up
-    std::vector<double> times;
-    for (unsigned i = 0; i < o.bench; ++i) {
-      double t0 = cascade_now_ms();
-      cascade_model_run(model, buffers.data());
-      times.push_back(cascade_now_ms() - t0);
-    }
-    std::sort(times.begin(), times.end());
-    double median =
-        times.size() % 2
-            ? times[times.size() / 2]
-            : 0.5 * (times[times.size() / 2 - 1] + times[times.size() / 2]);
-    llvm::outs() << "median_ms=" << llvm::formatv("{0:f4}", median) << "\n";
+    llvm::outs() << "median_ms=" << llvm::formatv("{0:f4}", medianMs)
+                 << "\n";
     llvm::outs() << "scratch_bytes=" << scratch << "\n";
   }
   return rc;

@@ -7,6 +7,8 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/Analysis/LoopInfo.h"
+#include "llvm/IR/Dominators.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
@@ -21,34 +23,13 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 #include "llvm/Transforms/Utils/Cloning.h"
+#include "llvm/Transforms/Utils/LoopUtils.h"
 
 using namespace mlir;
 
 namespace cascade {
 
 namespace {
-
-struct MachineChoice {
-  std::string triple, cpu, features;
-};
-
-MachineChoice chooseMachine(const TargetOptions &t) {
-  MachineChoice m;
-  m.triple = "x86_64-unknown-linux-gnu";
-  if (t.cpu.empty()) {
-    m.cpu = llvm::sys::getHostCPUName().str();
-    std::vector<std::string> feats;
-    for (auto &f : llvm::sys::getHostCPUFeatures())
-      feats.push_back((f.second ? "+" : "-") + f.first().str());
-    llvm::sort(feats);
-    m.features = llvm::join(feats, ",");
-  } else {
-    m.cpu = t.cpu;
-  }
-  if (!t.features.empty())
-    m.features += (m.features.empty() ? "" : ",") + t.features;
-  return m;
-}
 
 /// Writes a module's text to the IR dump destinations.
 void dumpLLVM(const IRPrinting &printing, llvm::StringRef stage,
@@ -110,16 +91,38 @@ void addEntryPoints(llvm::Module &m, llvm::StringRef modelSymbol,
                             "cascade_manifest", global);
 }
 
+/// Asks the loop vectorizer for vector-length-agnostic SVE code in every
+/// innermost loop: scalable vectors, and the tail folded into predicated
+/// iterations (whilelo) instead of a scalar epilogue, so one binary uses the
+/// whole register at any vector length.
+void annotateScalableLoops(llvm::Module &m) {
+  for (llvm::Function &fn : m) {
+    if (fn.isDeclaration())
+      continue;
+    llvm::DominatorTree dt(fn);
+    llvm::LoopInfo loops(dt);
+    for (llvm::Loop *loop : loops.getLoopsInPreorder())
+      if (loop->isInnermost()) {
+        llvm::addStringMetadataToLoop(
+            loop, "llvm.loop.vectorize.scalable.enable", 1);
+        llvm::addStringMetadataToLoop(
+            loop, "llvm.loop.vectorize.predicate.enable", 1);
+        llvm::addStringMetadataToLoop(loop, "llvm.loop.vectorize.width", 4);
+      }
+  }
+}
+
 } // namespace
 
 /// Checks `--cpu` and `--features` against LLVM's tables before any work,
 /// so a typo is one clean error (LLVM itself would only warn and ignore it).
-static LogicalResult checkMachine(ModuleOp input, const llvm::Target &target,
-                                  const MachineChoice &mc) {
+static LogicalResult checkMachine(Operation *anchor, const llvm::Target &target,
+                                  const CpuMachine &mc) {
   std::unique_ptr<llvm::MCSubtargetInfo> sti(
       target.createMCSubtargetInfo(llvm::Triple(mc.triple), "", ""));
   if (!sti->isCPUStringValid(mc.cpu))
-    return input.emitError("unknown CPU '") << mc.cpu << "' for " << mc.triple;
+    return anchor->emitError("unknown CPU '")
+           << mc.cpu << "' for " << mc.triple;
   llvm::SmallVector<llvm::StringRef> features;
   llvm::StringRef(mc.features).split(features, ',', -1, false);
   for (llvm::StringRef f : features) {
@@ -128,10 +131,82 @@ static LogicalResult checkMachine(ModuleOp input, const llvm::Target &target,
         sti->getAllProcessorFeatures(),
         [&](const llvm::SubtargetFeatureKV &kv) { return name == kv.Key; });
     if (!known || (f[0] != '+' && f[0] != '-'))
-      return input.emitError("unknown CPU feature '")
+      return anchor->emitError("unknown CPU feature '")
              << f << "' for " << mc.triple << " (write +name or -name)";
   }
   return success();
+}
+
+static void initializeLLVMTargets() {
+  static bool done = [] {
+    llvm::InitializeAllTargetInfos();
+    llvm::InitializeAllTargets();
+    llvm::InitializeAllTargetMCs();
+    llvm::InitializeAllAsmPrinters();
+    return true;
+  }();
+  (void)done;
+}
+
+FailureOr<CpuMachine> resolveCpuMachine(Operation *anchor,
+                                        const TargetOptions &t) {
+  initializeLLVMTargets();
+  CpuMachine m;
+  llvm::Triple host(llvm::sys::getProcessTriple());
+  bool useHost = t.target == "host" ||
+                 (t.target == "x86_64" && host.getArch() == llvm::Triple::x86_64) ||
+                 (t.target == "aarch64" && host.isAArch64());
+  if (t.target == "host") {
+    if (!host.isX86() && !host.isAArch64())
+      return anchor->emitError("no code generation for this host (")
+             << host.str() << "); use --target=x86_64 or aarch64";
+    m.arch = host.isAArch64() ? "aarch64" : "x86_64";
+  } else {
+    m.arch = t.target;
+  }
+  m.triple = m.arch == "aarch64" ? "aarch64-unknown-linux-gnu"
+                                 : "x86_64-unknown-linux-gnu";
+  m.native = m.arch == (host.isAArch64() ? "aarch64" : "x86_64");
+  if (t.cpu.empty() && useHost) {
+    m.cpu = llvm::sys::getHostCPUName().str();
+    std::vector<std::string> feats;
+    for (auto &f : llvm::sys::getHostCPUFeatures())
+      feats.push_back((f.second ? "+" : "-") + f.first().str());
+    llvm::sort(feats);
+    m.features = llvm::join(feats, ",");
+  } else if (t.cpu.empty()) {
+    // A cross build for no particular CPU: the baseline of the ISA
+    // (NEON is part of every aarch64 Linux CPU).
+    m.cpu = m.arch == "aarch64" ? "generic" : "x86-64";
+  } else {
+    m.cpu = t.cpu;
+  }
+  if (!t.features.empty())
+    m.features += (m.features.empty() ? "" : ",") + t.features;
+
+  std::string err;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(llvm::Triple(m.triple), err);
+  if (!target)
+    return anchor->emitError("no LLVM target for ") << m.triple << ": " << err;
+  if (failed(checkMachine(anchor, *target, m)))
+    return failure();
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(target->createMCSubtargetInfo(
+      llvm::Triple(m.triple), m.cpu, m.features));
+  if (m.arch == "x86_64") {
+    // AVX-512 has 32 vector registers, room for larger register tiles.
+    m.registers = sti->checkFeatures("+avx512f") ? 32 : 16;
+  } else {
+    // 32 NEON registers of 128 bits: 16 of the kernels' 8-lane vectors.
+    m.registers = 16;
+    m.scalable = sti->checkFeatures("+sve");
+    // The fixed-width kernels would run NEON code on an SVE machine; with
+    // SVE the loop vectorizer makes vector-length-agnostic loops instead.
+    m.kernels = !m.scalable;
+    // No aarch64 build of libomp here: parallel loops run in sequence.
+    m.openmp = m.native;
+  }
+  return m;
 }
 
 /// True if the model function is still at the cascade level (tensors).
@@ -154,22 +229,16 @@ LogicalResult compileForCpu(ModuleOp input, const TargetOptions &t,
                                "level (tensors); this model is already "
                                "lowered");
 
-  llvm::InitializeAllTargetInfos();
-  llvm::InitializeAllTargets();
-  llvm::InitializeAllTargetMCs();
-  llvm::InitializeAllAsmPrinters();
-  MachineChoice mc = chooseMachine(t);
+  FailureOr<CpuMachine> resolved = resolveCpuMachine(input, t);
+  if (failed(resolved))
+    return failure();
+  const CpuMachine &mc = *resolved;
+  out.machine = mc;
   llvm::Triple triple(mc.triple);
   std::string err;
   const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, err);
   if (!target)
     return input.emitError("no LLVM target for ") << mc.triple << ": " << err;
-  if (failed(checkMachine(input, *target, mc)))
-    return failure();
-  // AVX-512 has 32 vector registers, room for larger register tiles.
-  std::unique_ptr<llvm::MCSubtargetInfo> sti(
-      target->createMCSubtargetInfo(triple, mc.cpu, mc.features));
-  int64_t registers = sti->checkFeatures("+avx512f") ? 32 : 16;
 
   OwningOpRef<ModuleOp> module = input.clone();
   func::FuncOp f = getModelFunction(*module);
@@ -188,23 +257,20 @@ LogicalResult compileForCpu(ModuleOp input, const TargetOptions &t,
       return success(d.getSeverity() == DiagnosticSeverity::Warning);
     });
     PassManager pm(ctx);
-    addLowerToLoopsPipeline(pm, registers);
+    addLowerToLoopsPipeline(pm, mc);
     if (failed(pm.run(*loops)))
       return failure();
     scratch = computeScratchBytes(*loops);
   }
   if (scratchBytes)
     *scratchBytes = scratch;
-  TargetOptions resolved = t;
-  resolved.cpu = mc.cpu;
-  resolved.features = mc.features;
-  std::string manifestText = buildManifest(input, resolved, scratch);
+  std::string manifestText = buildManifest(input, mc, scratch);
   out.manifest = manifestText;
   {
     PassManager pm(ctx);
     configureIRPrinting(pm, printing);
-    addLowerToLoopsPipeline(pm, registers);
-    addLoopsToLLVMPipeline(pm);
+    addLowerToLoopsPipeline(pm, mc);
+    addLoopsToLLVMPipeline(pm, mc);
     if (failed(pm.run(*module)))
       return failure();
   }
@@ -251,9 +317,14 @@ LogicalResult compileForCpu(ModuleOp input, const TargetOptions &t,
   if (!llvmModule)
     return input.emitError("translation to LLVM IR failed");
   addEntryPoints(*llvmModule, symbol, manifestText);
+  if (mc.scalable)
+    annotateScalableLoops(*llvmModule);
   dumpLLVM(printing, "translate-to-llvm-ir", *llvmModule, 0);
 
   llvm::TargetOptions opts;
+  // Multiply-adds become FMAs (clang's -ffp-contract=fast): the loops the
+  // vectorizer makes from `a * b + c` then use fmla/vfmadd like the kernels.
+  opts.AllowFPOpFusion = llvm::FPOpFusion::Fast;
   std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
       triple, mc.cpu, mc.features, opts, llvm::Reloc::PIC_, std::nullopt,
       llvm::CodeGenOptLevel::Aggressive));
@@ -269,8 +340,13 @@ LogicalResult compileForCpu(ModuleOp input, const TargetOptions &t,
       // Whole 512-bit vectors where the CPU has them: LLVM otherwise keeps
       // its loop vectorizer to 256 bits on AVX-512 CPUs (a clock penalty
       // of older parts), halving the elementwise and exp loops.
-      if (tm->getMCSubtargetInfo()->checkFeatures("+avx512f"))
+      if (mc.arch == "x86_64" && mc.registers == 32)
         fn.addFnAttr("prefer-vector-width", "512");
+      // SVE registers hold 128 to 2048 bits (vscale 1 to 16), as clang
+      // says for SVE code; one binary runs at every length.
+      if (mc.scalable)
+        fn.addFnAttr(llvm::Attribute::getWithVScaleRangeArgs(
+            llvmCtx, 1, 16));
     }
 
   // The standard -O3 pipeline: the loop vectorizer does the SIMD work on

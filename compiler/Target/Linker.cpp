@@ -1,5 +1,4 @@
-//===- Linker.cpp - Link objects into libraries and executables
-//------------===//
+//===- Linker.cpp - Link objects into libraries and executables -----------===//
 #include "compiler/Target/Target.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -20,14 +19,36 @@ std::string findClang() {
   return "";
 }
 
-/// The folder of the runtime libraries: `<prefix>/lib` next to `bin/cascade`.
-std::string runtimeLibDir() {
+/// The folder of the runtime libraries for `m`: `<prefix>/lib` next to
+/// `bin/cascade`, and `<prefix>/lib/aarch64-linux-gnu` for the cross build.
+std::string runtimeLibDir(const CpuMachine &m) {
   static int anchor;
   std::string exe = llvm::sys::fs::getMainExecutable("cascade", &anchor);
   llvm::SmallString<256> dir(
       llvm::sys::path::parent_path(llvm::sys::path::parent_path(exe)));
   llvm::sys::path::append(dir, "lib");
+  if (!m.native)
+    llvm::sys::path::append(dir, "aarch64-linux-gnu");
   return std::string(dir);
+}
+
+/// Debian's aarch64 cross sysroot, which clang finds on its own.
+constexpr const char *kAArch64Sysroot = "/usr/aarch64-linux-gnu";
+
+/// The flags that select `m`'s target and its C runtime.
+bool targetFlags(const CpuMachine &m, std::vector<std::string> &flags,
+                 std::string &error) {
+  if (m.native)
+    return true;
+  std::string crt = std::string(kAArch64Sysroot) + "/lib/crt1.o";
+  if (!llvm::sys::fs::exists(crt)) {
+    error = "cannot link for aarch64: the cross sysroot is missing (" + crt +
+            "); install gcc-aarch64-linux-gnu g++-aarch64-linux-gnu "
+            "libc6-dev-arm64-cross (scripts/install-deps.sh does)";
+    return false;
+  }
+  flags.push_back("--target=aarch64-linux-gnu");
+  return true;
 }
 
 /// Where clang's OpenMP runtime (libomp) lives: next to clang's own libs.
@@ -65,16 +86,24 @@ bool runClang(std::vector<std::string> args, std::string &error) {
 } // namespace
 
 bool linkSharedLibrary(const std::string &objectPath,
-                       const std::string &outPath, const TargetOptions &,
+                       const std::string &outPath, const CpuMachine &m,
                        std::string &error) {
-  return runClang({"-shared", "-fuse-ld=lld", "-fopenmp", "-o", outPath,
-                   objectPath, "-lm", "-Wl,-rpath," + ompLibDir()},
-                  error);
+  std::vector<std::string> args;
+  if (!targetFlags(m, args, error))
+    return false;
+  args.insert(args.end(),
+              {"-shared", "-fuse-ld=lld", "-o", outPath, objectPath, "-lm"});
+  if (m.openmp)
+    args.insert(args.end(), {"-fopenmp", "-Wl,-rpath," + ompLibDir()});
+  return runClang(args, error);
 }
 
 bool linkExecutable(const std::string &objectPath, const std::string &outPath,
-                    const TargetOptions &, std::string &error) {
-  std::string lib = runtimeLibDir();
+                    const CpuMachine &m, std::string &error) {
+  std::vector<std::string> args;
+  if (!targetFlags(m, args, error))
+    return false;
+  std::string lib = runtimeLibDir(m);
   std::string stub = lib + "/cascade_exe_stub.o";
   std::string runtime = lib + "/libcascade_runtime.a";
   for (const std::string &p : {stub, runtime})
@@ -82,10 +111,29 @@ bool linkExecutable(const std::string &objectPath, const std::string &outPath,
       error = "runtime library '" + p + "' is missing (is the build complete?)";
       return false;
     }
-  return runClang({"-fuse-ld=lld", "-fopenmp", "-o", outPath, objectPath, stub,
-                   runtime, "-lstdc++", "-lm", "-ldl", "-lpthread",
-                   "-Wl,-rpath," + ompLibDir()},
-                  error);
+  args.insert(args.end(), {"-fuse-ld=lld", "-o", outPath, objectPath, stub,
+                           runtime, "-lstdc++", "-lm", "-ldl", "-lpthread"});
+  if (m.openmp)
+    args.insert(args.end(), {"-fopenmp", "-Wl,-rpath," + ompLibDir()});
+  return runClang(args, error);
+}
+
+bool findEmulator(const CpuMachine &m, std::vector<std::string> &command,
+                  std::string &error) {
+  command.clear();
+  if (m.native)
+    return true;
+  std::vector<std::string> flags;
+  if (!targetFlags(m, flags, error))
+    return false;
+  for (const char *name : {"qemu-aarch64", "qemu-aarch64-static"})
+    if (auto p = llvm::sys::findProgramByName(name)) {
+      command = {*p, "-L", kAArch64Sysroot};
+      return true;
+    }
+  error = "cannot run aarch64 code on this machine: qemu-aarch64 is not "
+          "installed (Debian package qemu-user)";
+  return false;
 }
 
 } // namespace cascade

@@ -44,7 +44,7 @@ SmallVector<SigTensor> signature(func::FuncOp f) {
 }
 } // namespace
 
-std::string buildManifest(ModuleOp module, const TargetOptions &t,
+std::string buildManifest(ModuleOp module, const CpuMachine &m,
                           int64_t scratchBytes) {
   func::FuncOp f = getModelFunction(module);
   llvm::json::Array inputs, weights, outputs;
@@ -67,9 +67,9 @@ std::string buildManifest(ModuleOp module, const TargetOptions &t,
       {"format", 1},
       {"model", f.getSymName().str()},
       {"function", "cascade_" + f.getSymName().str()},
-      {"target", t.target == "host" ? "x86_64" : t.target},
-      {"cpu", t.cpu},
-      {"features", t.features},
+      {"target", m.arch},
+      {"cpu", m.cpu},
+      {"features", m.features},
       {"scratch_bytes", scratchBytes},
       {"inputs", std::move(inputs)},
       {"weights", std::move(weights)},

@@ -16,11 +16,12 @@ using namespace mlir;
 namespace cascade {
 
 bool checkTarget(const TargetOptions &t, std::string &error) {
-  if (t.target == "host" || t.target == "x86_64")
+  if (t.target == "host" || t.target == "x86_64" || t.target == "aarch64")
     return true;
-  if (t.target == "aarch64" || t.target == "cuda" || t.target == "webgpu") {
+  if (t.target == "cuda" || t.target == "webgpu") {
     error = "target '" + t.target +
-            "' is not available in this release (supported: host, x86_64)";
+            "' is not available in this release (supported: host, x86_64, "
+            "aarch64)";
     return false;
   }
   error = "unknown target '" + t.target +
@@ -48,20 +49,23 @@ void configureIRPrinting(PassManager &pm, const IRPrinting &printing) {
   }
 }
 
-void addLowerToLoopsPipeline(OpPassManager &pm, int64_t registers) {
+void addLowerToLoopsPipeline(OpPassManager &pm, const CpuMachine &machine) {
   CascadeLowerToLoopsOptions options;
-  options.registers = registers;
+  options.registers = machine.registers;
+  options.kernels = machine.kernels;
   pm.addPass(createCascadeLowerToLoops(options));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createLoopInvariantCodeMotionPass());
 }
 
-void addLoopsToLLVMPipeline(OpPassManager &pm) {
+void addLoopsToLLVMPipeline(OpPassManager &pm, const CpuMachine &machine) {
   pm.addPass(createCascadeMathApproximation());
   // scf.parallel loops run on the OpenMP runtime's thread pool (libomp):
-  // the one pool of a Cascade process.
-  pm.addPass(createConvertSCFToOpenMPPass());
+  // the one pool of a Cascade process. Without it (cross targets with no
+  // libomp build) scf-to-cf runs them as sequential loops.
+  if (machine.openmp)
+    pm.addPass(createConvertSCFToOpenMPPass());
   // Inlines the memref.alloca_scope the conversion wraps loop bodies in (no
   // allocas here), which would otherwise break when scf becomes cf.
   pm.addPass(createCanonicalizerPass());

@@ -7,6 +7,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/raw_ostream.h"
 #include <string>
+#include <vector>
 
 namespace llvm {
 class Module;
@@ -21,6 +22,24 @@ struct TargetOptions {
   std::string cpu;             // empty: the host's CPU (x86_64/host)
   std::string features;        // e.g. "+avx2,-avx512f"
 };
+
+/// The machine code is generated for, resolved from `TargetOptions`, and
+/// what the lowering makes of it.
+struct CpuMachine {
+  std::string triple, cpu, features;
+  std::string arch;       // "x86_64" or "aarch64": the manifest's target
+  bool native = true;     // runs on this machine (else: under an emulator)
+  int64_t registers = 16; // vector registers, in 256-bit units
+  bool kernels = true;    // register-tiled contraction kernels
+  bool openmp = true;     // scf.parallel on libomp's thread pool
+  bool scalable = false;  // SVE: vector-length-agnostic loops
+};
+
+/// Resolves `--target/--cpu/--features` (host: this machine's CPU and
+/// features), checking the CPU and feature names against LLVM's tables.
+/// Reports problems on `anchor`.
+mlir::FailureOr<CpuMachine> resolveCpuMachine(mlir::Operation *anchor,
+                                              const TargetOptions &t);
 
 /// Stages of `cascade opt --emit=`.
 enum class EmitKind { Ein, Mlir, Loops, Llvm, Asm };
@@ -38,17 +57,18 @@ bool checkTarget(const TargetOptions &t, std::string &error);
 /// Applies IR printing options to a pass manager.
 void configureIRPrinting(mlir::PassManager &pm, const IRPrinting &printing);
 
-/// Adds the passes that take cascade-level IR to loops over memrefs.
-/// `registers`: the target's vector registers (sizes the kernels' tiles).
-void addLowerToLoopsPipeline(mlir::OpPassManager &pm, int64_t registers = 16);
+/// Adds the passes that take cascade-level IR to loops over memrefs, with
+/// kernels sized for `machine`.
+void addLowerToLoopsPipeline(mlir::OpPassManager &pm,
+                             const CpuMachine &machine);
 /// Adds the passes that take loop-level IR to the LLVM dialect.
-void addLoopsToLLVMPipeline(mlir::OpPassManager &pm);
+void addLoopsToLLVMPipeline(mlir::OpPassManager &pm, const CpuMachine &machine);
 
 /// Peak bytes the lowered model allocates beyond its arguments.
 int64_t computeScratchBytes(mlir::ModuleOp loopLevel);
 
 /// The JSON manifest of the (cascade-level) model in `module`.
-std::string buildManifest(mlir::ModuleOp module, const TargetOptions &t,
+std::string buildManifest(mlir::ModuleOp module, const CpuMachine &m,
                           int64_t scratchBytes);
 /// The C header declaring the model's entry points.
 std::string buildHeader(mlir::ModuleOp module, llvm::StringRef sourceName);
@@ -56,6 +76,7 @@ std::string buildHeader(mlir::ModuleOp module, llvm::StringRef sourceName);
 /// The result of compiling for a CPU: an object file in memory and the
 /// textual forms on request.
 struct CpuArtifact {
+  CpuMachine machine;
   std::string object;
   std::string manifest; // the JSON embedded in the object
   std::string llvmIR;   // after optimization, when asked for
@@ -72,10 +93,16 @@ mlir::LogicalResult compileForCpu(mlir::ModuleOp module, const TargetOptions &t,
 
 /// Links `objectPath` into a shared library / standalone executable.
 bool linkSharedLibrary(const std::string &objectPath,
-                       const std::string &outPath, const TargetOptions &t,
+                       const std::string &outPath, const CpuMachine &m,
                        std::string &error);
 bool linkExecutable(const std::string &objectPath, const std::string &outPath,
-                    const TargetOptions &t, std::string &error);
+                    const CpuMachine &m, std::string &error);
+
+/// The emulator that runs `m`'s programs on this machine (qemu-aarch64),
+/// with the arguments before the program; empty if `m` runs natively.
+/// Fails with a message when the emulator is needed but not installed.
+bool findEmulator(const CpuMachine &m, std::vector<std::string> &command,
+                  std::string &error);
 
 /// The model function of a module (the one marked `cascade.model`).
 mlir::func::FuncOp getModelFunction(mlir::ModuleOp module);

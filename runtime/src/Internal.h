@@ -37,12 +37,17 @@ struct TensorDesc {
 /// A parsed and validated manifest; tensors are indexed by cascade_role.
 struct Manifest {
   std::string model, function, target;
+  std::string cpu, features; // as compiled: "+sve,+neon,..."
   std::vector<TensorDesc> tensors[3];
 };
 
 /// Parses and validates a manifest. On failure sets the last error to
 /// "invalid manifest: ..." and returns CASCADE_ERROR.
 cascade_status parseManifest(const char *json, Manifest &out);
+
+/// Fails (with the last error set) when this machine cannot run code
+/// compiled for `m`'s target and CPU features.
+cascade_status checkCpu(const Manifest &m);
 
 /// Formats a shape as "[64, 128]".
 std::string shapeString(const int64_t *shape, int rank);

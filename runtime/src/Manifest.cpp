@@ -437,9 +437,11 @@ cascade_status parseManifest(const char *json, Manifest &out) {
     return fail("invalid manifest: missing string \"model\"");
   out.model = model->text;
   if (!optionalString(root, "function", out.function) ||
-      !optionalString(root, "target", out.target))
-    return fail("invalid manifest: \"function\" and \"target\" must be "
-                "strings");
+      !optionalString(root, "target", out.target) ||
+      !optionalString(root, "cpu", out.cpu) ||
+      !optionalString(root, "features", out.features))
+    return fail("invalid manifest: \"function\", \"target\", \"cpu\" and "
+                "\"features\" must be strings");
 
   static const char *const kLists[3] = {"inputs", "weights", "outputs"};
   for (int role = 0; role < 3; ++role) {

@@ -30,7 +30,8 @@ extern "C" cascade_status cascade_model_from_symbols(const char *manifest_json,
   cascade_model *model = new (std::nothrow) cascade_model;
   if (!model)
     return fail("out of memory");
-  if (parseManifest(manifest_json, model->manifest) != CASCADE_OK) {
+  if (parseManifest(manifest_json, model->manifest) != CASCADE_OK ||
+      checkCpu(model->manifest) != CASCADE_OK) {
     delete model;
     return CASCADE_ERROR;
   }
