@@ -34,3 +34,10 @@ config.substitutions.append(("%clang", config.clang))
 
 if config.have_fuzzer:
     config.available_features.add("fuzzer")
+
+# aarch64 programs run under qemu-user against Debian's cross sysroot.
+import shutil
+if shutil.which("qemu-aarch64") and os.path.exists("/usr/aarch64-linux-gnu/lib/crt1.o") \
+        and os.path.exists(os.path.join(config.cascade_obj_root, "lib", "aarch64-linux-gnu",
+                                        "libcascade_runtime.a")):
+    config.available_features.add("qemu-aarch64")

@@ -552,10 +552,10 @@ int runRun(const CliOptions &o) {
     outputs.push_back(std::move(t));
   }
   double medianMs = -1;
-  int execRc = art.machine.native
-                   ? executeInProcess(art, args, outputs, o.bench, medianMs)
-                   : executeEmulated(art, emulator, args, outputs, o.bench,
-                                     medianMs);
+  int execRc =
+      art.machine.native
+          ? executeInProcess(art, args, outputs, o.bench, medianMs)
+          : executeEmulated(art, emulator, args, outputs, o.bench, medianMs);
   if (execRc != kExitOk)
     return execRc;
 
@@ -596,8 +596,7 @@ int runRun(const CliOptions &o) {
       rc = kExitError;
   }
   if (o.bench > 0) {
-    llvm::outs() << "median_ms=" << llvm::formatv("{0:f4}", medianMs)
-                 << "\n";
+    llvm::outs() << "median_ms=" << llvm::formatv("{0:f4}", medianMs) << "\n";
     llvm::outs() << "scratch_bytes=" << scratch << "\n";
   }
   return rc;

@@ -103,8 +103,8 @@ void annotateScalableLoops(llvm::Module &m) {
     llvm::LoopInfo loops(dt);
     for (llvm::Loop *loop : loops.getLoopsInPreorder())
       if (loop->isInnermost()) {
-        llvm::addStringMetadataToLoop(
-            loop, "llvm.loop.vectorize.scalable.enable", 1);
+        llvm::addStringMetadataToLoop(loop,
+                                      "llvm.loop.vectorize.scalable.enable", 1);
         llvm::addStringMetadataToLoop(
             loop, "llvm.loop.vectorize.predicate.enable", 1);
         llvm::addStringMetadataToLoop(loop, "llvm.loop.vectorize.width", 4);
@@ -153,9 +153,10 @@ FailureOr<CpuMachine> resolveCpuMachine(Operation *anchor,
   initializeLLVMTargets();
   CpuMachine m;
   llvm::Triple host(llvm::sys::getProcessTriple());
-  bool useHost = t.target == "host" ||
-                 (t.target == "x86_64" && host.getArch() == llvm::Triple::x86_64) ||
-                 (t.target == "aarch64" && host.isAArch64());
+  bool useHost =
+      t.target == "host" ||
+      (t.target == "x86_64" && host.getArch() == llvm::Triple::x86_64) ||
+      (t.target == "aarch64" && host.isAArch64());
   if (t.target == "host") {
     if (!host.isX86() && !host.isAArch64())
       return anchor->emitError("no code generation for this host (")
@@ -191,8 +192,8 @@ FailureOr<CpuMachine> resolveCpuMachine(Operation *anchor,
     return anchor->emitError("no LLVM target for ") << m.triple << ": " << err;
   if (failed(checkMachine(anchor, *target, m)))
     return failure();
-  std::unique_ptr<llvm::MCSubtargetInfo> sti(target->createMCSubtargetInfo(
-      llvm::Triple(m.triple), m.cpu, m.features));
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(
+      target->createMCSubtargetInfo(llvm::Triple(m.triple), m.cpu, m.features));
   if (m.arch == "x86_64") {
     // AVX-512 has 32 vector registers, room for larger register tiles.
     m.registers = sti->checkFeatures("+avx512f") ? 32 : 16;
@@ -345,8 +346,7 @@ LogicalResult compileForCpu(ModuleOp input, const TargetOptions &t,
       // SVE registers hold 128 to 2048 bits (vscale 1 to 16), as clang
       // says for SVE code; one binary runs at every length.
       if (mc.scalable)
-        fn.addFnAttr(llvm::Attribute::getWithVScaleRangeArgs(
-            llvmCtx, 1, 16));
+        fn.addFnAttr(llvm::Attribute::getWithVScaleRangeArgs(llvmCtx, 1, 16));
     }
 
   // The standard -O3 pipeline: the loop vectorizer does the SIMD work on

@@ -417,6 +417,53 @@ TEST_F(RuntimeTest, ManifestExample) {
   cascade_model_free(nullptr);
 }
 
+// The runtime refuses code for another architecture, or for CPU features
+// this processor lacks, before running anything (no SIGILL).
+TEST_F(RuntimeTest, ManifestCpuCheck) {
+#if defined(__x86_64__)
+  const char *here = "x86_64", *other = "aarch64";
+#else
+  const char *here = "aarch64", *other = "x86_64";
+#endif
+  auto manifest = [](const std::string &target, const std::string &features) {
+    return "{\"format\": 1, \"model\": \"m\", \"target\": \"" + target +
+           "\", \"cpu\": \"c\", \"features\": \"" + features +
+           "\", \"inputs\": [], \"outputs\": []}";
+  };
+  cascade_model *m = nullptr;
+  // Negative and unknown features are never required.
+  ASSERT_EQ(
+      cascade_model_from_symbols(
+          manifest(here, "-avx512f,-sve,+made-up").c_str(), noopEntry, &m),
+      CASCADE_OK)
+      << cascade_last_error();
+  cascade_model_free(m);
+  m = nullptr;
+  EXPECT_EQ(
+      cascade_model_from_symbols(manifest(other, "").c_str(), noopEntry, &m),
+      CASCADE_ERROR);
+  EXPECT_EQ(m, nullptr);
+  EXPECT_EQ(std::string(cascade_last_error()),
+            std::string("model 'm' was compiled for ") + other +
+                "; this machine is " + here);
+  EXPECT_EQ(cascade_model_from_symbols(
+                "{\"format\": 1, \"model\": \"m\", \"features\": 3, "
+                "\"inputs\": [], \"outputs\": []}",
+                noopEntry, &m),
+            CASCADE_ERROR);
+#if defined(__x86_64__)
+  // A feature this CPU lacks, if there is one to test with.
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx512f")) {
+    EXPECT_EQ(cascade_model_from_symbols(
+                  manifest(here, "+avx2,+avx512f").c_str(), noopEntry, &m),
+              CASCADE_ERROR);
+    EXPECT_NE(std::string(cascade_last_error()).find("lacks: avx512f"),
+              std::string::npos);
+  }
+#endif
+}
+
 TEST_F(RuntimeTest, ManifestOptionalFields) {
   const char *json =
       "{\"format\": 1, \"model\": \"m\", \"extra\": {\"x\": [1, 2.5e3, null, "
