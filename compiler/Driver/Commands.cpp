@@ -469,35 +469,6 @@ bool fitsInMemory(func::FuncOp f, int64_t scratch, func::FuncOp reference) {
   return false;
 }
 
-/// Weights that the model says come from a safetensors file must not be
-/// silently replaced by random values: until the loader lands, they have to
-/// be given with --input.
-bool checkWeightFiles(func::FuncOp f, const std::vector<std::string> &inputs) {
-  auto defaultFile = f->getAttrOfType<StringAttr>("cascade.weights_file");
-  bool ok = true;
-  for (unsigned i = 0; i < f.getNumArguments(); ++i) {
-    if (f.getArgAttrOfType<StringAttr>(i, attrs::kRole).getValue() != "weight")
-      continue;
-    auto file = f.getArgAttrOfType<StringAttr>(i, attrs::kFile);
-    if (!file)
-      file = defaultFile;
-    if (!file)
-      continue;
-    std::string name = f.getArgAttrOfType<StringAttr>(i, attrs::kName).str();
-    bool given = llvm::any_of(inputs, [&](const std::string &flag) {
-      return llvm::StringRef(flag).starts_with(name + "=");
-    });
-    if (!given) {
-      llvm::errs() << file.getValue() << ": error: weight '" << name
-                   << "' comes from this safetensors file, which this release "
-                      "cannot read yet; pass --input "
-                   << name << "=FILE.npy\n";
-      ok = false;
-    }
-  }
-  return ok;
-}
-
 } // namespace
 
 int runRun(const CliOptions &o) {
@@ -508,12 +479,6 @@ int runRun(const CliOptions &o) {
   OwningOpRef<ModuleOp> module, original;
   if (int rc = prepareModel(s, o, module, &original, /*lowering=*/true))
     return rc;
-  if (!o.weights.empty()) {
-    llvm::errs() << o.weights << ": error: loading safetensors weights is not "
-                 << "supported yet; pass weights with --input NAME=FILE.npy "
-                 << "or --random-inputs\n";
-    return kExitError;
-  }
   func::FuncOp f = getModelFunction(*module);
   // A foreign architecture runs under an emulator: without one, the run is
   // skipped (exit 77) before any work.
@@ -534,12 +499,12 @@ int runRun(const CliOptions &o) {
   if (!fitsInMemory(f, scratch,
                     o.check ? getModelFunction(*original) : func::FuncOp()))
     return kExitError;
-  if (!checkWeightFiles(f, o.inputs))
-    return kExitError;
   std::vector<HostTensor> args;
   std::vector<std::string> generated;
-  if (int rc = prepareArguments(f, o.inputs, o.randomInputs, o.seed, args,
-                                generated))
+  WeightFiles weightFiles{o.weights,
+                          llvm::sys::path::parent_path(o.model).str()};
+  if (int rc = prepareArguments(f, o.inputs, o.randomInputs, o.seed,
+                                weightFiles, args, generated))
     return rc;
   std::vector<HostTensor> outputs;
   for (unsigned i = 0; i < f.getNumResults(); ++i) {

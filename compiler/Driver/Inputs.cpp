@@ -1,5 +1,4 @@
-//===- Inputs.cpp - Tensors for `cascade run`
-//------------------------------===//
+//===- Inputs.cpp - Tensors for `cascade run` -----------------------------===//
 #include "compiler/Driver/Inputs.h"
 #include "cascade/runtime.h"
 #include "dialects/Cascade/IR/CascadeOps.h"
@@ -7,6 +6,8 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 #include <algorithm>
+#include <map>
+#include <set>
 
 using namespace mlir;
 
@@ -19,11 +20,83 @@ static std::string shapeText(llvm::ArrayRef<int64_t> shape) {
   return s + "]";
 }
 
+/// Prints a runtime error about `path` as `PATH: error: message`.
+static void reportFileError(const std::string &path) {
+  llvm::StringRef msg = cascade_last_error();
+  if (msg.starts_with(path + ": "))
+    msg = msg.drop_front(path.size() + 2);
+  llvm::errs() << path << ": error: " << msg << "\n";
+}
+
+namespace {
+/// The safetensors files a run reads, each opened (mapped) once.
+class WeightReader {
+public:
+  explicit WeightReader(const WeightFiles &wf) : wf(wf) {}
+  ~WeightReader() {
+    for (auto &entry : open)
+      cascade_weights_close(entry.second);
+  }
+
+  /// The file weight `arg` of `model` comes from, "" if none.
+  std::string fileOf(func::FuncOp model, unsigned arg) const {
+    if (!wf.override.empty())
+      return wf.override;
+    auto file = model.getArgAttrOfType<StringAttr>(arg, attrs::kFile);
+    if (!file)
+      file = model->getAttrOfType<StringAttr>("cascade.weights_file");
+    if (!file)
+      return "";
+    llvm::SmallString<256> path(file.getValue());
+    if (llvm::sys::path::is_relative(path) && !wf.modelDir.empty()) {
+      path = wf.modelDir;
+      llvm::sys::path::append(path, file.getValue());
+    }
+    return std::string(path);
+  }
+
+  /// Reads `key` of `path` into `t` (its shape set); false after a message.
+  bool read(const std::string &path, llvm::StringRef key, HostTensor &t) {
+    auto it = open.find(path);
+    if (it == open.end()) {
+      cascade_weights *w = nullptr;
+      if (cascade_weights_open(path.c_str(), &w) != CASCADE_OK) {
+        reportFileError(path);
+        failed.insert(path);
+        return false;
+      }
+      it = open.insert({path, w}).first;
+    }
+    int64_t count = 1;
+    for (int64_t d : t.shape)
+      count *= d;
+    t.data.resize(count);
+    if (cascade_weights_read_f32(it->second, key.str().c_str(), t.data.data(),
+                                 count) != CASCADE_OK) {
+      reportFileError(path);
+      return false;
+    }
+    return true;
+  }
+
+  bool alreadyFailed(const std::string &path) const {
+    return failed.count(path);
+  }
+
+private:
+  const WeightFiles &wf;
+  std::map<std::string, cascade_weights *> open;
+  std::set<std::string> failed;
+};
+} // namespace
+
 int prepareArguments(func::FuncOp model,
                      const std::vector<std::string> &inputFlags,
                      bool randomInputs, uint64_t seed,
+                     const WeightFiles &weightFiles,
                      std::vector<HostTensor> &args,
                      std::vector<std::string> &generated) {
+  WeightReader weights(weightFiles);
   std::map<std::string, std::string> files;
   int rc = 0;
   auto fail = [&](int code) { rc = std::max(rc, code); };
@@ -68,6 +141,17 @@ int prepareArguments(func::FuncOp model,
         cascade_free(data);
       }
       files.erase(it);
+    } else if (std::string file =
+                   t.role == "weight" ? weights.fileOf(model, i) : "";
+               !file.empty()) {
+      // A weight with a file is read from it, never drawn at random; an
+      // unreadable file is reported once.
+      auto key = model.getArgAttrOfType<StringAttr>(i, attrs::kKey);
+      if (!weights.alreadyFailed(file) &&
+          !weights.read(file, key ? key.getValue() : t.name, t))
+        fail(1);
+      else if (weights.alreadyFailed(file))
+        fail(1);
     } else if (randomInputs) {
       t.data.resize(type.getNumElements());
       cascade_fill_normal(t.data.data(), t.data.size(), seed, i);

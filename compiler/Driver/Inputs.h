@@ -16,16 +16,25 @@ struct HostTensor {
   std::vector<float> data;
 };
 
+/// Where weights come from: `--weights FILE` (replaces every weight's file)
+/// and the folder of the `.ein` file (declared files are relative to it).
+struct WeightFiles {
+  std::string override;
+  std::string modelDir;
+};
+
 /// Builds the model's argument tensors (inputs, then weights, in function
-/// order): from `--input NAME=FILE.npy`, else random (seeded) when allowed.
+/// order): from `--input NAME=FILE.npy`, else a weight from its safetensors
+/// file (converted to f32), else random (seeded) when allowed.
 /// Reports problems as `FILE: error: ...` on stderr. Returns an exit code:
 /// 0, 1 for an unreadable or mis-shaped file, 2 for a bad `--input` flag or
 /// a missing value.
 int prepareArguments(mlir::func::FuncOp model,
-                      const std::vector<std::string> &inputFlags,
-                      bool randomInputs, uint64_t seed,
-                      std::vector<HostTensor> &args,
-                      std::vector<std::string> &generated);
+                     const std::vector<std::string> &inputFlags,
+                     bool randomInputs, uint64_t seed,
+                     const WeightFiles &weightFiles,
+                     std::vector<HostTensor> &args,
+                     std::vector<std::string> &generated);
 
 /// Writes `t` to DIR/NAME.npy; false (with a message) on failure.
 bool writeTensor(const std::string &dir, const HostTensor &t);

@@ -130,6 +130,44 @@ cascade_status cascade_npy_write_f32(const char *path, const float *data,
 /* Frees memory returned by the runtime. NULL is a no-op. */
 void cascade_free(void *p);
 
+/*===--- Safetensors weight files -----------------------------------------===*/
+
+/* An open safetensors file: memory-mapped read-only, its header parsed and
+ * validated (header length within the file, strict JSON, every tensor's
+ * dtype, shape and data_offsets consistent, in bounds and not overlapping).
+ * Reads never go outside the mapping. */
+typedef struct cascade_weights cascade_weights;
+
+/* Opens and validates `path`. On failure *out is NULL and the message names
+ * the file and the problem. */
+cascade_status cascade_weights_open(const char *path, cascade_weights **out);
+
+/* The same for a file already in memory (`size` bytes at `data`, which must
+ * outlive the handle); `name` is used in messages. */
+cascade_status cascade_weights_open_memory(const void *data, uint64_t size,
+                                           const char *name,
+                                           cascade_weights **out);
+
+/* Number of tensors in the file, or -1 for a NULL handle. */
+int cascade_weights_count(const cascade_weights *w);
+
+/* Stored shape and dtype ("F32", "F16", "BF16", "F64", ...) of tensor `key`;
+ * `shape` must have room for CASCADE_MAX_RANK entries. The dtype string
+ * lives as long as the handle. */
+cascade_status cascade_weights_info(const cascade_weights *w, const char *key,
+                                    int64_t *shape, int *rank,
+                                    const char **dtype);
+
+/* Converts tensor `key` (F32, F16, BF16 or F64) to f32 into dst, which holds
+ * `count` floats: the stored element count must be `count` (the shape may
+ * differ: a row-major re-view). */
+cascade_status cascade_weights_read_f32(const cascade_weights *w,
+                                        const char *key, float *dst,
+                                        int64_t count);
+
+/* Unmaps and frees. NULL is a no-op. */
+void cascade_weights_close(cascade_weights *w);
+
 /*===--- Utilities --------------------------------------------------------===*/
 
 /* Fills data[0..n) with standard-normal values, identical on every platform.

@@ -887,3 +887,172 @@ TEST_F(RuntimeTest, ExeErrors) {
 }
 
 } // namespace
+
+// ---- safetensors ----------------------------------------------------------
+
+namespace {
+/// A safetensors file image: header JSON (padded to 8 bytes), then `data`.
+std::string safetensorsImage(const std::string &header,
+                             const std::string &data) {
+  std::string h = header;
+  while (h.size() % 8)
+    h += ' ';
+  std::string out(8, '\0');
+  uint64_t n = h.size();
+  for (int i = 0; i < 8; ++i)
+    out[i] = static_cast<char>((n >> (8 * i)) & 0xFF);
+  return out + h + data;
+}
+
+std::string bytesOf(const void *p, size_t n) {
+  return std::string(static_cast<const char *>(p), n);
+}
+} // namespace
+
+TEST_F(RuntimeTest, SafetensorsConvertsEveryFloatType) {
+  // F16: 1, -2.5, 65504 (largest), 2^-24 (smallest subnormal), -0, inf.
+  const uint16_t half[6] = {0x3C00, 0xC100, 0x7BFF, 0x0001, 0x8000, 0x7C00};
+  // BF16: 1, -0.5; F32 and F64 values.
+  const uint16_t bf[2] = {0x3F80, 0xBF00};
+  const float f32[2] = {0.25f, -7.0f};
+  const double f64[4] = {1.5, -2.0, 3.25, 1e300};
+  std::string data =
+      bytesOf(half, 12) + bytesOf(bf, 4) + bytesOf(f32, 8) + bytesOf(f64, 32);
+  std::string file =
+      safetensorsImage("{\"__metadata__\": {\"format\": \"pt\"}, "
+                       "\"h\": {\"dtype\": \"F16\", \"shape\": [2, 3], "
+                       "\"data_offsets\": [0, 12]}, "
+                       "\"b\": {\"dtype\": \"BF16\", \"shape\": [2], "
+                       "\"data_offsets\": [12, 16]}, "
+                       "\"f\": {\"dtype\": \"F32\", \"shape\": [2], "
+                       "\"data_offsets\": [16, 24]}, "
+                       "\"d\": {\"dtype\": \"F64\", \"shape\": [4], "
+                       "\"data_offsets\": [24, 56]}}",
+                       data);
+  cascade_weights *w = nullptr;
+  ASSERT_EQ(cascade_weights_open_memory(file.data(), file.size(), "t", &w),
+            CASCADE_OK)
+      << cascade_last_error();
+  EXPECT_EQ(cascade_weights_count(w), 4);
+  int64_t shape[CASCADE_MAX_RANK];
+  int rank = 0;
+  const char *dtype = nullptr;
+  ASSERT_EQ(cascade_weights_info(w, "h", shape, &rank, &dtype), CASCADE_OK);
+  EXPECT_EQ(rank, 2);
+  EXPECT_EQ(shape[0], 2);
+  EXPECT_EQ(shape[1], 3);
+  EXPECT_STREQ(dtype, "F16");
+
+  float h[6];
+  // A re-view: 6 elements stored as [2, 3], read as 6.
+  ASSERT_EQ(cascade_weights_read_f32(w, "h", h, 6), CASCADE_OK);
+  EXPECT_EQ(h[0], 1.0f);
+  EXPECT_EQ(h[1], -2.5f);
+  EXPECT_EQ(h[2], 65504.0f);
+  EXPECT_EQ(h[3], 5.9604644775390625e-8f); // 2^-24
+  EXPECT_TRUE(std::signbit(h[4]) && h[4] == 0.0f);
+  EXPECT_TRUE(std::isinf(h[5]) && h[5] > 0);
+  float b[2], f[2], d[4];
+  ASSERT_EQ(cascade_weights_read_f32(w, "b", b, 2), CASCADE_OK);
+  EXPECT_EQ(b[0], 1.0f);
+  EXPECT_EQ(b[1], -0.5f);
+  ASSERT_EQ(cascade_weights_read_f32(w, "f", f, 2), CASCADE_OK);
+  EXPECT_EQ(f[0], 0.25f);
+  EXPECT_EQ(f[1], -7.0f);
+  ASSERT_EQ(cascade_weights_read_f32(w, "d", d, 4), CASCADE_OK);
+  EXPECT_EQ(d[2], 3.25f);
+  EXPECT_TRUE(std::isinf(d[3])); // beyond f32: +inf
+
+  EXPECT_EQ(cascade_weights_read_f32(w, "h", h, 5), CASCADE_ERROR);
+  EXPECT_STREQ(cascade_last_error(),
+               "t: tensor 'h' has shape [2, 3] (6 elements); 5 were expected");
+  EXPECT_EQ(cascade_weights_read_f32(w, "nope", h, 1), CASCADE_ERROR);
+  EXPECT_STREQ(cascade_last_error(), "t: no tensor 'nope'");
+  EXPECT_EQ(cascade_weights_read_f32(w, "__metadata__", h, 1), CASCADE_ERROR);
+  cascade_weights_close(w);
+  cascade_weights_close(nullptr);
+  EXPECT_EQ(cascade_weights_count(nullptr), -1);
+}
+
+TEST_F(RuntimeTest, SafetensorsRejectsBrokenHeaders) {
+  struct Case {
+    std::string file, message;
+  } cases[] = {
+      {std::string("\x01\x00", 2), "not a safetensors file: 2 bytes"},
+      {safetensorsImage("{}", "").substr(0, 9),
+       "runs past the end of the file"},
+      {safetensorsImage("[1]", ""), "the header is not a JSON object"},
+      {safetensorsImage("{\"a\": 1,}", ""), "invalid header JSON"},
+      {safetensorsImage("{\"a\": {\"dtype\": \"F32\", \"shape\": [1], "
+                        "\"data_offsets\": [0, 4]}, \"a\": {}}",
+                        "xxxx"),
+       "invalid header JSON"},
+      {safetensorsImage("{\"a\": {\"shape\": [1], \"data_offsets\": [0, 4]}}",
+                        "xxxx"),
+       "tensor 'a': missing string \"dtype\""},
+      {safetensorsImage("{\"a\": {\"dtype\": \"F32\", \"shape\": [1.5], "
+                        "\"data_offsets\": [0, 4]}}",
+                        "xxxx"),
+       "shape entries must be non-negative integers"},
+      {safetensorsImage("{\"a\": {\"dtype\": \"F32\", \"shape\": "
+                        "[4294967296, 4294967296], \"data_offsets\": [0, 4]}}",
+                        "xxxx"),
+       "absurd shape"},
+      {safetensorsImage("{\"a\": {\"dtype\": \"F32\", \"shape\": [1], "
+                        "\"data_offsets\": [0, 9223372036854775807]}}",
+                        "xxxx"),
+       "run past the end of the data"},
+      {safetensorsImage("{\"a\": {\"dtype\": \"F32\", \"shape\": [1], "
+                        "\"data_offsets\": [4]}}",
+                        "xxxx"),
+       "\"data_offsets\" must be [begin, end]"},
+      {safetensorsImage("{\"a\": {\"dtype\": \"F32\", \"shape\": [2], "
+                        "\"data_offsets\": [0, 4]}}",
+                        "xxxx"),
+       "4 bytes of data for shape [2] of F32 (8 expected)"},
+      {safetensorsImage(
+           "{\"a\": {\"dtype\": \"F16\", \"shape\": [2], "
+           "\"data_offsets\": [0, 4]}, \"b\": {\"dtype\": \"F16\", "
+           "\"shape\": [1], \"data_offsets\": [2, 4]}}",
+           "xxxx"),
+       "tensors 'a' and 'b' overlap"},
+  };
+  for (const Case &c : cases) {
+    cascade_weights *w = nullptr;
+    EXPECT_EQ(
+        cascade_weights_open_memory(c.file.data(), c.file.size(), "bad", &w),
+        CASCADE_ERROR)
+        << c.message;
+    EXPECT_EQ(w, nullptr);
+    std::string msg = cascade_last_error();
+    EXPECT_NE(msg.find(c.message), std::string::npos)
+        << "got: " << msg << "\nexpected: " << c.message;
+    EXPECT_EQ(msg.rfind("bad: ", 0), 0u) << msg;
+  }
+  // Empty tensors may share an offset; an empty header is a valid file.
+  std::string ok = safetensorsImage(
+      "{\"a\": {\"dtype\": \"F32\", \"shape\": [0], \"data_offsets\": [0, 0]}, "
+      "\"b\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}}",
+      "xxxx");
+  cascade_weights *w = nullptr;
+  EXPECT_EQ(cascade_weights_open_memory(ok.data(), ok.size(), "ok", &w),
+            CASCADE_OK)
+      << cascade_last_error();
+  cascade_weights_close(w);
+  // The same image through a real, memory-mapped file.
+  writeBytes(path("ok.safetensors"), ok);
+  ASSERT_EQ(cascade_weights_open(path("ok.safetensors").c_str(), &w),
+            CASCADE_OK)
+      << cascade_last_error();
+  float one = 0;
+  EXPECT_EQ(cascade_weights_read_f32(w, "b", &one, 1), CASCADE_OK);
+  cascade_weights_close(w);
+  writeBytes(path("empty.safetensors"), "");
+  EXPECT_EQ(cascade_weights_open(path("empty.safetensors").c_str(), &w),
+            CASCADE_ERROR);
+  EXPECT_EQ(cascade_weights_open(dir.c_str(), &w), CASCADE_ERROR);
+  EXPECT_EQ(cascade_weights_open(path("missing.safetensors").c_str(), &w),
+            CASCADE_ERROR);
+  EXPECT_NE(std::string(cascade_last_error()).find("cannot open"),
+            std::string::npos);
+}
