@@ -1,15 +1,29 @@
 #!/usr/bin/env bash
-# Long run of the .ein frontend fuzzer (lexer, parser, model builder,
-# verifier, .ein printer round trip, reference interpreter).
-# Usage: bench/fuzz.sh [SECONDS]   (default 600; needs a clang build)
+# Long runs of the libFuzzer targets:
+#   parser       the .ein frontend (lexer, parser, model builder, verifier,
+#                .ein printer round trip, reference interpreter)
+#   safetensors  the runtime's safetensors weights loader
+# Usage: bench/fuzz.sh [SECONDS] [parser|safetensors]
+#        (default 600 seconds, parser; needs a clang build)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-fuzzer="$root/build/bin/cascade-parser-fuzzer"
 seconds="${1:-600}"
+target="${2:-parser}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/corpus"
-cp "$root"/examples/*.ein "$root"/test/fuzz/corpus/* "$work/corpus/"
+case "$target" in
+  parser)
+    fuzzer="$root/build/bin/cascade-parser-fuzzer"
+    cp "$root"/examples/*.ein "$root"/test/fuzz/corpus/* "$work/corpus/" ;;
+  safetensors)
+    fuzzer="$root/build/bin/cascade-safetensors-fuzzer"
+    for c in good short badlen hugelen badjson notobject nul baddtype badshape \
+             badoffsets pastend sizemismatch overlap int8; do
+      python3 "$root/test/e2e/Inputs/safetensors.py" "$work/corpus/$c" "$c"
+    done ;;
+  *) echo "usage: bench/fuzz.sh [SECONDS] [parser|safetensors]" >&2; exit 2 ;;
+esac
 cd "$work"
 "$fuzzer" corpus -max_total_time="$seconds" -max_len=4096 -rss_limit_mb=4096 \
   -print_final_stats=1 2>&1 | grep -E "^(stat::|Done|==|SUMMARY)|crash|ERROR" || true
