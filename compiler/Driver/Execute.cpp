@@ -44,6 +44,23 @@ bool readOutput(const std::string &dir, HostTensor &t) {
   return true;
 }
 
+/// Writes the artifact's object into `tmp` and links it there into `name`
+/// (a shared library, or with `executable` a standalone program); the
+/// linked file's path, or "" after a message.
+std::string writeAndLink(const TempDir &tmp, const CpuArtifact &art,
+                         const std::string &name, bool executable) {
+  std::string obj = tmp.file("model.o"), out = tmp.file(name), error;
+  if (!writeFile(obj, art.object))
+    return "";
+  bool linked = executable ? linkExecutable(obj, out, art.machine, error)
+                           : linkSharedLibrary(obj, out, art.machine, error);
+  if (!linked) {
+    llvm::errs() << "error: " << error << "\n";
+    return "";
+  }
+  return out;
+}
+
 } // namespace
 
 int executeInProcess(const CpuArtifact &art, std::vector<HostTensor> &args,
@@ -54,14 +71,9 @@ int executeInProcess(const CpuArtifact &art, std::vector<HostTensor> &args,
     llvm::errs() << "error: cannot create a temporary folder\n";
     return kExitError;
   }
-  std::string obj = tmp.file("model.o"), lib = tmp.file("libmodel.so");
-  std::string error;
-  if (!writeFile(obj, art.object))
+  std::string lib = writeAndLink(tmp, art, "libmodel.so", false);
+  if (lib.empty())
     return kExitError;
-  if (!linkSharedLibrary(obj, lib, art.machine, error)) {
-    llvm::errs() << "error: " << error << "\n";
-    return kExitError;
-  }
   cascade_model *model = nullptr;
   if (cascade_model_load(lib.c_str(), &model) != CASCADE_OK) {
     llvm::errs() << "error: " << cascade_last_error() << "\n";
@@ -101,15 +113,10 @@ int executeEmulated(const CpuArtifact &art,
     llvm::errs() << "error: cannot create a temporary folder\n";
     return kExitError;
   }
-  std::string obj = tmp.file("model.o"), exe = tmp.file("model");
+  std::string exe = writeAndLink(tmp, art, "model", true);
+  if (exe.empty())
+    return kExitError;
   std::string in = tmp.file("in"), out = tmp.file("out");
-  std::string error;
-  if (!writeFile(obj, art.object))
-    return kExitError;
-  if (!linkExecutable(obj, exe, art.machine, error)) {
-    llvm::errs() << "error: " << error << "\n";
-    return kExitError;
-  }
   if (llvm::sys::fs::create_directory(in) ||
       llvm::sys::fs::create_directory(out)) {
     llvm::errs() << "error: cannot create a temporary folder\n";

@@ -55,8 +55,11 @@ public:
     return std::string(path);
   }
 
-  /// Reads `key` of `path` into `t` (its shape set); false after a message.
+  /// Reads `key` of `path` into `t` (its shape set); false after a message,
+  /// or at once for a file that failed to open before (reported once).
   bool read(const std::string &path, llvm::StringRef key, HostTensor &t) {
+    if (failed.count(path))
+      return false;
     auto it = open.find(path);
     if (it == open.end()) {
       cascade_weights *w = nullptr;
@@ -77,10 +80,6 @@ public:
       return false;
     }
     return true;
-  }
-
-  bool alreadyFailed(const std::string &path) const {
-    return failed.count(path);
   }
 
 private:
@@ -147,10 +146,7 @@ int prepareArguments(func::FuncOp model,
       // A weight with a file is read from it, never drawn at random; an
       // unreadable file is reported once.
       auto key = model.getArgAttrOfType<StringAttr>(i, attrs::kKey);
-      if (!weights.alreadyFailed(file) &&
-          !weights.read(file, key ? key.getValue() : t.name, t))
-        fail(1);
-      else if (weights.alreadyFailed(file))
+      if (!weights.read(file, key ? key.getValue() : t.name, t))
         fail(1);
     } else if (randomInputs) {
       t.data.resize(type.getNumElements());

@@ -35,20 +35,17 @@ std::string runtimeLibDir(const CpuMachine &m) {
 /// Debian's aarch64 cross sysroot, which clang finds on its own.
 constexpr const char *kAArch64Sysroot = "/usr/aarch64-linux-gnu";
 
-/// The flags that select `m`'s target and its C runtime.
-bool targetFlags(const CpuMachine &m, std::vector<std::string> &flags,
-                 std::string &error) {
+/// Fails with a message when `m` is a cross target whose sysroot is missing.
+bool checkSysroot(const CpuMachine &m, std::string &error) {
   if (m.native)
     return true;
   std::string crt = std::string(kAArch64Sysroot) + "/lib/crt1.o";
-  if (!llvm::sys::fs::exists(crt)) {
-    error = "cannot link for aarch64: the cross sysroot is missing (" + crt +
-            "); install gcc-aarch64-linux-gnu g++-aarch64-linux-gnu "
-            "libc6-dev-arm64-cross (scripts/install-deps.sh does)";
-    return false;
-  }
-  flags.push_back("--target=aarch64-linux-gnu");
-  return true;
+  if (llvm::sys::fs::exists(crt))
+    return true;
+  error = "cannot link for aarch64: the cross sysroot is missing (" + crt +
+          "); install gcc-aarch64-linux-gnu g++-aarch64-linux-gnu "
+          "libc6-dev-arm64-cross (scripts/install-deps.sh does)";
+  return false;
 }
 
 /// Where clang's OpenMP runtime (libomp) lives: next to clang's own libs.
@@ -57,6 +54,20 @@ std::string ompLibDir() {
       llvm::sys::path::parent_path(llvm::sys::path::parent_path(findClang())));
   llvm::sys::path::append(dir, "lib");
   return std::string(dir);
+}
+
+/// The clang flags every link for `m` shares: the target (cross builds),
+/// lld, and libomp with its rpath when the code uses OpenMP.
+bool linkFlags(const CpuMachine &m, std::vector<std::string> &flags,
+               std::string &error) {
+  if (!checkSysroot(m, error))
+    return false;
+  if (!m.native)
+    flags.push_back("--target=aarch64-linux-gnu");
+  flags.push_back("-fuse-ld=lld");
+  if (m.openmp)
+    flags.insert(flags.end(), {"-fopenmp", "-Wl,-rpath," + ompLibDir()});
+  return true;
 }
 
 bool runClang(std::vector<std::string> args, std::string &error) {
@@ -89,19 +100,16 @@ bool linkSharedLibrary(const std::string &objectPath,
                        const std::string &outPath, const CpuMachine &m,
                        std::string &error) {
   std::vector<std::string> args;
-  if (!targetFlags(m, args, error))
+  if (!linkFlags(m, args, error))
     return false;
-  args.insert(args.end(),
-              {"-shared", "-fuse-ld=lld", "-o", outPath, objectPath, "-lm"});
-  if (m.openmp)
-    args.insert(args.end(), {"-fopenmp", "-Wl,-rpath," + ompLibDir()});
+  args.insert(args.end(), {"-shared", "-o", outPath, objectPath, "-lm"});
   return runClang(args, error);
 }
 
 bool linkExecutable(const std::string &objectPath, const std::string &outPath,
                     const CpuMachine &m, std::string &error) {
   std::vector<std::string> args;
-  if (!targetFlags(m, args, error))
+  if (!linkFlags(m, args, error))
     return false;
   std::string lib = runtimeLibDir(m);
   std::string stub = lib + "/cascade_exe_stub.o";
@@ -111,10 +119,8 @@ bool linkExecutable(const std::string &objectPath, const std::string &outPath,
       error = "runtime library '" + p + "' is missing (is the build complete?)";
       return false;
     }
-  args.insert(args.end(), {"-fuse-ld=lld", "-o", outPath, objectPath, stub,
-                           runtime, "-lstdc++", "-lm", "-ldl", "-lpthread"});
-  if (m.openmp)
-    args.insert(args.end(), {"-fopenmp", "-Wl,-rpath," + ompLibDir()});
+  args.insert(args.end(), {"-o", outPath, objectPath, stub, runtime, "-lstdc++",
+                           "-lm", "-ldl", "-lpthread"});
   return runClang(args, error);
 }
 
@@ -123,8 +129,7 @@ bool findEmulator(const CpuMachine &m, std::vector<std::string> &command,
   command.clear();
   if (m.native)
     return true;
-  std::vector<std::string> flags;
-  if (!targetFlags(m, flags, error))
+  if (!checkSysroot(m, error))
     return false;
   for (const char *name : {"qemu-aarch64", "qemu-aarch64-static"})
     if (auto p = llvm::sys::findProgramByName(name)) {
