@@ -18,7 +18,7 @@ case "$target" in
     cp "$root"/examples/*.ein "$root"/test/fuzz/corpus/* "$work/corpus/" ;;
   safetensors)
     fuzzer="$root/build/bin/cascade-safetensors-fuzzer"
-    for c in good short badlen hugelen badjson notobject nul baddtype badshape \
+    for c in good empty short badlen hugelen badjson notobject nul baddtype badshape \
              badoffsets pastend sizemismatch overlap int8; do
       python3 "$root/test/e2e/Inputs/safetensors.py" "$work/corpus/$c" "$c"
     done ;;

@@ -294,7 +294,8 @@ extern "C" cascade_status cascade_weights_read_f32(const cascade_weights *w,
                 (long long)t->count, (long long)count);
   const unsigned char *src = w->data + t->begin;
   if (t->dtype == "F32") {
-    std::memcpy(dst, src, (size_t)count * 4);
+    if (count > 0) // an empty tensor may come with a NULL dst
+      std::memcpy(dst, src, (size_t)count * 4);
   } else if (t->dtype == "F16" || t->dtype == "BF16") {
     bool bf16 = t->dtype == "BF16";
     for (int64_t i = 0; i < count; ++i) {

@@ -4,7 +4,7 @@
     safetensors.py OUT CASE
 
 CASE is one of: good (W1: F16, W2: BF16, W3: F32, W4: F64 re-viewed, plus
-__metadata__), and broken files, each with one defect: short, badlen,
+__metadata__), empty (a valid file with an empty tensor), and broken files, each with one defect: short, badlen,
 hugelen, badjson, notobject, nul, baddtype, badshape, badoffsets, pastend,
 sizemismatch, overlap, int8.
 """
@@ -49,6 +49,8 @@ GOOD = [
 def case(name):
     if name == "good":
         return build(GOOD, metadata={"format": "pt"})
+    if name == "empty":  # a valid file with an empty tensor (read: no bytes)
+        return build([("w1", "F32", [0], b""), ("w2", "F32", [1], b"\0" * 4)])
     if name == "short":
         return b"\x10\x00\x00"
     if name == "badlen":

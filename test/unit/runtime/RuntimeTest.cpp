@@ -1038,6 +1038,10 @@ TEST_F(RuntimeTest, SafetensorsRejectsBrokenHeaders) {
   EXPECT_EQ(cascade_weights_open_memory(ok.data(), ok.size(), "ok", &w),
             CASCADE_OK)
       << cascade_last_error();
+  // An empty tensor reads into no buffer at all (found by the fuzzer: a
+  // memcpy from NULL).
+  EXPECT_EQ(cascade_weights_read_f32(w, "a", nullptr, 0), CASCADE_OK)
+      << cascade_last_error();
   cascade_weights_close(w);
   // The same image through a real, memory-mapped file.
   writeBytes(path("ok.safetensors"), ok);
