@@ -150,4 +150,47 @@ def CascadePassCount : Pass<"cascade-pass-count", "mlir::ModuleOp"> {
   }];
 }
 
+def CascadeParallelizeNests : Pass<"cascade-parallelize-nests",
+                                   "mlir::func::FuncOp"> {
+  let summary = "Turn each top-level loop nest into one scf.parallel";
+  let description = [{
+    Prepares loop-level IR (after `cascade-lower-to-loops`) for a GPU: every
+    top-level loop nest of the function becomes one `scf.parallel` over the
+    loops of its perfectly nested chain whose iterations are independent,
+    hoisted outermost; the other loops stay sequential inside, in their
+    order. A loop is independent when every access to every buffer the nest
+    writes indexes some dimension with the loop's induction variable itself:
+    different iterations then touch disjoint slices.
+
+    Top-level code that no such loop covers (a nest with no independent
+    loop, a scalar store) runs as a one-iteration `scf.parallel`: a
+    one-thread kernel, correct but slow. Allocations move to the top of the
+    function and deallocations to its end (scratch buffers live through the
+    whole run); `memref.copy` becomes an element-wise parallel loop. Nested
+    `scf.parallel` loops are made sequential first. The result: a function
+    of constants, allocations, `scf.parallel` ops and deallocations.
+  }];
+  let dependentDialects = ["mlir::scf::SCFDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
+def CascadeGpuDistribute : Pass<"cascade-gpu-distribute",
+                                "mlir::func::FuncOp"> {
+  let summary = "Collapse and tile top-level scf.parallel loops for a GPU";
+  let description = [{
+    Collapses each top-level `scf.parallel` into one dimension (the last
+    dimension fastest, so neighbouring threads touch neighbouring elements)
+    and tiles it by `block-size`: the outer loop runs over thread blocks,
+    the inner one over the threads of a block, guarded by `scf.if` when the
+    block size does not divide the trip count. `gpu-map-parallel-loops`
+    then maps them to the grid and the block.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "Threads per block (at most 1024)">
+  ];
+  let dependentDialects = ["mlir::scf::SCFDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
 #endif // CASCADE_PASSES_TD

@@ -256,6 +256,21 @@ int runOpt(const CliOptions &o) {
       return kExitError;
   } else if (emit == "mlir") {
     module->print(os);
+  } else if (o.target.target == "cuda" &&
+             (emit == "loops" || emit == "llvm" || emit == "asm")) {
+    llvm::errs() << "error: --emit=" << emit
+                 << " shows CPU code; for --target=cuda use --emit=gpu "
+                    "(kernels in the NVVM dialect) or --emit=ptx\n";
+    return kExitUsage;
+  } else if (emit == "gpu" || emit == "ptx") {
+    if (o.target.target != "cuda") {
+      llvm::errs() << "error: --emit=" << emit << " needs --target=cuda\n";
+      return kExitUsage;
+    }
+    CudaArtifact art;
+    if (failed(compileForCuda(*module, o.target, o.printing, art)))
+      return kExitError;
+    os << (emit == "ptx" ? art.ptx : art.kernelIR);
   } else if (emit == "loops") {
     FailureOr<CpuMachine> machine = resolveCpuMachine(*module, o.target);
     if (failed(machine))
@@ -273,7 +288,7 @@ int runOpt(const CliOptions &o) {
     os << (emit == "llvm" ? art.llvmIR : art.assembly);
   } else {
     llvm::errs() << "error: unknown --emit=" << emit
-                 << " (expected ein, mlir, loops, llvm or asm)\n";
+                 << " (expected ein, mlir, loops, llvm, asm, gpu or ptx)\n";
     return kExitUsage;
   }
   if (o.output.empty() || o.output == "-") {
@@ -348,6 +363,62 @@ int runAnalyze(const CliOptions &o) {
   return kExitOk;
 }
 
+namespace {
+
+/// Writes `files` (name -> contents) into DIR through a private folder, so
+/// that a failed compile leaves the user's files untouched.
+int writeArtifacts(
+    const std::string &dir,
+    const std::vector<std::pair<std::string, std::string>> &files) {
+  if (std::error_code ec = llvm::sys::fs::create_directories(dir)) {
+    llvm::errs() << dir << ": error: cannot create directory: " << ec.message()
+                 << "\n";
+    return kExitError;
+  }
+  TempDir tmp(dir);
+  if (!tmp.ok) {
+    llvm::errs() << dir << ": error: cannot create a temporary folder\n";
+    return kExitError;
+  }
+  for (const auto &[name, text] : files)
+    if (!writeFile(tmp.file(name), text))
+      return kExitError;
+  for (const auto &[name, text] : files) {
+    llvm::SmallString<256> dst(dir);
+    llvm::sys::path::append(dst, name);
+    if (std::error_code ec = llvm::sys::fs::rename(tmp.file(name), dst)) {
+      llvm::errs() << dst << ": error: cannot write: " << ec.message() << "\n";
+      return kExitError;
+    }
+    llvm::outs() << "wrote " << dst << "\n";
+  }
+  return kExitOk;
+}
+
+/// `compile --target=cuda`: the PTX, the cubin when ptxas is installed, and
+/// the manifest the runtime launches from.
+int compileCuda(const CliOptions &o, ModuleOp module) {
+  if (o.emit == "exe") {
+    llvm::errs() << "error: --emit=exe is for CPU targets; a CUDA model runs "
+                    "through the runtime (cascade_cuda_model_load)\n";
+    return kExitUsage;
+  }
+  CudaArtifact art;
+  if (failed(compileForCuda(module, o.target, o.printing, art)))
+    return kExitError;
+  std::string name = getModelFunction(module).getSymName().str();
+  std::vector<std::pair<std::string, std::string>> files = {
+      {name + ".ptx", art.ptx}, {name + ".json", art.manifest + "\n"}};
+  if (!art.cubin.empty())
+    files.push_back({name + "." + art.machine.arch + ".cubin", art.cubin});
+  else
+    llvm::errs() << "note: ptxas not found: wrote PTX only (the driver "
+                    "compiles it when the model is loaded)\n";
+  return writeArtifacts(o.output, files);
+}
+
+} // namespace
+
 int runCompile(const CliOptions &o) {
   registerPassesOnce();
   Session s;
@@ -363,6 +434,8 @@ int runCompile(const CliOptions &o) {
   OwningOpRef<ModuleOp> module;
   if (int rc = prepareModel(s, o, module, nullptr, /*lowering=*/true))
     return rc;
+  if (o.target.target == "cuda")
+    return compileCuda(o, *module);
   std::string error;
   CpuArtifact art;
   int64_t scratch = 0;

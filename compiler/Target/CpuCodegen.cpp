@@ -207,6 +207,7 @@ FailureOr<CpuMachine> resolveCpuMachine(Operation *anchor,
     // No aarch64 build of libomp here: parallel loops run in sequence.
     m.openmp = m.native;
   }
+  m.gpuLoops = t.gpuLoops;
   return m;
 }
 

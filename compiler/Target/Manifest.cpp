@@ -44,8 +44,7 @@ SmallVector<SigTensor> signature(func::FuncOp f) {
 }
 } // namespace
 
-std::string buildManifest(ModuleOp module, const CpuMachine &m,
-                          int64_t scratchBytes) {
+llvm::json::Object manifestBase(ModuleOp module) {
   func::FuncOp f = getModelFunction(module);
   llvm::json::Array inputs, weights, outputs;
   for (const SigTensor &s : signature(f)) {
@@ -63,18 +62,23 @@ std::string buildManifest(ModuleOp module, const CpuMachine &m,
       (s.role == "input" ? inputs : outputs).push_back(std::move(o));
     }
   }
-  llvm::json::Object manifest{
+  return llvm::json::Object{
       {"format", 1},
       {"model", f.getSymName().str()},
       {"function", "cascade_" + f.getSymName().str()},
-      {"target", m.arch},
-      {"cpu", m.cpu},
-      {"features", m.features},
-      {"scratch_bytes", scratchBytes},
       {"inputs", std::move(inputs)},
       {"weights", std::move(weights)},
       {"outputs", std::move(outputs)},
   };
+}
+
+std::string buildManifest(ModuleOp module, const CpuMachine &m,
+                          int64_t scratchBytes) {
+  llvm::json::Object manifest = manifestBase(module);
+  manifest["target"] = m.arch;
+  manifest["cpu"] = m.cpu;
+  manifest["features"] = m.features;
+  manifest["scratch_bytes"] = scratchBytes;
   std::string out;
   llvm::raw_string_ostream os(out);
   os << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest)));

@@ -16,12 +16,17 @@ using namespace mlir;
 namespace cascade {
 
 bool checkTarget(const TargetOptions &t, std::string &error) {
-  if (t.target == "host" || t.target == "x86_64" || t.target == "aarch64")
+  if (t.target == "host" || t.target == "x86_64" || t.target == "aarch64" ||
+      t.target == "cuda") {
+    if (!t.arch.empty() && t.target != "cuda") {
+      error = "--arch selects a CUDA architecture; it needs --target=cuda";
+      return false;
+    }
     return true;
-  if (t.target == "cuda" || t.target == "webgpu") {
-    error = "target '" + t.target +
-            "' is not available in this release (supported: host, x86_64, "
-            "aarch64)";
+  }
+  if (t.target == "webgpu") {
+    error = "target 'webgpu' is not available in this release (supported: "
+            "host, x86_64, aarch64, cuda)";
     return false;
   }
   error = "unknown target '" + t.target +
@@ -49,7 +54,20 @@ void configureIRPrinting(PassManager &pm, const IRPrinting &printing) {
   }
 }
 
+std::string gpuLoopsPipeline(int64_t blockSize) {
+  return "cascade-lower-to-loops{parallel=0 kernels=0 fuse-recurrences=0 "
+         "tile-recurrences=0},canonicalize,cse,"
+         "func.func(cascade-math-approximation,cascade-parallelize-nests,"
+         "canonicalize,cascade-gpu-distribute{block-size=" +
+         std::to_string(blockSize) + "},canonicalize,cse)";
+}
+
 void addLowerToLoopsPipeline(OpPassManager &pm, const CpuMachine &machine) {
+  if (machine.gpuLoops) {
+    if (failed(parsePassPipeline(gpuLoopsPipeline(256), pm)))
+      llvm::report_fatal_error("bad GPU loops pipeline");
+    return;
+  }
   CascadeLowerToLoopsOptions options;
   options.registers = machine.registers;
   options.kernels = machine.kernels;

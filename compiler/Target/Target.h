@@ -5,6 +5,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 #include <string>
 #include <vector>
@@ -16,12 +17,56 @@ class LLVMContext;
 
 namespace cascade {
 
-/// What `--target/--cpu/--features` select.
+/// How to report the IR between stages.
+struct IRPrinting {
+  bool afterAll = false;
+  bool afterChange = false;
+  std::string dumpDir; // one file per pass when non-empty
+};
+
+/// What `--target/--cpu/--features/--arch` select.
 struct TargetOptions {
   std::string target = "host"; // host | x86_64 | aarch64 | cuda | webgpu
   std::string cpu;             // empty: the host's CPU (x86_64/host)
   std::string features;        // e.g. "+avx2,-avx512f"
+  std::string arch;            // cuda: sm_80 | sm_90 (default sm_90)
+  // CPU targets: lower with the GPU targets' loop nests (one parallel loop
+  // per kernel, collapsed and tiled by blocks) to test that mapping here.
+  bool gpuLoops = false;
 };
+
+/// The GPU code is generated for (`--arch`), and how kernels are shaped.
+struct GpuMachine {
+  std::string arch = "sm_90";
+  std::string ptxFeatures; // PTX ISA version, e.g. "+ptx80"
+  int64_t blockSize = 256; // threads per block
+};
+
+/// Resolves `--target=cuda --arch=...`; reports problems on `anchor`.
+mlir::FailureOr<GpuMachine> resolveGpuMachine(mlir::Operation *anchor,
+                                              const TargetOptions &t);
+
+/// The result of compiling for CUDA: one PTX module, a cubin when ptxas is
+/// installed, and the manifest the runtime launches the kernels from.
+struct CudaArtifact {
+  GpuMachine machine;
+  std::string ptx, cubin, manifest;
+  std::string kernelIR; // the NVVM-level module, for --emit=gpu
+  bool ptxasFound = false;
+  int64_t scratchBytes = 0;
+  size_t numKernels = 0;
+};
+
+/// Lowers `module` (cascade level; not modified) to PTX kernels and their
+/// launch manifest, and assembles the PTX with ptxas when it is installed.
+mlir::LogicalResult compileForCuda(mlir::ModuleOp module,
+                                   const TargetOptions &t,
+                                   const IRPrinting &printing,
+                                   CudaArtifact &out);
+
+/// The ptxas to assemble with: $CASCADE_PTXAS, else ptxas on PATH, else
+/// /usr/local/cuda/bin/ptxas; empty if none.
+std::string findPtxas();
 
 /// The machine code is generated for, resolved from `TargetOptions`, and
 /// what the lowering makes of it.
@@ -33,6 +78,7 @@ struct CpuMachine {
   bool kernels = true;    // register-tiled contraction kernels
   bool openmp = true;     // scf.parallel on libomp's thread pool
   bool scalable = false;  // SVE: vector-length-agnostic loops
+  bool gpuLoops = false;  // the CUDA target's loop nests, run on this CPU
 };
 
 /// Resolves `--target/--cpu/--features` (host: this machine's CPU and
@@ -41,21 +87,16 @@ struct CpuMachine {
 mlir::FailureOr<CpuMachine> resolveCpuMachine(mlir::Operation *anchor,
                                               const TargetOptions &t);
 
-/// Stages of `cascade opt --emit=`.
-enum class EmitKind { Ein, Mlir, Loops, Llvm, Asm };
-
-/// How to report the IR between stages.
-struct IRPrinting {
-  bool afterAll = false;
-  bool afterChange = false;
-  std::string dumpDir; // one file per pass when non-empty
-};
-
 /// Validates the target options; reports with `error` and returns false.
 bool checkTarget(const TargetOptions &t, std::string &error);
 
 /// Applies IR printing options to a pass manager.
 void configureIRPrinting(mlir::PassManager &pm, const IRPrinting &printing);
+
+/// The textual pipeline that takes cascade-level IR to the GPU targets'
+/// loops: one scf.parallel per kernel, collapsed and tiled into blocks of
+/// `blockSize` threads.
+std::string gpuLoopsPipeline(int64_t blockSize);
 
 /// Adds the passes that take cascade-level IR to loops over memrefs, with
 /// kernels sized for `machine`.
@@ -67,6 +108,9 @@ void addLoopsToLLVMPipeline(mlir::OpPassManager &pm, const CpuMachine &machine);
 /// Peak bytes the lowered model allocates beyond its arguments.
 int64_t computeScratchBytes(mlir::ModuleOp loopLevel);
 
+/// The target-independent part of a manifest: format, model, function and
+/// the signature (inputs, weights, outputs).
+llvm::json::Object manifestBase(mlir::ModuleOp module);
 /// The JSON manifest of the (cascade-level) model in `module`.
 std::string buildManifest(mlir::ModuleOp module, const CpuMachine &m,
                           int64_t scratchBytes);

@@ -29,8 +29,14 @@ static cl::opt<std::string>
              cl::cat(category));
 static cl::opt<std::string>
     arch("arch", cl::desc("GPU architecture (sm_80|sm_90)"), cl::cat(category));
+static cl::opt<bool> gpuLoops(
+    "gpu-loops",
+    cl::desc("CPU targets: run the CUDA target's loop nests (one parallel "
+             "loop per kernel) on this CPU, to test that mapping"),
+    cl::cat(category));
 static cl::opt<std::string>
-    emit("emit", cl::desc("opt: ein|mlir|loops|llvm|asm; compile: lib|exe"),
+    emit("emit",
+         cl::desc("opt: ein|mlir|loops|llvm|asm|gpu|ptx; compile: lib|exe"),
          cl::cat(category));
 static cl::opt<std::string>
     passes("passes", cl::desc("Pass pipeline to run first (comma-separated)"),
@@ -113,7 +119,7 @@ int main(int argc, char **argv) {
   CliOptions o;
   o.command = positional[0];
   o.model = positional[1];
-  o.target = {target, cpu, features};
+  o.target = {target, cpu, features, arch, gpuLoops};
   o.printing = {printAfterAll, printAfterChange, dumpDir};
   o.emit = emit;
   o.passes = passes;
@@ -125,7 +131,7 @@ int main(int argc, char **argv) {
   o.randomInputs = randomInputs;
   o.defaultRewrites = defaultRewrites;
   o.check = check;
-  o.json = json;
+  o.json = ::json;
   o.seed = seed;
   o.bench = bench;
   if (o.command == "check")
