@@ -193,4 +193,19 @@ def CascadeGpuDistribute : Pass<"cascade-gpu-distribute",
                            "mlir::arith::ArithDialect"];
 }
 
+def CascadeMathToLLVMIntrinsics : Pass<"cascade-math-to-llvm-intrinsics"> {
+  let summary = "Call generic LLVM intrinsics for the f32 math ops left in "
+                "GPU kernels";
+  let description = [{
+    Rewrites `math.absf`, `ceil`, `floor`, `fma`, `sqrt`, `rsqrt` (as
+    1/sqrt), `copysign` and `roundeven` on f32 into `llvm.call_intrinsic`
+    of the generic intrinsics (`llvm.floor.f32`, ...), which the NVPTX
+    backend lowers to single instructions. Run it in GPU modules before
+    `convert-gpu-to-nvvm`, which would otherwise call libdevice, a part of
+    the CUDA toolkit the compiler does not need.
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
 #endif // CASCADE_PASSES_TD

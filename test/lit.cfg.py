@@ -41,3 +41,10 @@ if shutil.which("qemu-aarch64") and os.path.exists("/usr/aarch64-linux-gnu/lib/c
         and os.path.exists(os.path.join(config.cascade_obj_root, "lib", "aarch64-linux-gnu",
                                         "libcascade_runtime.a")):
     config.available_features.add("qemu-aarch64")
+
+# CUDA: PTX is assembled by ptxas when the toolkit is installed; the
+# toolkit's stub driver stands in for "a driver without a device".
+if shutil.which("ptxas") or os.access("/usr/local/cuda/bin/ptxas", os.X_OK):
+    config.available_features.add("ptxas")
+if os.path.exists("/usr/local/cuda/lib64/stubs/libcuda.so"):
+    config.available_features.add("cuda-stub")

@@ -553,22 +553,34 @@ int runRun(const CliOptions &o) {
   if (int rc = prepareModel(s, o, module, &original, /*lowering=*/true))
     return rc;
   func::FuncOp f = getModelFunction(*module);
-  // A foreign architecture runs under an emulator: without one, the run is
-  // skipped (exit 77) before any work.
-  FailureOr<CpuMachine> machine = resolveCpuMachine(*module, o.target);
-  if (failed(machine))
-    return kExitError;
+  bool cuda = o.target.target == "cuda";
+  // A foreign architecture runs under an emulator, CUDA on a device:
+  // without one, the run is skipped (exit 77) before any work.
   std::vector<std::string> emulator;
   std::string error;
-  if (!findEmulator(*machine, emulator, error)) {
-    llvm::errs() << "error: " << error << "\n";
-    return kExitSkip;
-  }
   CpuArtifact art;
+  CudaArtifact cudaArt;
   int64_t scratch = 0;
-  if (failed(
-          compileForCpu(*module, o.target, o.printing, art, false, &scratch)))
-    return kExitError;
+  if (cuda) {
+    if (cascade_status st = cascade_cuda_available(); st != CASCADE_OK) {
+      llvm::errs() << "error: " << cascade_last_error() << "\n";
+      return st == CASCADE_UNAVAILABLE ? kExitSkip : kExitError;
+    }
+    if (failed(compileForCuda(*module, o.target, o.printing, cudaArt)))
+      return kExitError;
+    scratch = cudaArt.scratchBytes;
+  } else {
+    FailureOr<CpuMachine> machine = resolveCpuMachine(*module, o.target);
+    if (failed(machine))
+      return kExitError;
+    if (!findEmulator(*machine, emulator, error)) {
+      llvm::errs() << "error: " << error << "\n";
+      return kExitSkip;
+    }
+    if (failed(
+            compileForCpu(*module, o.target, o.printing, art, false, &scratch)))
+      return kExitError;
+  }
   if (!fitsInMemory(f, scratch,
                     o.check ? getModelFunction(*original) : func::FuncOp()))
     return kExitError;
@@ -591,7 +603,8 @@ int runRun(const CliOptions &o) {
   }
   double medianMs = -1;
   int execRc =
-      art.machine.native
+      cuda ? executeCuda(cudaArt, args, outputs, o.bench, medianMs)
+      : art.machine.native
           ? executeInProcess(art, args, outputs, o.bench, medianMs)
           : executeEmulated(art, emulator, args, outputs, o.bench, medianMs);
   if (execRc != kExitOk)

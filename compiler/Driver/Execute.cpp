@@ -4,6 +4,7 @@
 #include "compiler/Driver/Commands.h"
 #include "compiler/Driver/Files.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Program.h"
 #include <algorithm>
@@ -176,6 +177,55 @@ int executeEmulated(const CpuArtifact &art,
       return kExitError;
     }
     medianMs = value;
+  }
+  return kExitOk;
+}
+
+int executeCuda(const CudaArtifact &art, std::vector<HostTensor> &args,
+                std::vector<HostTensor> &outputs, unsigned bench,
+                double &medianMs) {
+  TempDir tmp;
+  if (!tmp.ok) {
+    llvm::errs() << "error: cannot create a temporary folder\n";
+    return kExitError;
+  }
+  auto manifest = llvm::json::parse(art.manifest);
+  llvm::json::Object *root = manifest ? manifest->getAsObject() : nullptr;
+  if (!root) {
+    llvm::consumeError(manifest.takeError());
+    llvm::errs() << "error: internal error: unreadable CUDA manifest\n";
+    return kExitError;
+  }
+  std::string ptx = root->getString("ptx").value_or("model.ptx").str();
+  if (!writeFile(tmp.file(ptx), art.ptx) ||
+      !writeFile(tmp.file("model.json"), art.manifest))
+    return kExitError;
+  if (auto cubin = root->getString("cubin"))
+    if (!writeFile(tmp.file(*cubin), art.cubin))
+      return kExitError;
+  cascade_model *model = nullptr;
+  if (cascade_status s =
+          cascade_cuda_model_load(tmp.file("model.json").c_str(), &model);
+      s != CASCADE_OK) {
+    llvm::errs() << "error: " << cascade_last_error() << "\n";
+    return s == CASCADE_UNAVAILABLE ? kExitSkip : kExitError;
+  }
+  std::unique_ptr<cascade_model, void (*)(cascade_model *)> owner(
+      model, cascade_model_free);
+  std::vector<void *> buffers;
+  for (HostTensor &t : args)
+    buffers.push_back(t.data.data());
+  for (HostTensor &t : outputs)
+    buffers.push_back(t.data.data());
+  if (cascade_model_run(model, buffers.data()) != CASCADE_OK) {
+    llvm::errs() << "error: " << cascade_last_error() << "\n";
+    return kExitError;
+  }
+  llvm::errs() << "note: ran on " << cascade_model_device(model) << "\n";
+  if (bench > 0 &&
+      cascade_model_device_time(model, (int)bench, &medianMs) != CASCADE_OK) {
+    llvm::errs() << "error: " << cascade_last_error() << "\n";
+    return kExitError;
   }
   return kExitOk;
 }

@@ -25,6 +25,14 @@ int executeEmulated(const CpuArtifact &art,
                     std::vector<HostTensor> &outputs, unsigned bench,
                     double &medianMs);
 
+/// Runs a CUDA model through the runtime's driver loader: writes the PTX,
+/// cubin and manifest to a temporary folder and loads them. With `bench`,
+/// `medianMs` is device time (the kernels, without copies). Returns 77
+/// when no CUDA device can be used.
+int executeCuda(const CudaArtifact &art, std::vector<HostTensor> &args,
+                std::vector<HostTensor> &outputs, unsigned bench,
+                double &medianMs);
+
 } // namespace cascade
 
 #endif

@@ -244,7 +244,8 @@ std::string launchPipeline(const GpuMachine &m) {
 
 std::string nvvmPipeline(const GpuMachine &m) {
   return llvm::formatv("nvvm-attach-target{{chip={0} features={1} O=3},"
-                       "gpu.module(convert-scf-to-cf,convert-arith-to-llvm,"
+                       "gpu.module(cascade-math-to-llvm-intrinsics,convert-scf-"
+                       "to-cf,convert-arith-to-llvm,"
                        "convert-index-to-llvm,"
                        "convert-gpu-to-nvvm{{use-bare-ptr-memref-call-conv=1},"
                        "canonicalize,cse),"

@@ -59,7 +59,7 @@ std::string gpuLoopsPipeline(int64_t blockSize) {
          "tile-recurrences=0},canonicalize,cse,"
          "func.func(cascade-math-approximation,cascade-parallelize-nests,"
          "canonicalize,cascade-gpu-distribute{block-size=" +
-         std::to_string(blockSize) + "},canonicalize,cse)";
+         std::to_string(blockSize) + "})";
 }
 
 void addLowerToLoopsPipeline(OpPassManager &pm, const CpuMachine &machine) {

@@ -43,7 +43,8 @@ struct GpuDistribute
     if (f.isExternal())
       return;
     if (blockSize < 1 || blockSize > 1024) {
-      f.emitError("block size must be in [1, 1024], not ") << blockSize;
+      f.emitError("block size must be in [1, 1024], not ")
+          << static_cast<int64_t>(blockSize);
       return signalPassFailure();
     }
     Block &entry = f.getBody().front();

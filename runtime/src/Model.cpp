@@ -1,5 +1,6 @@
 //===- Model.cpp - Loading and running compiled models --------------------===//
 
+#include "Cuda.h"
 #include "Internal.h"
 
 #include <cstring>
@@ -11,7 +12,9 @@ using namespace cascade::rt;
 struct cascade_model {
   Manifest manifest;
   void (*entry)(void **) = nullptr;
-  void *library = nullptr; // dlopen handle, or NULL for linked-in models
+  void *library = nullptr;   // dlopen handle, or NULL for linked-in models
+  CudaModel *cuda = nullptr; // a --target=cuda model (no entry)
+  std::string device;        // where it runs, for reports
 };
 
 static bool validRole(cascade_role role) {
@@ -138,8 +141,49 @@ extern "C" cascade_status cascade_model_run(cascade_model *model,
                     kRoleNames[role], t.name.c_str());
       args.push_back(p);
     }
+  if (model->cuda)
+    return cudaRun(*model->cuda, args.data());
   model->entry(args.data());
   return CASCADE_OK;
+}
+
+extern "C" cascade_status cascade_cuda_available(void) {
+  return cudaAvailable();
+}
+
+extern "C" cascade_status cascade_cuda_model_load(const char *manifest_path,
+                                                  cascade_model **out) {
+  if (!out)
+    return fail("cascade_cuda_model_load: NULL output pointer");
+  *out = nullptr;
+  if (!manifest_path)
+    return fail("cascade_cuda_model_load: NULL path");
+  cascade_model *model = new (std::nothrow) cascade_model;
+  if (!model)
+    return fail("out of memory");
+  cascade_status s = cudaLoad(manifest_path, model->manifest, model->cuda);
+  if (s != CASCADE_OK) {
+    delete model;
+    return s;
+  }
+  model->device = cudaDeviceName(*model->cuda);
+  *out = model;
+  return CASCADE_OK;
+}
+
+extern "C" cascade_status
+cascade_model_device_time(cascade_model *model, int runs, double *median_ms) {
+  if (!model || !median_ms || runs < 1)
+    return fail("cascade_model_device_time: bad argument");
+  if (!model->cuda)
+    return fail("cascade_model_device_time: model '%s' runs on the CPU; "
+                "time cascade_model_run instead",
+                model->manifest.model.c_str());
+  return cudaTime(*model->cuda, runs, median_ms);
+}
+
+extern "C" const char *cascade_model_device(const cascade_model *model) {
+  return model ? model->device.c_str() : "";
 }
 
 extern "C" void cascade_model_free(cascade_model *model) {
@@ -147,5 +191,6 @@ extern "C" void cascade_model_free(cascade_model *model) {
     return;
   if (model->library)
     dlclose(model->library);
+  cudaFree(model->cuda);
   delete model;
 }

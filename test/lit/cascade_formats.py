@@ -71,3 +71,70 @@ class AArch64ExampleFormat(lit.formats.TestFormat):
         if proc.returncode != 0 or "max_rel_err=" not in proc.stdout:
             return lit.Test.FAIL, out
         return lit.Test.PASS, out
+
+
+class CudaExampleFormat(lit.formats.TestFormat):
+    """Every example for the CUDA target, four ways:
+    ptx-sm_80/NAME, ptx-sm_90/NAME: `cascade compile --target=cuda` must
+      give PTX that ptxas assembles into a cubin (UNSUPPORTED without ptxas);
+    gpu-loops/NAME: the CUDA target's loop nests (one parallel loop per
+      kernel, collapsed and tiled into blocks) run on this CPU with --check:
+      the mapping is checked numerically even without a GPU;
+    device/NAME: `cascade run --target=cuda --check` on a GPU; without a
+      CUDA device it exits 77 and the test is UNSUPPORTED (a skip)."""
+
+    KINDS = ["device", "gpu-loops", "ptx-sm_80", "ptx-sm_90"]
+
+    def getTestsInDirectory(self, testSuite, path_in_suite, litConfig, localConfig):
+        examples = os.path.join(localConfig.cascade_src_root, "examples")
+        for kind in self.KINDS:
+            for name in sorted(os.listdir(examples)):
+                if name.endswith(".ein"):
+                    yield lit.Test.Test(testSuite, path_in_suite + (kind, name),
+                                        localConfig)
+
+    def run(self, cmd, env=None):
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True,
+                                  timeout=300, env=env)
+        except subprocess.TimeoutExpired:
+            return None, "timed out: " + " ".join(cmd)
+        return proc, "$ " + " ".join(cmd) + "\n" + proc.stdout + proc.stderr
+
+    def execute(self, test, litConfig):
+        import shutil
+        import tempfile
+        cfg = test.config
+        kind, name = test.path_in_suite[-2:]
+        model = os.path.join(cfg.cascade_src_root, "examples", name)
+        cascade = os.path.join(cfg.cascade_tools_dir, "cascade")
+        if kind.startswith("ptx-"):
+            arch = kind[len("ptx-"):]
+            tmp = tempfile.mkdtemp(prefix="cascade-cuda-")
+            try:
+                proc, out = self.run([cascade, "compile", model, "--target=cuda",
+                                      "--arch=" + arch, "-o", tmp])
+                if proc is None or proc.returncode != 0:
+                    return lit.Test.FAIL, out
+                stem = name[:-len(".ein")]
+                if not os.path.exists(os.path.join(tmp, stem + ".ptx")):
+                    return lit.Test.FAIL, out + "\nno PTX written"
+                if "ptxas not found" in proc.stderr:
+                    return lit.Test.UNSUPPORTED, out
+                cubin = os.path.join(tmp, stem + "." + arch + ".cubin")
+                if not os.path.getsize(cubin):
+                    return lit.Test.FAIL, out + "\nempty cubin"
+                return lit.Test.PASS, out
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+        flags = ["--gpu-loops"] if kind == "gpu-loops" else ["--target=cuda"]
+        proc, out = self.run([cascade, "run", model, *flags, "--random-inputs",
+                              "--seed=7", "--check"],
+                             env=dict(os.environ, **cfg.environment))
+        if proc is None:
+            return lit.Test.FAIL, out
+        if proc.returncode == 77 and kind == "device":
+            return lit.Test.UNSUPPORTED, out
+        if proc.returncode != 0 or "max_rel_err=" not in proc.stdout:
+            return lit.Test.FAIL, out
+        return lit.Test.PASS, out

@@ -113,6 +113,40 @@ cascade_status cascade_model_run(cascade_model *model, void *const *buffers);
 /* Frees the model (and dlclose()s its library). NULL is a no-op. */
 void cascade_model_free(cascade_model *model);
 
+/*===--- CUDA models ------------------------------------------------------===*/
+
+/* A model compiled with --target=cuda is a folder: NAME.json (the manifest:
+ * format 1 plus "target": "cuda", "arch", "ptx", optional "cubin",
+ * "scratch" (bytes of each scratch buffer) and "kernels" (the launches in
+ * order: name, grid, block, shared_bytes, args; an argument is
+ * {"tensor": NAME}, {"scratch": INDEX}, {"i64": N} or {"f32": X})), NAME.ptx
+ * and NAME.sm_XX.cubin. The CUDA driver is loaded with dlopen at run time
+ * ("libcuda.so.1", or $CASCADE_CUDA_LIBRARY); the runtime needs no CUDA
+ * headers or libraries to build. */
+
+/* CASCADE_OK when a CUDA device can be used; CASCADE_UNAVAILABLE with a
+ * message starting "no CUDA device" when there is no driver, only the
+ * toolkit's stub driver, or no device. */
+cascade_status cascade_cuda_available(void);
+
+/* Loads a CUDA model from its manifest path: reads the cubin when it was
+ * built for this device's architecture, else the PTX; allocates the device
+ * buffers. cascade_model_run then copies inputs and weights to the device,
+ * runs every kernel, and copies the outputs back. Returns
+ * CASCADE_UNAVAILABLE when no device can be used. */
+cascade_status cascade_cuda_model_load(const char *manifest_path,
+                                       cascade_model **out);
+
+/* Device time of a CUDA model: the median over `runs` replays of its
+ * kernels (CUDA events; no copies), on the data of the last run, after one
+ * warm-up replay. Fails for CPU models. */
+cascade_status cascade_model_device_time(cascade_model *model, int runs,
+                                         double *median_ms);
+
+/* Where the model runs, e.g. "NVIDIA H100 (sm_90, loaded from cubin)";
+ * "" for CPU models. */
+const char *cascade_model_device(const cascade_model *model);
+
 /*===--- NumPy .npy files -------------------------------------------------===*/
 
 /* Reads a .npy file (format 1.0, 2.0 or 3.0; C order; dtype '<f4', '<f2' or
