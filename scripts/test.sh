@@ -15,7 +15,8 @@ set +e
 status=${PIPESTATUS[0]}
 set -e
 
-count() { { grep -E "^ *$1: +[0-9]+" "$log" || true; } | awk '{s += $2} END {print s + 0}'; }
+# lit pads the names when several kinds appear ("Passed     : 183").
+count() { { grep -E "^ *$1 *: +[0-9]+" "$log" || true; } | sed -E 's/.*: +([0-9]+).*/\1/' | awk '{s += $1} END {print s + 0}'; }
 passed=$(( $(count Passed) + $(count "Expectedly Failed") ))
 failed=$(( $(count Failed) + $(count "Unexpectedly Passed") + $(count Unresolved) + $(count "Timed Out") ))
 skipped=$(( $(count Unsupported) + $(count Skipped) + $(count Excluded) ))
