@@ -12,17 +12,24 @@ gen_gemm() {
   grep -q "^ranks M=$1, K=$2, N=$3\$" "$4" || { echo "gen_gemm: examples/matmul.ein changed" >&2; return 1; }
 }
 
-# gen_attention H E P FILE: the 3-pass cascade of attention_3pass.ein per head.
+# gen_attention H E P FILE [causal]: the 3-pass cascade of attention_3pass.ein
+# per head; with "causal", the mask of examples/attention_causal.ein.
 gen_attention() {
+  local model=mha_attention what="Multi-head" scores="QK[h,m,p] = Q[h,e,p] * K[h,e,m] / sqrt(E)"
+  if [ "${5:-}" = causal ]; then
+    model=mha_causal what="Causal multi-head"
+    scores="S[h,m,p]  = Q[h,e,p] * K[h,e,m] / sqrt(E)
+QK[h,m,p] = where(m <= p, S[h,m,p], -inf)"
+  fi
   cat >"$4" <<EIN
-# Multi-head scaled dot-product attention, 3-pass softmax (FuseMax Cascade 4),
+# $what scaled dot-product attention, 3-pass softmax (FuseMax Cascade 4),
 # examples/attention_3pass.ein with a head rank h. Written by bench/workloads.sh.
-model mha_attention
+model $model
 ranks H=$1, E=$2, F=$2, P=$3, M=P
 input Q[H,E,P] : f32
 input K[H,E,M] : f32
 input V[H,F,M] : f32
-QK[h,m,p] = Q[h,e,p] * K[h,e,m] / sqrt(E)
+$scores
 GM[h,p]   = QK[h,m,p] :: max(m)
 SN[h,m,p] = exp(QK[h,m,p] - GM[h,p])
 SD[h,p]   = SN[h,m,p]

@@ -1,6 +1,6 @@
 /* bench/gpu/harness.c -- runs CUDA models compiled by cascade through the
  * runtime's C API (built on the GPU machine by bench/gpu/run.sh).
- *   harness check DIR   DIR/NAME.json with DIR/data/*.npy: loads the inputs
+ *   harness check DIR   DIR/NAME.json with DIR/data/NAME.npy files: loads the inputs
  *                       and weights, runs, compares every output with the
  *                       reference .npy (norm-wise relative error, tolerance
  *                       1e-4, LANGUAGE.md section 8); prints one line
@@ -30,6 +30,18 @@ static int find_manifest(const char *dir, char *out, size_t n) {
   }
   closedir(d);
   return 0;
+}
+
+/* Reads DIR/data/NAME.npy; NULL (after printing why) on failure. */
+static float *read_tensor(const char *dir, const char *name) {
+  char path[4400];
+  float *data = NULL;
+  int64_t shape[CASCADE_MAX_RANK];
+  int rank = 0;
+  snprintf(path, sizeof path, "%s/data/%s.npy", dir, name);
+  if (cascade_npy_read_f32(path, &data, shape, &rank) != CASCADE_OK)
+    fprintf(stderr, "%s\n", cascade_last_error());
+  return data;
 }
 
 int main(int argc, char **argv) {
@@ -67,15 +79,9 @@ int main(int argc, char **argv) {
         cascade_fill_normal(buffers[k], t.num_elements, 7, k);
         continue;
       }
-      char path[4400];
-      float *data = NULL;
-      int64_t shape[CASCADE_MAX_RANK];
-      int rank = 0;
-      snprintf(path, sizeof path, "%s/data/%s.npy", dir, t.name);
-      if (cascade_npy_read_f32(path, &data, shape, &rank) != CASCADE_OK) {
-        fprintf(stderr, "%s\n", cascade_last_error());
+      float *data = read_tensor(dir, t.name);
+      if (!data)
         return 1;
-      }
       memcpy(buffers[k], data, t.num_elements * sizeof(float));
       cascade_free(data);
     }
@@ -99,15 +105,9 @@ int main(int argc, char **argv) {
   for (int i = 0; i < cascade_model_count(model, CASCADE_OUTPUT); ++i) {
     cascade_tensor_info t;
     cascade_model_info(model, CASCADE_OUTPUT, i, &t);
-    char path[4400];
-    float *ref = NULL;
-    int64_t shape[CASCADE_MAX_RANK];
-    int rank = 0;
-    snprintf(path, sizeof path, "%s/data/%s.npy", dir, t.name);
-    if (cascade_npy_read_f32(path, &ref, shape, &rank) != CASCADE_OK) {
-      fprintf(stderr, "%s\n", cascade_last_error());
+    float *ref = read_tensor(dir, t.name);
+    if (!ref)
       return 1;
-    }
     const float *out = buffers[first + i];
     double diff = 0, norm = 0;
     for (int64_t j = 0; j < t.num_elements; ++j) {

@@ -27,32 +27,11 @@ for ein in "$root"/examples/*.ein; do
   echo "example $name: $(grep max_rel_err "$dir/host-check.txt")"
 done
 
-# gen_attention_causal H E P FILE: gen_attention with the causal mask of
-# examples/attention_causal.ein.
-gen_attention_causal() {
-  cat >"$4" <<EIN
-# Causal multi-head attention, 3-pass softmax. Written by bench/gpu/prepare.sh.
-model mha_causal
-ranks H=$1, E=$2, F=$2, P=$3, M=P
-input Q[H,E,P] : f32
-input K[H,E,M] : f32
-input V[H,F,M] : f32
-S[h,m,p]  = Q[h,e,p] * K[h,e,m] / sqrt(E)
-QK[h,m,p] = where(m <= p, S[h,m,p], -inf)
-GM[h,p]   = QK[h,m,p] :: max(m)
-SN[h,m,p] = exp(QK[h,m,p] - GM[h,p])
-SD[h,p]   = SN[h,m,p]
-A[h,m,p]  = SN[h,m,p] / SD[h,p]
-AV[h,f,p] = A[h,m,p] * V[h,f,m]
-output AV
-EIN
-}
-
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for seq in 1024 4096 16384; do
   gen_attention 16 64 "$seq" "$tmp/attn_s$seq.ein"
-  gen_attention_causal 16 64 "$seq" "$tmp/attn_causal_s$seq.ein"
+  gen_attention 16 64 "$seq" "$tmp/attn_causal_s$seq.ein" causal
 done
 gen_gemm 4096 4096 4096 "$tmp/gemm_4096.ein"
 gen_gemm 128 768 768 "$tmp/gemm_128x768x768.ein"      # BERT-base QKV/out

@@ -365,25 +365,22 @@ int runAnalyze(const CliOptions &o) {
 
 namespace {
 
-/// Writes `files` (name -> contents) into DIR through a private folder, so
-/// that a failed compile leaves the user's files untouched.
-int writeArtifacts(
-    const std::string &dir,
-    const std::vector<std::pair<std::string, std::string>> &files) {
+/// Creates DIR (reporting failure). Compiles build their files in a private
+/// TempDir inside DIR and move them into place at the end, so a failed
+/// compile leaves the user's files untouched.
+bool makeOutputDir(const std::string &dir) {
   if (std::error_code ec = llvm::sys::fs::create_directories(dir)) {
     llvm::errs() << dir << ": error: cannot create directory: " << ec.message()
                  << "\n";
-    return kExitError;
+    return false;
   }
-  TempDir tmp(dir);
-  if (!tmp.ok) {
-    llvm::errs() << dir << ": error: cannot create a temporary folder\n";
-    return kExitError;
-  }
-  for (const auto &[name, text] : files)
-    if (!writeFile(tmp.file(name), text))
-      return kExitError;
-  for (const auto &[name, text] : files) {
+  return true;
+}
+
+/// Moves `names` from the staging folder `tmp` into DIR.
+int moveIntoPlace(const TempDir &tmp, const std::string &dir,
+                  const std::vector<std::string> &names) {
+  for (const std::string &name : names) {
     llvm::SmallString<256> dst(dir);
     llvm::sys::path::append(dst, name);
     if (std::error_code ec = llvm::sys::fs::rename(tmp.file(name), dst)) {
@@ -414,7 +411,20 @@ int compileCuda(const CliOptions &o, ModuleOp module) {
   else
     llvm::errs() << "note: ptxas not found: wrote PTX only (the driver "
                     "compiles it when the model is loaded)\n";
-  return writeArtifacts(o.output, files);
+  if (!makeOutputDir(o.output))
+    return kExitError;
+  TempDir tmp(o.output);
+  if (!tmp.ok) {
+    llvm::errs() << o.output << ": error: cannot create a temporary folder\n";
+    return kExitError;
+  }
+  std::vector<std::string> names;
+  for (const auto &[file, text] : files) {
+    if (!writeFile(tmp.file(file), text))
+      return kExitError;
+    names.push_back(file);
+  }
+  return moveIntoPlace(tmp, o.output, names);
 }
 
 } // namespace
@@ -444,14 +454,8 @@ int runCompile(const CliOptions &o) {
     return kExitError;
   std::string name = getModelFunction(*module).getSymName().str();
 
-  // Build everything in a private folder inside DIR, then move the files
-  // into place: a failed compile leaves the user's files untouched.
-  if (std::error_code ec = llvm::sys::fs::create_directories(o.output)) {
-    llvm::errs() << o.output
-                 << ": error: cannot create directory: " << ec.message()
-                 << "\n";
+  if (!makeOutputDir(o.output))
     return kExitError;
-  }
   TempDir tmp(o.output);
   if (!tmp.ok) {
     llvm::errs() << o.output << ": error: cannot create a temporary folder\n";
@@ -477,16 +481,7 @@ int runCompile(const CliOptions &o) {
       return kExitError;
     }
   }
-  for (const std::string &f : files) {
-    llvm::SmallString<256> dst(o.output);
-    llvm::sys::path::append(dst, f);
-    if (std::error_code ec = llvm::sys::fs::rename(tmp.file(f), dst)) {
-      llvm::errs() << dst << ": error: cannot write: " << ec.message() << "\n";
-      return kExitError;
-    }
-    llvm::outs() << "wrote " << dst << "\n";
-  }
-  return kExitOk;
+  return moveIntoPlace(tmp, o.output, files);
 }
 
 namespace {

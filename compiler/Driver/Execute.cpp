@@ -62,6 +62,25 @@ std::string writeAndLink(const TempDir &tmp, const CpuArtifact &art,
   return out;
 }
 
+/// The runtime's buffer order: inputs and weights, then outputs.
+std::vector<void *> bufferList(std::vector<HostTensor> &args,
+                               std::vector<HostTensor> &outputs) {
+  std::vector<void *> buffers;
+  for (HostTensor &t : args)
+    buffers.push_back(t.data.data());
+  for (HostTensor &t : outputs)
+    buffers.push_back(t.data.data());
+  return buffers;
+}
+
+/// One run of a loaded model; reports the runtime's error.
+bool runOnce(cascade_model *model, std::vector<void *> &buffers) {
+  if (cascade_model_run(model, buffers.data()) == CASCADE_OK)
+    return true;
+  llvm::errs() << "error: " << cascade_last_error() << "\n";
+  return false;
+}
+
 } // namespace
 
 int executeInProcess(const CpuArtifact &art, std::vector<HostTensor> &args,
@@ -82,15 +101,9 @@ int executeInProcess(const CpuArtifact &art, std::vector<HostTensor> &args,
   }
   std::unique_ptr<cascade_model, void (*)(cascade_model *)> owner(
       model, cascade_model_free);
-  std::vector<void *> buffers;
-  for (HostTensor &t : args)
-    buffers.push_back(t.data.data());
-  for (HostTensor &t : outputs)
-    buffers.push_back(t.data.data());
-  if (cascade_model_run(model, buffers.data()) != CASCADE_OK) {
-    llvm::errs() << "error: " << cascade_last_error() << "\n";
+  std::vector<void *> buffers = bufferList(args, outputs);
+  if (!runOnce(model, buffers))
     return kExitError;
-  }
   if (bench == 0)
     return kExitOk;
   cascade_model_run(model, buffers.data()); // warm-up
@@ -212,15 +225,9 @@ int executeCuda(const CudaArtifact &art, std::vector<HostTensor> &args,
   }
   std::unique_ptr<cascade_model, void (*)(cascade_model *)> owner(
       model, cascade_model_free);
-  std::vector<void *> buffers;
-  for (HostTensor &t : args)
-    buffers.push_back(t.data.data());
-  for (HostTensor &t : outputs)
-    buffers.push_back(t.data.data());
-  if (cascade_model_run(model, buffers.data()) != CASCADE_OK) {
-    llvm::errs() << "error: " << cascade_last_error() << "\n";
+  std::vector<void *> buffers = bufferList(args, outputs);
+  if (!runOnce(model, buffers))
     return kExitError;
-  }
   llvm::errs() << "note: ran on " << cascade_model_device(model) << "\n";
   if (bench > 0 &&
       cascade_model_device_time(model, (int)bench, &medianMs) != CASCADE_OK) {
