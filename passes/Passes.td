@@ -117,6 +117,34 @@ def CascadeDeferDivision : Pass<"cascade-defer-division", "mlir::ModuleOp"> {
   }];
 }
 
+def CascadeOutlineLayers : Pass<"cascade-outline-layers", "mlir::ModuleOp"> {
+  let summary = "Compile identical layer calls once";
+  let description = [{
+    The frontend expands every layer call (`X1 = encoder(X0) prefix ...`) into
+    the model's equations and marks each equation of a top-level call with
+    `cascade.call = "DEF#N"`. For every `def` called at least `min-calls`
+    times at the top level, this pass moves each call's equations into a
+    private function (`@MODEL_DEF`, marked `cascade.layer`) whose arguments
+    are the tensors the call reads (its inputs, then weights, in order of
+    first use) and whose results are the call's tensors read outside it, and
+    replaces them by a `func.call`. Calls whose functions are identical up to
+    equation names share one function, so a 12-layer encoder lowers, and is
+    compiled, once; each call binds its own weights. A call that differs
+    (a rewrite fired differently) gets a function of its own. The model
+    function's operations are then put back in dependence order.
+
+    Runs before cascade-lower-to-loops on the CPU targets; the analyses,
+    the rewrites and the reference interpreter see the expanded cascade. A
+    model with schedule loop directives keeps its calls inline (the
+    directives name the expanded equations).
+  }];
+  let options = [
+    Option<"minCalls", "min-calls", "unsigned", "2",
+           "outline a layer called at least this many times">
+  ];
+  let dependentDialects = ["mlir::func::FuncDialect"];
+}
+
 def CascadeOnePass : Pass<"cascade-one-pass", "mlir::ModuleOp"> {
   let summary = "Rewrite softmax-normalized contractions into the 1-pass cascade";
   let description = [{

@@ -63,7 +63,8 @@ struct Session {
   /// Loads a .ein model (or cascade-level .mlir), with the schedule file
   /// `schedule` when given. Null after reporting.
   OwningOpRef<ModuleOp> load(const std::string &path,
-                             const std::string &schedule = "") {
+                             const std::string &schedule = "",
+                             const ModelOverrides &overrides = {}) {
     auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(path, /*IsText=*/true);
     if (!buffer) {
       llvm::errs() << path << ": error: cannot read the model: "
@@ -97,8 +98,9 @@ struct Session {
         scheduleBuffer =
             sourceMgr.AddNewSourceBuffer(std::move(*file), llvm::SMLoc());
       }
-      module = buildModelFromSource(
-          sourceMgr, &ctx, stem == "-" ? "model" : stem, scheduleBuffer);
+      module =
+          buildModelFromSource(sourceMgr, &ctx, stem == "-" ? "model" : stem,
+                               scheduleBuffer, overrides);
     }
     if (module && !getModelFunction(*module)) {
       emitError(module->getLoc(), "no model function (func.func with "
@@ -212,7 +214,7 @@ int prepareModel(Session &s, const CliOptions &o, OwningOpRef<ModuleOp> &module,
     llvm::errs() << "error: " << error << "\n";
     return kExitUsage;
   }
-  module = s.load(o.model, o.schedule);
+  module = s.load(o.model, o.schedule, o.overrides);
   if (!module || s.errors)
     return kExitError;
   if (original)
@@ -229,7 +231,7 @@ int prepareModel(Session &s, const CliOptions &o, OwningOpRef<ModuleOp> &module,
 
 int runCheck(const CliOptions &o) {
   Session s;
-  OwningOpRef<ModuleOp> module = s.load(o.model, o.schedule);
+  OwningOpRef<ModuleOp> module = s.load(o.model, o.schedule, o.overrides);
   if (!module || s.errors)
     return kExitError;
   func::FuncOp f = getModelFunction(*module);

@@ -2,6 +2,7 @@
 #ifndef CASCADE_COMPILER_DRIVER_COMMANDS_H
 #define CASCADE_COMPILER_DRIVER_COMMANDS_H
 
+#include "compiler/Frontend/ModelBuilder.h"
 #include "compiler/Target/Target.h"
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@ struct CliOptions {
   IRPrinting printing;
   std::string emit, passes, output, outputDir, weights, schedule;
   std::vector<std::string> inputs; // NAME=FILE.npy
+  ModelOverrides overrides;        // --set NAME=VALUE
   bool randomInputs = false, check = false, json = false;
   // Let the default heuristic pick the cascade rewrites of a model without
   // a schedule (see applyDefaultRewrites).

@@ -63,8 +63,10 @@ std::optional<BuiltinFn> lookupBuiltin(llvm::StringRef name) {
 class ModelBuilder {
 public:
   ModelBuilder(llvm::SourceMgr &sm, MLIRContext *ctx,
-               std::optional<unsigned> scheduleBuffer)
-      : sm(sm), ctx(ctx), builder(ctx), scheduleBuffer(scheduleBuffer) {
+               std::optional<unsigned> scheduleBuffer,
+               const ModelOverrides &overrides)
+      : sm(sm), ctx(ctx), builder(ctx), scheduleBuffer(scheduleBuffer),
+        overrides(overrides) {
     bufferName = sm.getMemoryBuffer(sm.getMainFileID())->getBufferIdentifier();
   }
 
@@ -99,6 +101,11 @@ public:
     if (!parsed || hadError)
       return nullptr; // syntax errors make name resolution meaningless
     declareRanksAndConsts();
+    for (auto &[name, value] : overrides)
+      if (!extents.count(name) && !consts.count(name))
+        error(llvm::SMLoc::getFromPointer(buffer.begin()),
+              "--set " + name + "=...: the model has no rank or constant '" +
+                  name + "'");
     declareTensors();
     if (hadError)
       return nullptr;
@@ -381,25 +388,29 @@ private:
         }
         if (!declare(r.name))
           continue;
-        if (!r.value) {
+        std::optional<double> v;
+        if (auto it = overrides.find(r.name.text); it != overrides.end())
+          v = it->second;
+        else if (!r.value) {
           error(r.name.loc, "dynamic extents ('" + r.name.text +
                                 "=?') are not yet supported; give a number");
           extents[r.name.text] = 1;
           continue;
-        }
-        auto v = evalConst(*r.value);
+        } else
+          v = evalConst(*r.value);
         if (!v)
           continue;
+        llvm::SMLoc valueLoc = r.value ? r.value->loc : r.name.loc;
         if (*v != std::floor(*v) || std::fabs(*v) > 1e15) {
-          error(r.value->loc, "extent of rank '" + r.name.text +
-                                  "' must be an integer, got " +
-                                  llvm::formatv("{0}", *v).str());
+          error(valueLoc, "extent of rank '" + r.name.text +
+                              "' must be an integer, got " +
+                              llvm::formatv("{0}", *v).str());
           continue;
         }
         if (*v <= 0) {
-          error(r.value->loc, "rank '" + r.name.text +
-                                  "' must have a positive extent, got " +
-                                  std::to_string((int64_t)*v));
+          error(valueLoc, "rank '" + r.name.text +
+                              "' must have a positive extent, got " +
+                              std::to_string((int64_t)*v));
           extents[r.name.text] = 1;
           continue;
         }
@@ -409,7 +420,9 @@ private:
         const ConstDecl &c = m.consts[index];
         if (!declare(c.name))
           continue;
-        if (auto v = evalConst(*c.value))
+        if (auto it = overrides.find(c.name.text); it != overrides.end())
+          consts[c.name.text] = it->second;
+        else if (auto v = evalConst(*c.value))
           consts[c.name.text] = *v;
       }
     }
@@ -528,6 +541,8 @@ private:
       for (ExprPtr &x : copy.lhs)
         renameExpr(*x, rename);
       renameExpr(*copy.rhs, rename);
+      if (!currentCallSite.empty())
+        callSite[copy.name.text] = currentCallSite;
       flatEquations.push_back(std::move(copy));
     }
     if (depth > 0)
@@ -615,7 +630,14 @@ private:
       prefix = prefix.empty() ? *call.prefix : prefix + "." + *call.prefix;
     for (const Name &r : call.results)
       brokenTensors.erase(mapped(r.text));
+    // Equations of a top-level call are marked with the call ("layer#0"), so
+    // cascade-outline-layers can compile identical calls once.
+    bool topLevel = currentCallSite.empty();
+    if (topLevel)
+      currentCallSite = def->name.text + "#" + std::to_string(id);
     expandBody(def->body, rename, prefix, depth + 1);
+    if (topLevel)
+      currentCallSite.clear();
   }
 
   // --- equations ----------------------------------------------------------
@@ -1147,6 +1169,8 @@ private:
     }
     if (kind == "add" && numOutputs < c.indices.size())
       warnUnreducedTerms(*eq.rhs, c, numOutputs);
+    if (auto it = callSite.find(eq.name.text); it != callSite.end())
+      op->setAttr(kCallSiteAttr, builder.getStringAttr(it->second));
     (isInit ? info.initValue : info.value) = op.getResult();
   }
 
@@ -1454,6 +1478,7 @@ private:
   MLIRContext *ctx;
   OpBuilder builder;
   std::optional<unsigned> scheduleBuffer;
+  const ModelOverrides &overrides;
   std::string bufferName;
   bool hadError = false;
   Module m;
@@ -1466,6 +1491,8 @@ private:
   std::vector<std::unique_ptr<TensorDecl>> flatWeights;
   std::vector<ParamCheck> paramChecks;
   std::map<std::string, unsigned> callCount;
+  std::map<std::string, std::string> callSite; // flat equation -> "def#N"
+  std::string currentCallSite;
   std::set<std::string> usedNames;
   std::set<std::string> brokenTensors;
 };
@@ -1475,8 +1502,9 @@ private:
 OwningOpRef<ModuleOp>
 cascade::buildModelFromSource(llvm::SourceMgr &sourceMgr, MLIRContext *context,
                               llvm::StringRef defaultName,
-                              std::optional<unsigned> scheduleBuffer) {
+                              std::optional<unsigned> scheduleBuffer,
+                              const ModelOverrides &overrides) {
   context->loadDialect<CascadeDialect, func::FuncDialect>();
-  ModelBuilder builder(sourceMgr, context, scheduleBuffer);
+  ModelBuilder builder(sourceMgr, context, scheduleBuffer, overrides);
   return builder.build(defaultName);
 }

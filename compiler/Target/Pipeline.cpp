@@ -68,6 +68,7 @@ void addLowerToLoopsPipeline(OpPassManager &pm, const CpuMachine &machine) {
       llvm::report_fatal_error("bad GPU loops pipeline");
     return;
   }
+  pm.addPass(createCascadeOutlineLayers());
   CascadeLowerToLoopsOptions options;
   options.registers = machine.registers;
   options.kernels = machine.kernels;

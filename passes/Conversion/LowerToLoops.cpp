@@ -494,7 +494,7 @@ struct LowerToLoops
       bool onTensors =
           llvm::any_of(f.getFunctionType().getInputs(), isTensor) ||
           llvm::any_of(f.getFunctionType().getResults(), isTensor);
-      if (f->hasAttr(attrs::kModel) && onTensors)
+      if ((f->hasAttr(attrs::kModel) || f->hasAttr(kLayerAttr)) && onTensors)
         models.push_back(f);
     });
     for (func::FuncOp f : models) {
@@ -550,7 +550,8 @@ struct LowerToLoops
     // Results returned as outputs are computed directly into the out-param.
     llvm::DenseMap<Value, Value> outputBuffer;
     for (auto [i, v] : llvm::enumerate(ret.getOperands()))
-      if (v.getDefiningOp<EinsumOp>() && !outputBuffer.count(v))
+      if (isa_and_nonnull<EinsumOp, func::CallOp>(v.getDefiningOp()) &&
+          !outputBuffer.count(v))
         outputBuffer[v] = outParams[i];
 
     // Last user of each value, for deallocation.
@@ -574,7 +575,16 @@ struct LowerToLoops
       for (auto &g : groups)
         if (std::optional<TiledGroup> t = planTiledGroup(g, einsums))
           tiled.push_back(std::move(*t));
-    for (EinsumOp op : einsums) {
+    SmallVector<func::CallOp> calls;
+    for (Operation &o : llvm::make_early_inc_range(entry)) {
+      if (auto call = dyn_cast<func::CallOp>(o)) {
+        lowerCall(b, call, outputBuffer, buffers, allocated, lastUse);
+        calls.push_back(call);
+        continue;
+      }
+      auto op = dyn_cast<EinsumOp>(o);
+      if (!op)
+        continue;
       b.setInsertionPoint(op);
       if (foldedInit(op))
         continue; // stored directly by its recurrence's init copy
@@ -626,11 +636,43 @@ struct LowerToLoops
           memref::DeallocOp::create(b, ret.getLoc(), buffers.lookup(v));
     func::ReturnOp::create(b, ret.getLoc());
     ret.erase();
+    for (func::CallOp call : calls) {
+      call->dropAllUses();
+      call.erase();
+    }
     for (EinsumOp op : llvm::reverse(einsums)) {
       op.getResult().dropAllUses();
       op.erase();
     }
     return success();
+  }
+
+  /// A call of an outlined layer (cascade-outline-layers) becomes a call of
+  /// the lowered layer on buffers: its arguments, then one buffer per result
+  /// (the out-parameter when the model returns it, else a new allocation).
+  void lowerCall(OpBuilder &b, func::CallOp call,
+                 const llvm::DenseMap<Value, Value> &outputBuffer,
+                 IRMapping &buffers, SmallVector<Value> &allocated,
+                 const llvm::DenseMap<Value, Operation *> &lastUse) {
+    b.setInsertionPoint(call);
+    SmallVector<Value> args;
+    for (Value in : call.getOperands())
+      args.push_back(buffers.lookup(in));
+    for (Value r : call.getResults()) {
+      Value buf = outputBuffer.lookup(r);
+      if (!buf) {
+        buf = memref::AllocOp::create(b, call.getLoc(), bufferType(r.getType()),
+                                      b.getI64IntegerAttr(64));
+        allocated.push_back(r);
+      }
+      buffers.map(r, buf);
+      args.push_back(buf);
+    }
+    func::CallOp::create(b, call.getLoc(), call.getCallee(), TypeRange{}, args);
+    for (Value in : call.getOperands())
+      if (lastUse.lookup(in) == call.getOperation() &&
+          llvm::is_contained(allocated, in))
+        memref::DeallocOp::create(b, call.getLoc(), buffers.lookup(in));
   }
 
   /// The whole buffer of `op`'s result: its output parameter when it is

@@ -141,7 +141,7 @@ void rewrite(Match m, func::FuncOp func) {
   Value q = div.binary("div", div.read(sum.getResult(), outIdentity),
                        div.cloneExpr(denSource, m.division.getRhs(), denMap));
   EinsumOp result = div.finish(q);
-  inheritFuseGroup(c, before);
+  inheritMarks(c, before);
   c.getResult().replaceAllUsesWith(result.getResult());
   c.erase();
   if (m.quotient && m.quotient.getResult().use_empty())

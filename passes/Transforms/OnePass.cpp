@@ -471,7 +471,7 @@ void rewrite(Match &m, func::FuncOp func, int64_t tile) {
         return {};
       });
   EinsumOp result = av.finish(q);
-  inheritFuseGroup(m.av, before);
+  inheritMarks(m.av, before);
   m.av.getResult().replaceAllUsesWith(result.getResult());
   for (EinsumOp dead : {m.av, m.snv, m.sd, m.sn, m.gm})
     dead.erase();

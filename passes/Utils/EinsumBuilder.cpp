@@ -289,14 +289,16 @@ bool exprEqual(EinsumOp a, Value va, ArrayRef<AffineExpr> mapA, EinsumOp b,
                    yielded(wb.getElseRegion()), mapB, numDims);
 }
 
-void inheritFuseGroup(Operation *replaced, Operation *before) {
-  Attribute group = replaced->getAttr(kFuseGroupAttr);
-  if (!group)
-    return;
-  Operation *op =
-      before ? before->getNextNode() : &replaced->getBlock()->front();
-  for (; op && op != replaced; op = op->getNextNode())
-    op->setAttr(kFuseGroupAttr, group);
+void inheritMarks(Operation *replaced, Operation *before) {
+  for (llvm::StringRef mark : {kFuseGroupAttr, kCallSiteAttr}) {
+    Attribute value = replaced->getAttr(mark);
+    if (!value)
+      continue;
+    Operation *op =
+        before ? before->getNextNode() : &replaced->getBlock()->front();
+    for (; op && op != replaced; op = op->getNextNode())
+      op->setAttr(mark, value);
+  }
 }
 
 } // namespace cascade

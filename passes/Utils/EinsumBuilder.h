@@ -21,8 +21,9 @@ inline constexpr llvm::StringLiteral kFuseGroupAttr = "cascade.fuse";
 
 /// The rewrites build their equations right before the one they replace,
 /// after `before` (null: from the start of the block). This passes the
-/// replaced equation's `fuse` group on to them.
-void inheritFuseGroup(mlir::Operation *replaced, mlir::Operation *before);
+/// replaced equation's marks on to them: its `fuse` group and the layer call
+/// it came from.
+void inheritMarks(mlir::Operation *replaced, mlir::Operation *before);
 
 class EinsumBuilder {
 public:

@@ -2,8 +2,9 @@
 //
 // cascade_exe_main implements the command line of an executable made by
 // `cascade compile --emit=exe`:
-//   PROG [--input NAME=FILE.npy ...] [--output-dir DIR] [--random-inputs]
-//        [--seed=S] [--bench=N] [--help]
+//   PROG [--weights FILE.safetensors] [--input NAME=FILE.npy ...]
+//        [--output-dir DIR] [--random-inputs] [--seed=S] [--bench=N] [--help]
+// Weights come from the safetensors file by key unless --input gives one.
 // Exit codes: 0 success, 1 bad input, 2 bad command line. Only `median_ms=`
 // lines and the final `wrote DIR/NAME.npy` lines go to stdout (and the usage
 // text for --help); errors go to stderr as `PROG: error: message`.
@@ -34,6 +35,7 @@ const char *const kRoleNames[3] = {"input", "weight", "output"};
 struct Options {
   std::vector<std::pair<std::string, std::string>> inputs; // NAME, FILE
   std::string outputDir = ".";
+  std::string weightsFile; // --weights, empty if not given
   bool randomInputs = false;
   uint64_t seed = 0;
   int64_t bench = 0; // 0: no benchmark
@@ -44,7 +46,8 @@ struct Options {
 struct Tensor {
   cascade_role role;
   cascade_tensor_info info;
-  std::string file; // from --input, empty if not given
+  std::string file;         // from --input, empty if not given
+  bool fromWeights = false; // read by key from --weights
   float *data = nullptr;
 };
 
@@ -55,6 +58,7 @@ public:
     for (Tensor &t : tensors)
       std::free(t.data);
     cascade_model_free(model);
+    cascade_weights_close(weights);
   }
 
   int run(int argc, char **argv, const char *manifest, void (*entry)(void **));
@@ -62,6 +66,7 @@ public:
 private:
   const char *prog;
   cascade_model *model = nullptr;
+  cascade_weights *weights = nullptr;
   Options opts;
   std::vector<Tensor> tensors;
 
@@ -137,6 +142,12 @@ int ExeMain::parseArgs(int argc, char **argv) {
         return error(kExitUsage, "--input needs NAME=FILE.npy, got '%s'",
                      value);
       opts.inputs.emplace_back(std::string(value, eq), std::string(eq + 1));
+    } else if (optionValue(argc, argv, i, "--weights", &value, &missing)) {
+      if (missing || !*value)
+        return error(kExitUsage, "--weights needs a .safetensors file");
+      if (!opts.weightsFile.empty())
+        return error(kExitUsage, "--weights given twice");
+      opts.weightsFile = value;
     } else if (optionValue(argc, argv, i, "--output-dir", &value, &missing)) {
       if (missing || !*value)
         return error(kExitUsage, "--output-dir needs a directory");
@@ -165,10 +176,14 @@ int ExeMain::parseArgs(int argc, char **argv) {
 
 void ExeMain::printUsage() {
   std::printf(
-      "usage: %s [--input NAME=FILE.npy ...] [--output-dir DIR]\n"
-      "          [--random-inputs] [--seed=S] [--bench=N] [--help]\n\n"
+      "usage: %s [--weights FILE.safetensors] [--input NAME=FILE.npy ...]\n"
+      "          [--output-dir DIR] [--random-inputs] [--seed=S] [--bench=N]\n"
+      "          [--help]\n\n"
       "Runs the compiled Cascade model '%s'.\n\n"
-      "  --input NAME=FILE.npy  an input or weight (f32, f16 or f64 .npy)\n"
+      "  --weights FILE         read every weight by its key from this\n"
+      "                         safetensors file (F32, F16, BF16 or F64)\n"
+      "  --input NAME=FILE.npy  an input or weight (f32, f16 or f64 .npy);\n"
+      "                         a weight may be named by its key\n"
       "  --output-dir DIR       where outputs are written as NAME.npy "
       "(default .)\n"
       "  --random-inputs        draw missing inputs and weights from a "
@@ -178,9 +193,13 @@ void ExeMain::printUsage() {
       "  --bench=N              time N runs after a warm-up, print "
       "median_ms=\n\n",
       prog, cascade_model_name(model));
-  for (const Tensor &t : tensors)
-    std::printf("  %-7s %s %s %s\n", kRoleNames[t.role], t.info.name,
+  for (const Tensor &t : tensors) {
+    std::printf("  %-7s %s %s %s", kRoleNames[t.role], t.info.name,
                 shapeString(t.info.shape, t.info.rank).c_str(), t.info.dtype);
+    if (t.role == CASCADE_WEIGHT)
+      std::printf("  key '%s'", t.info.weight_key);
+    std::printf("\n");
+  }
   std::printf("\nExit status: 0 success, 1 bad input, 2 bad command line.\n");
 }
 
@@ -204,14 +223,30 @@ int ExeMain::bindInputs() {
                    found->info.name);
     found->file = in.second;
   }
+  for (Tensor &t : tensors)
+    t.fromWeights =
+        t.role == CASCADE_WEIGHT && t.file.empty() && !opts.weightsFile.empty();
   if (opts.randomInputs)
     return kExitOk;
-  for (const Tensor &t : tensors)
-    if (t.role != CASCADE_OUTPUT && t.file.empty())
+  for (const Tensor &t : tensors) {
+    if (t.role == CASCADE_OUTPUT || !t.file.empty() || t.fromWeights)
+      continue;
+    if (t.role == CASCADE_INPUT)
       return error(kExitUsage,
-                   "missing %s '%s' (give --input %s=FILE.npy or "
+                   "missing input '%s' (give --input %s=FILE.npy or "
                    "--random-inputs)",
-                   kRoleNames[t.role], t.info.name, t.info.name);
+                   t.info.name, t.info.name);
+    std::string compiledWith =
+        t.info.weight_file
+            ? std::string(" (the model names '") + t.info.weight_file + "')"
+            : std::string();
+    return error(kExitUsage,
+                 "missing weight '%s', key '%s': give --weights "
+                 "FILE.safetensors%s, --input %s=FILE.npy or "
+                 "--random-inputs",
+                 t.info.name, t.info.weight_key, compiledWith.c_str(),
+                 t.info.name);
+  }
   return kExitOk;
 }
 
@@ -241,13 +276,30 @@ bool makeDirs(const std::string &dir) {
   return true;
 }
 
-/// Reads the given .npy files and draws the missing inputs and weights.
+/// Reads the weights file and the given .npy files, and draws the missing
+/// inputs and weights.
 int ExeMain::loadInputs() {
+  bool needWeights = std::any_of(tensors.begin(), tensors.end(),
+                                 [](const Tensor &t) { return t.fromWeights; });
+  if (needWeights &&
+      cascade_weights_open(opts.weightsFile.c_str(), &weights) != CASCADE_OK)
+    return error(kExitInput, "%s", cascade_last_error());
   for (size_t i = 0; i < tensors.size(); ++i) {
     Tensor &t = tensors[i];
     const char *role = kRoleNames[t.role];
     if (t.role == CASCADE_OUTPUT)
       continue;
+    if (t.fromWeights) {
+      size_t count = t.info.num_elements ? size_t(t.info.num_elements) : 1;
+      t.data = static_cast<float *>(std::malloc(count * sizeof(float)));
+      if (!t.data)
+        return error(kExitInput, "%s '%s': out of memory", role, t.info.name);
+      if (cascade_weights_read_f32(weights, t.info.weight_key, t.data,
+                                   t.info.num_elements) != CASCADE_OK)
+        return error(kExitInput, "weight '%s': %s", t.info.name,
+                     cascade_last_error());
+      continue;
+    }
     if (t.file.empty()) {
       size_t count = t.info.num_elements ? size_t(t.info.num_elements) : 1;
       t.data = static_cast<float *>(std::malloc(count * sizeof(float)));

@@ -85,6 +85,11 @@ static cl::opt<bool> defaultRewrites(
     cl::desc("Without a schedule or --passes, lower softmax attention in the "
              "1-pass form (=false: the cascade as written)"),
     cl::init(true), cl::cat(category));
+static cl::list<std::string>
+    sets("set",
+         cl::desc("Replace a rank extent or constant of the model, e.g. "
+                  "--set P=512 (repeatable)"),
+         cl::value_desc("NAME=VALUE"), cl::cat(category));
 static cl::opt<bool> json("json", cl::desc("Machine-readable output (analyze)"),
                           cl::cat(category));
 
@@ -128,6 +133,15 @@ int main(int argc, char **argv) {
   o.weights = weights;
   o.schedule = schedule;
   o.inputs = inputs;
+  for (const std::string &s : sets) {
+    auto [name, value] = StringRef(s).split('=');
+    double v;
+    if (name.empty() || value.empty() || value.trim().getAsDouble(v)) {
+      llvm::errs() << "error: --set needs NAME=NUMBER, got '" << s << "'\n";
+      return kExitUsage;
+    }
+    o.overrides[name.str()] = v;
+  }
   o.randomInputs = randomInputs;
   o.defaultRewrites = defaultRewrites;
   o.check = check;

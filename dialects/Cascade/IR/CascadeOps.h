@@ -24,6 +24,12 @@ constexpr llvm::StringLiteral kKey = "cascade.key";     // weight key
 constexpr llvm::StringLiteral kFile = "cascade.file";   // weight file
 } // namespace attrs
 
+/// On a `cascade.einsum`: the top-level layer call it was expanded from,
+/// "DEF#N" (a discardable mark; see cascade-outline-layers).
+constexpr llvm::StringLiteral kCallSiteAttr = "cascade.call";
+/// On a `func.func` made by cascade-outline-layers: the layer it computes.
+constexpr llvm::StringLiteral kLayerAttr = "cascade.layer";
+
 /// The user-visible name of a tensor value: the einsum's `name`, or the
 /// `cascade.name` of a function argument; "<tensor>" when unknown.
 std::string getTensorName(mlir::Value tensor);
