@@ -26,6 +26,7 @@ config.environment["XDG_CACHE_HOME"] = os.path.join(config.test_exec_root, "cach
 # Longer names first: lit substitutes in order and %cascade is a prefix.
 config.substitutions.append(("%runtime_include",
                              os.path.join(config.cascade_src_root, "runtime", "include")))
+config.substitutions.append(("%cascade_build", config.cascade_obj_root))
 config.substitutions.append(("%cascade_bin", config.cascade_tools_dir))
 config.substitutions.append(("%cascade_lib", os.path.join(config.cascade_obj_root, "lib")))
 config.substitutions.append(("%examples", os.path.join(config.cascade_src_root, "examples")))

@@ -118,11 +118,34 @@ struct OutlineLayers
   void outlineCall(func::FuncOp model, CallSite &site,
                    SmallVector<LayerFunction> &candidates) {
     llvm::SmallPtrSet<Operation *, 32> inSite(site.ops.begin(), site.ops.end());
+    // Results: the call's tensors read outside it (or returned).
+    SmallVector<Value> results;
+    for (Operation *op : site.ops)
+      for (Value r : op->getResults())
+        if (llvm::any_of(r.getUsers(),
+                         [&](Operation *u) { return !inSite.count(u); }))
+          results.push_back(r);
+    // The equations in an order that depends only on the dataflow (the
+    // model's dependence order may interleave calls differently), so that
+    // identical calls give identical functions.
+    SmallVector<Operation *> ordered;
+    llvm::SmallPtrSet<Operation *, 32> seen;
+    std::function<void(Operation *)> visit = [&](Operation *op) {
+      if (!op || !inSite.count(op) || !seen.insert(op).second)
+        return;
+      for (Value v : op->getOperands())
+        visit(v.getDefiningOp());
+      ordered.push_back(op);
+    };
+    for (Value r : results)
+      visit(r.getDefiningOp());
+    for (Operation *op : site.ops)
+      visit(op);
     // Arguments: the tensors the call reads (inputs, then weights, each in
     // order of first use). Bodies only read their own block arguments, so
     // the operands are all a call reads.
     llvm::SetVector<Value> inputs, weights;
-    for (Operation *op : site.ops) {
+    for (Operation *op : ordered) {
       llvm::SetVector<Value> captured;
       getUsedValuesDefinedAbove(op->getRegions(), captured);
       if (!captured.empty())
@@ -133,13 +156,6 @@ struct OutlineLayers
     }
     SmallVector<Value> args(inputs.begin(), inputs.end());
     args.append(weights.begin(), weights.end());
-    // Results: the call's tensors read outside it (or returned).
-    SmallVector<Value> results;
-    for (Operation *op : site.ops)
-      for (Value r : op->getResults())
-        if (llvm::any_of(r.getUsers(),
-                         [&](Operation *u) { return !inSite.count(u); }))
-          results.push_back(r);
 
     MLIRContext *ctx = model.getContext();
     OpBuilder b(ctx);
@@ -156,7 +172,7 @@ struct OutlineLayers
     for (auto [v, arg] : llvm::zip(args, entry->getArguments()))
       map.map(v, arg);
     b.setInsertionPointToEnd(entry);
-    for (Operation *op : site.ops)
+    for (Operation *op : ordered)
       b.clone(*op, map)->removeAttr(kCallSiteAttr);
     SmallVector<Value> returned;
     for (Value r : results)
