@@ -3,6 +3,7 @@
 //   node bench/onnx/bench.mjs WORKLOAD THREADS RUNS [--inputs DIR] [--output FILE.npy]
 //                             [--save FILE.onnx]
 //   WORKLOAD: gemm:M:K:N | attention:H:E:P | bert:P[:D:H:E:F]
+//             | bert-encoder:FILE.safetensors:P[:D:H:E:F:LAYERS]
 //
 // Builds the ONNX graph (models.mjs), opens a session with THREADS intra-op
 // threads (1 inter-op thread, sequential execution, all graph optimizations),
@@ -10,10 +11,13 @@
 // like the C peers.  Inputs are standard normal (a fixed seed) unless
 // --inputs DIR gives DIR/NAME.npy; the BERT layer needs --inputs (its weights,
 // the files openblas_bert --write-inputs writes) or uses the same fill scaled
-// as BERT's initializer.
+// as BERT's initializer. The BERT encoder reads its weights by their HF names
+// ("bert.encoder.layer.N....") from the safetensors file (F32), as
+// examples/models/bert_base.ein does.
 import fs from 'node:fs';
 import ort from 'onnxruntime-node';
-import { gemm, attention, bertLayer, BERT_WEIGHTS } from './models.mjs';
+import { gemm, attention, bertLayer, bertEncoder, BERT_WEIGHTS, BERT_HF_NAMES } from './models.mjs';
+import { readSafetensors } from './safetensors.mjs';
 import { readNpy, writeNpy } from './npy.mjs';
 
 const args = process.argv.slice(2);
@@ -31,6 +35,7 @@ if (args.length !== 3) {
 }
 const [spec, threads, runs] = [args[0], Number(args[1]), Number(args[2])];
 const [kind, ...dims] = spec.split(':');
+const stFile = kind === 'bert-encoder' ? dims.shift() : undefined;
 const d = dims.map(Number);
 
 let seed = 12345;
@@ -62,6 +67,16 @@ else if (kind === 'bert') {
   const w = {};
   for (const name of BERT_WEIGHTS) w[name] = load(name, sizes[name], 0.02, name[0] === 'G' ? 1 : 0);
   model = bertLayer(P, D, H, E, F, w);
+} else if (kind === 'bert-encoder') {
+  const [P, D = 768, H = 12, E = 64, F = 3072, L = 12] = d;
+  const st = readSafetensors(stFile);
+  const layers = [];
+  for (let n = 0; n < L; ++n) {
+    const w = {};
+    for (const name of BERT_WEIGHTS) w[name] = st(`bert.encoder.layer.${n}.${BERT_HF_NAMES[name]}`);
+    layers.push(w);
+  }
+  model = bertEncoder(P, D, H, E, F, layers);
 } else {
   console.error(`unknown workload '${kind}'`);
   process.exit(2);
@@ -93,7 +108,7 @@ for (const v of y.data) sum += v;
 console.log(`median_ms=${med.toFixed(4)}`);
 console.log(`checksum=${sum.toPrecision(6)}`);
 if (outputPath) {
-  const shape = kind === 'bert' ? y.dims.slice(1) : y.dims; // bert: drop the batch of 1
+  const shape = kind.startsWith('bert') ? y.dims.slice(1) : y.dims; // bert: drop the batch of 1
   writeNpy(outputPath, y.data, shape);
 }
 await session.release();

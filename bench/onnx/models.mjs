@@ -95,34 +95,64 @@ export function attention(H, E, P) {
 // (nn.Linear [out, in]); like torch.onnx, the graph stores W^T [in, out] as
 // the MatMul initializer.  X is fed as [1, P, D] (batch 1).
 export function bertLayer(P, D, H, E, F, w) {
-  const HE = H * E;
   const g = new Graph();
+  g.input('X', [1, P, D]);
+  addBertLayer(g, 'X', P, D, H, E, F, w, '', 'Y');
+  g.output('Y', [1, P, D]);
+  return { bytes: g.encode('bert_layer'), inputs: { X: [1, P, D] }, output: 'Y' };
+}
+
+// A whole BERT encoder: `layers` layers chained, layer n's weights w[n]
+// (initializers named "L<n>.<name>").
+export function bertEncoder(P, D, H, E, F, layers) {
+  const g = new Graph();
+  let x = g.input('X', [1, P, D]);
+  layers.forEach((w, n) => {
+    x = addBertLayer(g, x, P, D, H, E, F, w, `L${n}.`, n === layers.length - 1 ? 'Y' : undefined);
+  });
+  g.output('Y', [1, P, D]);
+  return { bytes: g.encode('bert_encoder'), inputs: { X: [1, P, D] }, output: 'Y' };
+}
+
+// Appends one post-LN BERT layer reading `x` to `g`; returns its output.
+function addBertLayer(g, x, P, D, H, E, F, w, prefix, out) {
+  const HE = H * E;
   const T = (name, rows, cols) => {             // [rows=out, cols=in] -> [in, out]
     const src = w[name], dst = new Float32Array(rows * cols);
     for (let r = 0; r < rows; ++r) for (let c = 0; c < cols; ++c) dst[c * rows + r] = src[r * cols + c];
-    return g.init(name, [cols, rows], dst);
+    return g.init(prefix + name, [cols, rows], dst);
   };
-  const V = (name, n) => g.init(name, [n], w[name]);
-  g.input('X', [1, P, D]);
+  const V = (name, n) => g.init(prefix + name, [n], w[name]);
   const linear = (x, W, out, inn, B) => g.op('Add', [g.op('MatMul', [x, T(W, out, inn)]), V(B, out)]);
   const heads = (x, perm) => g.op('Transpose', [g.op('Reshape', [x, g.ints([1, P, H, E])])], { perm });
-  const q = heads(linear('X', 'WQ', HE, D, 'BQ'), [0, 2, 1, 3]);      // [1,H,P,E]
-  const k = heads(linear('X', 'WK', HE, D, 'BK'), [0, 2, 3, 1]);      // [1,H,E,M]
-  const v = heads(linear('X', 'WV', HE, D, 'BV'), [0, 2, 1, 3]);      // [1,H,M,E]
+  const q = heads(linear(x, 'WQ', HE, D, 'BQ'), [0, 2, 1, 3]);        // [1,H,P,E]
+  const k = heads(linear(x, 'WK', HE, D, 'BK'), [0, 2, 3, 1]);        // [1,H,E,M]
+  const v = heads(linear(x, 'WV', HE, D, 'BV'), [0, 2, 1, 3]);        // [1,H,M,E]
   const s = g.op('Div', [g.op('MatMul', [q, k]), g.scalar(Math.sqrt(E))]);
   const a = g.op('Softmax', [s], { axis: -1 });
   const ctx = g.op('Reshape', [g.op('Transpose', [g.op('MatMul', [a, v])], { perm: [0, 2, 1, 3] }),
     g.ints([1, P, HE])]);
-  const r1 = g.op('Add', [linear(ctx, 'WO', D, HE, 'BO'), 'X']);
+  const r1 = g.op('Add', [linear(ctx, 'WO', D, HE, 'BO'), x]);
   const x1 = g.op('LayerNormalization', [r1, V('G1', D), V('BE1', D)], { axis: -1, epsilon: 1e-12 });
   const fi = linear(x1, 'WI', F, D, 'BI');
   const gelu = g.op('Mul', [g.op('Mul', [fi, g.op('Add', [g.op('Erf', [g.op('Div', [fi, g.scalar(Math.SQRT2)])]),
     g.scalar(1)])]), g.scalar(0.5)]);
   const r2 = g.op('Add', [linear(gelu, 'W2', D, F, 'B2'), x1]);
-  g.op('LayerNormalization', [r2, V('G2', D), V('BE2', D)], { axis: -1, epsilon: 1e-12 }, 'Y');
-  g.output('Y', [1, P, D]);
-  return { bytes: g.encode('bert_layer'), inputs: { X: [1, P, D] }, output: 'Y' };
+  return g.op('LayerNormalization', [r2, V('G2', D), V('BE2', D)], { axis: -1, epsilon: 1e-12 }, out);
 }
+
+// The HF checkpoint name of each BERT_WEIGHTS entry, relative to
+// "bert.encoder.layer.N.".
+export const BERT_HF_NAMES = {
+  WQ: 'attention.self.query.weight', BQ: 'attention.self.query.bias',
+  WK: 'attention.self.key.weight', BK: 'attention.self.key.bias',
+  WV: 'attention.self.value.weight', BV: 'attention.self.value.bias',
+  WO: 'attention.output.dense.weight', BO: 'attention.output.dense.bias',
+  G1: 'attention.output.LayerNorm.weight', BE1: 'attention.output.LayerNorm.bias',
+  WI: 'intermediate.dense.weight', BI: 'intermediate.dense.bias',
+  W2: 'output.dense.weight', B2: 'output.dense.bias',
+  G2: 'output.LayerNorm.weight', BE2: 'output.LayerNorm.bias',
+};
 
 export const BERT_WEIGHTS = ['WQ', 'BQ', 'WK', 'BK', 'WV', 'BV', 'WO', 'BO', 'G1', 'BE1',
   'WI', 'BI', 'W2', 'B2', 'G2', 'BE2'];

@@ -857,7 +857,7 @@ TEST_F(RuntimeTest, ExeErrors) {
        "missing input 'B' (give --input B=FILE.npy or --random-inputs)"},
       {{"--input", "A=" + good, "--input", "B=" + good},
        2,
-       "missing weight 'W' (give --input W=FILE.npy or --random-inputs)"},
+       "missing weight 'W', key 'layer.w': give --weights FILE.safetensors, --input W=FILE.npy or --random-inputs"},
       {{"--input", "A=" + bad, "--random-inputs", "--output-dir", dir},
        1,
        "input 'A': expected shape [2, 3], got [5]"},
