@@ -70,12 +70,13 @@ for t in 1 2; do
   c=$(echo ${times[cascade$t]} | tr ' ' '\n' | median)
   if [ $have_ort = 1 ]; then
     o=$(echo ${times[ort$t]} | tr ' ' '\n' | median)
-    ratio=$(echo "scale=2; $o / $c" | bc)
+    ratio=$(printf '%.2f' "$(echo "$o / $c" | bc -l)")
+    o=$(printf '%.1f' "$o")
   else o=n/a ratio=n/a; fi
   printf '| %d | %.1f | %.0f | %s | %sx |\n' "$t" "$c" "$(echo "$flops / $c / 1000000" | bc -l)" "$o" "$ratio"
 done
 echo
-echo "compile (cascade compile --emit=exe, median of 3): ${compile_s} s; layer functions: $layers for 12 calls"
+printf 'compile (cascade compile --emit=exe, median of 3): %.2f s; layer functions: %s for 12 calls\n' "$compile_s" "$layers"
 if [ $have_ort = 1 ]; then
   echo "Cascade vs ONNX Runtime output: $("$tmp/npy_diff" "$tmp/ort.npy" "$tmp/cascade-out/X12.npy" 1e-4 || echo 'DIFFERS')"
 fi
@@ -86,7 +87,7 @@ if [ $llama = 1 ]; then
   python3 "$root/examples/models/llama_weights.py" "$tmp/llama.safetensors" --dtype bf16 --tables "$tmp/rope"
   s=$(date +%s.%N)
   "$cascade" compile "$root/examples/models/llama.ein" --emit=exe -o "$tmp/llama" >/dev/null
-  echo "compile: $(echo "$(date +%s.%N) - $s" | bc) s"
+  printf 'compile: %.2f s\n' "$(echo "$(date +%s.%N) - $s" | bc)"
   "$tmp/llama/llama" --weights "$tmp/llama.safetensors" --random-inputs --seed=1 \
     --input COS="$tmp/rope/COS.npy" --input SIN="$tmp/rope/SIN.npy" --output-dir "$tmp/lin" >/dev/null
   for t in 1 2; do
