@@ -93,6 +93,6 @@ if [ $llama = 1 ]; then
   for t in 1 2; do
     m=$(OMP_NUM_THREADS=$t "$tmp/llama/llama" --weights "$tmp/llama.safetensors" --input X="$tmp/lin/X.npy" \
         --input COS="$tmp/rope/COS.npy" --input SIN="$tmp/rope/SIN.npy" --output-dir "$tmp/lout" --bench=3 | field median_ms)
-    echo "threads $t: $m ms (about 282 GFLOP)"
+    echo "threads $t: $m ms (about 270 GFLOP)"
   done
 fi
