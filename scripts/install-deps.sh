@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build python3
   llvm-22-dev libmlir-22-dev mlir-22-tools clang-22 lld-22 llvm-22-tools
   libclang-rt-22-dev libomp-22-dev clang-format-22
-  libfmt-dev libsqlite3-dev libgtest-dev
+  libfmt-dev libsqlite3-dev sqlite3 libgtest-dev
   # aarch64: the cross sysroot (libc, libstdc++, crt files) clang links
   # against, and qemu-user to run the programs.
   gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user

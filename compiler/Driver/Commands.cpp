@@ -5,9 +5,12 @@
 #include "compiler/Driver/Execute.h"
 #include "compiler/Driver/Files.h"
 #include "compiler/Driver/Inputs.h"
+#include "compiler/Driver/Session.h"
 #include "compiler/Frontend/EinPrinter.h"
 #include "compiler/Frontend/ModelBuilder.h"
 #include "compiler/Interpreter/Interpreter.h"
+#include "compiler/Tuner/Tuner.h"
+#include "compiler/Tuner/TuningDb.h"
 #include "dialects/Cascade/IR/CascadeOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
@@ -28,6 +31,9 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include <algorithm>
 #include <cmath>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
 #include <unistd.h>
 
 using namespace mlir;
@@ -35,81 +41,6 @@ using namespace mlir;
 namespace cascade {
 
 namespace {
-
-/// An MLIR context with the project's dialects and a diagnostic handler
-/// that prints `file:line:col: error: message` with the source line.
-struct Session {
-  MLIRContext ctx;
-  llvm::SourceMgr sourceMgr;
-  std::unique_ptr<SourceMgrDiagnosticHandler> handler;
-  unsigned errors = 0;
-
-  Session() {
-    DialectRegistry registry;
-    registerAllDialects(registry);
-    registry.insert<CascadeDialect>();
-    ctx.appendDialectRegistry(registry);
-    ctx.loadDialect<CascadeDialect, func::FuncDialect>();
-    // Diagnostics point at the .ein source; the IR is not the user's text.
-    ctx.printOpOnDiagnostic(false);
-    handler = std::make_unique<SourceMgrDiagnosticHandler>(sourceMgr, &ctx);
-    ctx.getDiagEngine().registerHandler([this](Diagnostic &d) {
-      if (d.getSeverity() == DiagnosticSeverity::Error)
-        ++errors;
-      return failure(); // let the source manager handler print it
-    });
-  }
-
-  /// Loads a .ein model (or cascade-level .mlir), with the schedule file
-  /// `schedule` when given. Null after reporting.
-  OwningOpRef<ModuleOp> load(const std::string &path,
-                             const std::string &schedule = "",
-                             const ModelOverrides &overrides = {}) {
-    auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(path, /*IsText=*/true);
-    if (!buffer) {
-      llvm::errs() << path << ": error: cannot read the model: "
-                   << buffer.getError().message() << "\n";
-      ++errors;
-      return nullptr;
-    }
-    // MLIR input: a .mlir file, or text that starts like printed IR.
-    llvm::StringRef text = (*buffer)->getBuffer().ltrim();
-    bool isMlir = llvm::StringRef(path).ends_with(".mlir") ||
-                  text.starts_with("module") || text.starts_with("func.func") ||
-                  text.starts_with("\"builtin.module\"") ||
-                  llvm::Regex("^#[A-Za-z_][A-Za-z0-9_.$-]* = ").match(text);
-    sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
-    OwningOpRef<ModuleOp> module;
-    if (isMlir) {
-      module = parseSourceFile<ModuleOp>(sourceMgr, &ctx);
-      if (module && failed(verify(*module)))
-        module = nullptr;
-    } else {
-      llvm::StringRef stem = llvm::sys::path::stem(path);
-      std::optional<unsigned> scheduleBuffer;
-      if (!schedule.empty()) {
-        auto file = llvm::MemoryBuffer::getFile(schedule, /*IsText=*/true);
-        if (!file) {
-          llvm::errs() << schedule << ": error: cannot read the schedule: "
-                       << file.getError().message() << "\n";
-          ++errors;
-          return nullptr;
-        }
-        scheduleBuffer =
-            sourceMgr.AddNewSourceBuffer(std::move(*file), llvm::SMLoc());
-      }
-      module =
-          buildModelFromSource(sourceMgr, &ctx, stem == "-" ? "model" : stem,
-                               scheduleBuffer, overrides);
-    }
-    if (module && !getModelFunction(*module)) {
-      emitError(module->getLoc(), "no model function (func.func with "
-                                  "cascade.model) in the input");
-      return nullptr;
-    }
-    return module;
-  }
-};
 
 /// Runs a pass pipeline on `module` (dumps under `printing`'s folder
 /// `subdir`); returns an exit code.
@@ -202,6 +133,52 @@ void registerPassesOnce() {
   (void)done;
 }
 
+/// Schedule precedence (LANGUAGE.md section 6): `--schedule`, the model's
+/// own block, then the tuning database's best schedule for this cascade on
+/// this device, then the default heuristic. Reloads `module` with the
+/// database's schedule when one applies; a record for another device is
+/// never applied, and says so.
+int applyTuningDb(Session &s, const CliOptions &o,
+                  OwningOpRef<ModuleOp> &module) {
+  func::FuncOp f = getModelFunction(*module);
+  if (o.noTuningDb || !o.schedule.empty() || !o.passes.empty() ||
+      o.target.target == "cuda" || !f || f->hasAttr("cascade.schedule"))
+    return kExitOk;
+  std::string path = o.db.empty() ? TuningDb::defaultPath() : o.db;
+  if (!llvm::sys::fs::exists(path))
+    return kExitOk;
+  std::string error;
+  std::optional<TuningDb> db = TuningDb::open(path, error);
+  if (!db) {
+    llvm::errs() << "warning: tuning database " << error << " (not used)\n";
+    return kExitOk;
+  }
+  FailureOr<CpuMachine> machine = resolveCpuMachine(*module, o.target);
+  if (failed(machine))
+    return kExitError;
+  TuningKey key{cascadeKey(*module), machine->arch, deviceFingerprint(*machine),
+                CASCADE_VERSION};
+  std::optional<TuningRecord> best = db->best(key);
+  if (!best) {
+    std::vector<std::string> others = db->otherDevices(key);
+    if (!others.empty())
+      llvm::errs() << "note: " << path << " has a schedule for this model "
+                   << "tuned on another device (" << others.front()
+                   << "); it is not applied here: run 'cascade tune' on "
+                      "this machine\n";
+    return kExitOk;
+  }
+  if (best->schedule.empty())
+    return kExitOk; // the default heuristic won
+  llvm::errs() << "note: using the schedule tuned for this device from " << path
+               << " (--no-tuning-db to ignore it)\n";
+  module =
+      s.load(o.model, "", o.overrides, "schedule {\n" + best->schedule + "}\n");
+  if (!module || s.errors)
+    return kExitError;
+  return kExitOk;
+}
+
 /// The start shared by the commands that transform a model: check the
 /// target, load the model (with its schedule), keep a copy of it as written
 /// in `original` when asked, then apply the schedule's rewrites and
@@ -217,6 +194,9 @@ int prepareModel(Session &s, const CliOptions &o, OwningOpRef<ModuleOp> &module,
   module = s.load(o.model, o.schedule, o.overrides);
   if (!module || s.errors)
     return kExitError;
+  if (lowering && (o.command == "compile" || o.command == "run"))
+    if (int rc = applyTuningDb(s, o, module))
+      return rc;
   if (original)
     *original = module->clone();
   if (lowering)
@@ -598,6 +578,14 @@ int runRun(const CliOptions &o) {
     t.data.assign(type.getNumElements(), 0.0f);
     outputs.push_back(std::move(t));
   }
+  // Fault injection for the tuner's tests (docs/tuning.md): a candidate
+  // that crashes, hangs, or computes a wrong answer.
+  const char *fault = std::getenv("CASCADE_TUNE_FAULT");
+  if (fault && !std::strcmp(fault, "crash"))
+    std::raise(SIGSEGV);
+  if (fault && !std::strcmp(fault, "hang"))
+    for (;;)
+      pause();
   double medianMs = -1;
   int execRc =
       cuda ? executeCuda(cudaArt, args, outputs, o.bench, medianMs)
@@ -606,6 +594,10 @@ int runRun(const CliOptions &o) {
           : executeEmulated(art, emulator, args, outputs, o.bench, medianMs);
   if (execRc != kExitOk)
     return execRc;
+  if (fault && !std::strcmp(fault, "wrong"))
+    for (HostTensor &t : outputs)
+      for (float &v : t.data)
+        v = v * 2 + 1;
 
   if (!o.outputDir.empty()) {
     for (const HostTensor &t : args)

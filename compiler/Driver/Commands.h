@@ -25,6 +25,13 @@ struct CliOptions {
   bool defaultRewrites = true;
   uint64_t seed = 0;
   unsigned bench = 0;
+  // Tuning (docs/tuning.md).
+  std::string db;          // --db: the tuning database (default: cache dir)
+  bool noTuningDb = false; // --no-tuning-db: compile and run ignore it
+  double tuneBudget = 0;   // --budget, seconds (0: none)
+  unsigned tuneTrials = 0; // --trials (0: none)
+  std::string tuneExport, tuneImport, tuneFault;
+  double tuneTimeout = 0; // seconds a candidate may take (0: automatic)
 };
 
 int runCheck(const CliOptions &o);
@@ -32,6 +39,7 @@ int runOpt(const CliOptions &o);
 int runAnalyze(const CliOptions &o);
 int runCompile(const CliOptions &o);
 int runRun(const CliOptions &o);
+int runTune(const CliOptions &o);
 
 } // namespace cascade
 

@@ -80,6 +80,28 @@ static cl::opt<std::string> db("db", cl::desc("Tuning database"),
 static cl::opt<bool> noTuningDb("no-tuning-db",
                                 cl::desc("Do not read the tuning database"),
                                 cl::cat(category));
+static cl::opt<std::string> budget("budget",
+                                   cl::desc("tune: time budget, e.g. 60s, 10m"),
+                                   cl::cat(category));
+static cl::opt<unsigned> trials("trials", cl::desc("tune: number of trials"),
+                                cl::init(0), cl::cat(category));
+static cl::opt<std::string>
+    exportDb("export", cl::desc("tune: write the database as JSON lines"),
+             cl::value_desc("FILE"), cl::cat(category));
+static cl::opt<std::string> importDb("import",
+                                     cl::desc("tune: add JSON-lines records"),
+                                     cl::value_desc("FILE"), cl::cat(category));
+static cl::opt<unsigned>
+    tuneTimeout("tune-timeout",
+                cl::desc("tune: seconds a candidate may run before it is "
+                         "killed (default: 50x the default schedule's time, "
+                         "at least 60)"),
+                cl::init(0), cl::cat(category));
+static cl::opt<std::string>
+    tuneFault("tune-fault", cl::Hidden,
+              cl::desc("tune: inject faults into trials (tests): "
+                       "crash@N,hang@N,wrong@N"),
+              cl::cat(category));
 static cl::opt<bool> defaultRewrites(
     "default-rewrites",
     cl::desc("Without a schedule or --passes, lower softmax attention in the "
@@ -116,14 +138,43 @@ int main(int argc, char **argv) {
     llvm::errs() << errors;
     return kExitUsage;
   }
-  if (positional.size() != 2) {
+  bool dbOnly = positional.size() == 1 && positional[0] == "tune" &&
+                (!exportDb.empty() || !importDb.empty());
+  if (positional.size() != 2 && !dbOnly) {
     llvm::errs() << "error: expected a command and a model file (see "
                     "--help)\n";
     return kExitUsage;
   }
   CliOptions o;
   o.command = positional[0];
-  o.model = positional[1];
+  o.model = dbOnly ? "" : positional[1];
+  o.db = db;
+  o.noTuningDb = noTuningDb;
+  o.tuneTrials = trials;
+  o.tuneExport = exportDb;
+  o.tuneImport = importDb;
+  o.tuneFault = tuneFault;
+  o.tuneTimeout = tuneTimeout;
+  if (!budget.empty()) {
+    StringRef b = StringRef(budget).trim();
+    double scale = 1;
+    if (b.consume_back("ms"))
+      scale = 1e-3;
+    else if (b.consume_back("s"))
+      scale = 1;
+    else if (b.consume_back("m"))
+      scale = 60;
+    else if (b.consume_back("h"))
+      scale = 3600;
+    double v;
+    if (b.getAsDouble(v) || v <= 0) {
+      llvm::errs() << "error: --budget needs a duration such as 60s or 10m, "
+                      "got '"
+                   << budget << "'\n";
+      return kExitUsage;
+    }
+    o.tuneBudget = v * scale;
+  }
   o.target = {target, cpu, features, arch, gpuLoops};
   o.printing = {printAfterAll, printAfterChange, dumpDir};
   o.emit = emit;
@@ -159,9 +210,9 @@ int main(int argc, char **argv) {
   if (o.command == "analyze")
     return runAnalyze(o);
   if (o.command == "tune") {
-    llvm::errs() << "error: 'cascade " << o.command
-                 << "' is not available in this release\n";
-    return kExitUsage;
+    if (o.tuneBudget == 0 && o.tuneTrials == 0 && !dbOnly)
+      o.tuneBudget = 60; // the default budget
+    return runTune(o);
   }
   llvm::errs() << "error: unknown command '" << o.command
                << "' (expected check, opt, analyze, compile or run)\n";

@@ -1,0 +1,113 @@
+//===- Session.h - A context for one command of the CLI ---------*- C++ -*-===//
+#ifndef CASCADE_COMPILER_DRIVER_SESSION_H
+#define CASCADE_COMPILER_DRIVER_SESSION_H
+
+#include "compiler/Frontend/ModelBuilder.h"
+#include "compiler/Target/Target.h"
+#include "dialects/Cascade/IR/CascadeDialect.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Support/LLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Regex.h"
+#include "llvm/Support/SourceMgr.h"
+
+namespace cascade {
+
+using mlir::Diagnostic;
+using mlir::DiagnosticSeverity;
+using mlir::DialectRegistry;
+using mlir::MLIRContext;
+using mlir::ModuleOp;
+using mlir::OwningOpRef;
+using mlir::SourceMgrDiagnosticHandler;
+
+/// An MLIR context with the project's dialects and a diagnostic handler
+/// that prints `file:line:col: error: message` with the source line.
+struct Session {
+  MLIRContext ctx;
+  llvm::SourceMgr sourceMgr;
+  std::unique_ptr<SourceMgrDiagnosticHandler> handler;
+  unsigned errors = 0;
+
+  Session() {
+    DialectRegistry registry;
+    mlir::registerAllDialects(registry);
+    registry.insert<CascadeDialect>();
+    ctx.appendDialectRegistry(registry);
+    ctx.loadDialect<CascadeDialect, mlir::func::FuncDialect>();
+    // Diagnostics point at the .ein source; the IR is not the user's text.
+    ctx.printOpOnDiagnostic(false);
+    handler = std::make_unique<SourceMgrDiagnosticHandler>(sourceMgr, &ctx);
+    ctx.getDiagEngine().registerHandler([this](Diagnostic &d) {
+      if (d.getSeverity() == DiagnosticSeverity::Error)
+        ++errors;
+      return mlir::failure(); // let the source manager handler print it
+    });
+  }
+
+  /// Loads a .ein model (or cascade-level .mlir), with the schedule file
+  /// `schedule` when given. Null after reporting.
+  OwningOpRef<ModuleOp> load(const std::string &path,
+                             const std::string &schedule = "",
+                             const ModelOverrides &overrides = {},
+                             const std::string &scheduleText = "") {
+    auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(path, /*IsText=*/true);
+    if (!buffer) {
+      llvm::errs() << path << ": error: cannot read the model: "
+                   << buffer.getError().message() << "\n";
+      ++errors;
+      return nullptr;
+    }
+    // MLIR input: a .mlir file, or text that starts like printed IR.
+    llvm::StringRef text = (*buffer)->getBuffer().ltrim();
+    bool isMlir = llvm::StringRef(path).ends_with(".mlir") ||
+                  text.starts_with("module") || text.starts_with("func.func") ||
+                  text.starts_with("\"builtin.module\"") ||
+                  llvm::Regex("^#[A-Za-z_][A-Za-z0-9_.$-]* = ").match(text);
+    sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+    OwningOpRef<ModuleOp> module;
+    if (isMlir) {
+      module = mlir::parseSourceFile<ModuleOp>(sourceMgr, &ctx);
+      if (module && mlir::failed(mlir::verify(*module)))
+        module = nullptr;
+    } else {
+      llvm::StringRef stem = llvm::sys::path::stem(path);
+      std::optional<unsigned> scheduleBuffer;
+      if (!schedule.empty()) {
+        auto file = llvm::MemoryBuffer::getFile(schedule, /*IsText=*/true);
+        if (!file) {
+          llvm::errs() << schedule << ": error: cannot read the schedule: "
+                       << file.getError().message() << "\n";
+          ++errors;
+          return nullptr;
+        }
+        scheduleBuffer =
+            sourceMgr.AddNewSourceBuffer(std::move(*file), llvm::SMLoc());
+      } else if (!scheduleText.empty()) {
+        // A schedule from the tuning database.
+        scheduleBuffer =
+            sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(
+                                             scheduleText, "<tuning database>"),
+                                         llvm::SMLoc());
+      }
+      module =
+          buildModelFromSource(sourceMgr, &ctx, stem == "-" ? "model" : stem,
+                               scheduleBuffer, overrides);
+    }
+    if (module && !getModelFunction(*module)) {
+      mlir::emitError(module->getLoc(), "no model function (func.func with "
+                                        "cascade.model) in the input");
+      return nullptr;
+    }
+    return module;
+  }
+};
+
+} // namespace cascade
+
+#endif

@@ -1,0 +1,203 @@
+//===- Tuner.cpp - Tuning keys, device fingerprints, the search space -----===//
+#include "compiler/Tuner/Tuner.h"
+
+#include "dialects/Cascade/IR/CascadeOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "passes/Conversion/LoopNest.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/xxhash.h"
+#include <algorithm>
+#include <set>
+#include <thread>
+
+using namespace mlir;
+using namespace cascade;
+
+std::string cascade::cascadeKey(ModuleOp module) {
+  func::FuncOp f = getModelFunction(module);
+  OwningOpRef<Operation *> copy = f->clone();
+  (*copy)->removeAttr("cascade.schedule");
+  (*copy)->removeAttr("cascade.weights_file");
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  (*copy)->print(os, OpPrintingFlags().printGenericOpForm().useLocalScope());
+  return llvm::utohexstr(llvm::xxh3_64bits(text), /*LowerCase=*/true, 16);
+}
+
+std::string cascade::deviceFingerprint(const CpuMachine &m) {
+  std::string model = "unknown";
+  if (auto info = llvm::MemoryBuffer::getFileAsStream("/proc/cpuinfo")) {
+    for (llvm::StringRef line : llvm::split((*info)->getBuffer(), '\n'))
+      if (line.starts_with("model name")) {
+        model = line.split(':').second.trim().str();
+        break;
+      }
+  }
+  return m.arch + " " + m.cpu + " [" + model +
+         "] cores=" + std::to_string(std::thread::hardware_concurrency()) +
+         " features=" + m.features;
+}
+
+SearchSpace::SearchSpace(ModuleOp module) {
+  func::FuncOp f = getModelFunction(module);
+  std::set<std::string> outs, softmax;
+  f.walk([&](EinsumOp op) {
+    for (unsigned d = 0; d < op.getNumLoops(); ++d) {
+      std::string rank = LoopSchedule::rankOf(op, d);
+      extents[rank] = op.getExtents()[d];
+      if (!op.isReducedDim(d))
+        outs.insert(rank);
+      else if (op.getReduction() == "max")
+        softmax.insert(rank);
+    }
+    op.walk([&](BinaryOp b) { hasQuotient |= b.getFn() == "div"; });
+  });
+  outputRanks.assign(outs.begin(), outs.end());
+  softmaxRanks.assign(softmax.begin(), softmax.end());
+}
+
+std::vector<int64_t> SearchSpace::tilesFor(const std::string &rank) const {
+  // Tiles must fit the small configuration too (candidates are checked
+  // there), and split something.
+  int64_t ext = std::min(extents.at(rank), smallLimit);
+  std::vector<int64_t> out;
+  for (int64_t t : {8, 16, 32})
+    if (t < ext)
+      out.push_back(t);
+  return out;
+}
+
+std::vector<std::string> SearchSpace::heuristic() const {
+  std::vector<std::string> s;
+  for (const std::string &r : softmaxRanks)
+    if (extents.at(r) > 64)
+      s.push_back("rewrite one_pass(" + r + ") tile 64");
+  return s;
+}
+
+std::string SearchSpace::randomLoopDirective(std::mt19937_64 &rng) const {
+  auto pick = [&](const std::vector<std::string> &v) {
+    return v[std::uniform_int_distribution<size_t>(0, v.size() - 1)(rng)];
+  };
+  std::vector<std::string> splittable;
+  for (auto &[r, e] : extents)
+    if (!llvm::is_contained(softmaxRanks, r) && !tilesFor(r).empty() &&
+        !extents.count(r + "1") && !extents.count(r + "0"))
+      splittable.push_back(r);
+  std::vector<std::string> all;
+  for (auto &[r, e] : extents)
+    all.push_back(r);
+  switch (std::uniform_int_distribution<int>(0, 3)(rng)) {
+  case 0:
+    if (!outputRanks.empty())
+      return "parallel " + pick(outputRanks);
+    [[fallthrough]];
+  case 1:
+    return "vectorize " + pick(all);
+  case 2: {
+    int factor = std::uniform_int_distribution<int>(0, 1)(rng) ? 4 : 2;
+    return "unroll " + pick(all) + " = " + std::to_string(factor);
+  }
+  default: {
+    if (splittable.empty())
+      return "vectorize " + pick(all);
+    std::string r = pick(splittable);
+    std::vector<int64_t> tiles = tilesFor(r);
+    int64_t t =
+        tiles[std::uniform_int_distribution<size_t>(0, tiles.size() - 1)(rng)];
+    return "split " + r + " -> " + r + "1, " + r + "0 = " + std::to_string(t);
+  }
+  }
+}
+
+/// The directive's kind and the rank it is about ("split P", "parallel
+/// P"): a schedule holds one directive per kind and rank.
+static std::string slotOf(const std::string &d) {
+  llvm::SmallVector<llvm::StringRef> words;
+  llvm::StringRef(d).split(words, ' ', -1, false);
+  if (words.size() < 2)
+    return d;
+  if (words[0] == "rewrite")
+    return words[1].split('(').first.str();
+  return (words[0] + " " + words[1]).str();
+}
+
+std::vector<std::string>
+SearchSpace::mutate(const std::vector<std::string> &schedule,
+                    std::mt19937_64 &rng) const {
+  std::vector<std::string> s = schedule;
+  auto without = [&](const std::string &slot) {
+    s.erase(
+        std::remove_if(s.begin(), s.end(),
+                       [&](const std::string &d) { return slotOf(d) == slot; }),
+        s.end());
+  };
+  int choice = std::uniform_int_distribution<int>(0, 9)(rng);
+  if (choice < 3 && !softmaxRanks.empty()) {
+    // The softmax rewrite: 3-pass as written, or 1-pass with a tile.
+    without("one_pass");
+    static const int64_t kTiles[] = {0, 16, 32, 64, 128};
+    int64_t t = kTiles[std::uniform_int_distribution<int>(0, 4)(rng)];
+    if (t)
+      for (const std::string &r : softmaxRanks)
+        s.push_back("rewrite one_pass(" + r + ") tile " +
+                    std::to_string(std::min(t, extents.at(r))));
+    return s;
+  }
+  if (choice == 3 && hasQuotient) {
+    bool had = llvm::is_contained(s, "rewrite defer_division");
+    without("defer_division");
+    if (!had)
+      s.push_back("rewrite defer_division");
+    return s;
+  }
+  std::vector<size_t> loops;
+  for (size_t i = 0; i < s.size(); ++i)
+    if (!llvm::StringRef(s[i]).starts_with("rewrite"))
+      loops.push_back(i);
+  if (choice < 6 && !loops.empty()) {
+    // Remove one loop directive.
+    s.erase(
+        s.begin() +
+        loops[std::uniform_int_distribution<size_t>(0, loops.size() - 1)(rng)]);
+    return s;
+  }
+  std::string d = randomLoopDirective(rng);
+  without(slotOf(d));
+  s.push_back(d);
+  return s;
+}
+
+std::string SearchSpace::text(const std::vector<std::string> &schedule) {
+  std::vector<std::string> rewrites, loops;
+  for (const std::string &d : schedule)
+    (llvm::StringRef(d).starts_with("rewrite") ? rewrites : loops).push_back(d);
+  std::sort(rewrites.begin(), rewrites.end(),
+            [](const std::string &a, const std::string &b) {
+              // defer_division before one_pass
+              return a < b;
+            });
+  std::sort(loops.begin(), loops.end());
+  std::string out;
+  for (auto *list : {&rewrites, &loops})
+    for (const std::string &d : *list)
+      out += d + "\n";
+  return out;
+}
+
+std::vector<std::string> SearchSpace::parse(const std::string &text) {
+  std::vector<std::string> out;
+  for (llvm::StringRef line : llvm::split(text, '\n'))
+    if (!line.trim().empty())
+      out.push_back(line.trim().str());
+  return out;
+}
+
+std::map<std::string, int64_t> SearchSpace::smallConfig(int64_t limit) const {
+  std::map<std::string, int64_t> out;
+  for (auto &[r, e] : extents)
+    if (e > limit)
+      out[r] = limit;
+  return out;
+}

@@ -1,0 +1,64 @@
+//===- Tuner.h - Tuning keys, device fingerprints, the search space -*- C++
+//-*-===//
+//
+// The schedule search of `cascade tune` (docs/tuning.md). A candidate is a
+// set of schedule directives (LANGUAGE.md section 6) for the whole model:
+// the loop directives name ranks and apply model-wide, so the unit of
+// tuning is the cascade, and a record is reused by every model with the
+// same cascade and shapes (one BERT layer file or another).
+//
+//===----------------------------------------------------------------------===//
+#ifndef CASCADE_COMPILER_TUNER_TUNER_H
+#define CASCADE_COMPILER_TUNER_TUNER_H
+
+#include "compiler/Target/Target.h"
+#include "mlir/IR/BuiltinOps.h"
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace cascade {
+
+/// A hash of the model function as written (generic form, its schedule
+/// attribute left out): equal for equal cascades with equal shapes.
+std::string cascadeKey(mlir::ModuleOp module);
+
+/// CPU name, features, core count and /proc/cpuinfo's model name.
+std::string deviceFingerprint(const CpuMachine &machine);
+
+/// The directives a candidate may hold, derived from the model.
+class SearchSpace {
+public:
+  explicit SearchSpace(mlir::ModuleOp module);
+
+  /// The default heuristic's choice, written as a schedule (the 1-pass
+  /// rewrite with tiles of 64 for each softmax rank, or nothing).
+  std::vector<std::string> heuristic() const;
+  /// One random change: the rewrite choice, or a loop directive added,
+  /// removed or retuned.
+  std::vector<std::string> mutate(const std::vector<std::string> &schedule,
+                                  std::mt19937_64 &rng) const;
+  /// Canonical text: rewrites first (defer_division, then one_pass), the
+  /// loop directives sorted; one directive per line.
+  static std::string text(const std::vector<std::string> &schedule);
+  static std::vector<std::string> parse(const std::string &text);
+
+  /// Ranks larger than `limit`, for the small configuration in which
+  /// candidates are checked (`--set R=limit`).
+  std::map<std::string, int64_t> smallConfig(int64_t limit) const;
+
+private:
+  std::map<std::string, int64_t> extents; // every rank of the model
+  std::vector<std::string> outputRanks;   // ranks of some output index
+  std::vector<std::string> softmaxRanks;  // reduced by a max
+  bool hasQuotient = false;               // a division defer_division moves
+  int64_t smallLimit = 64;
+
+  std::vector<int64_t> tilesFor(const std::string &rank) const;
+  std::string randomLoopDirective(std::mt19937_64 &rng) const;
+};
+
+} // namespace cascade
+
+#endif
