@@ -209,6 +209,12 @@ int prepareModel(Session &s, const CliOptions &o, OwningOpRef<ModuleOp> &module,
 
 } // namespace
 
+int prepareForTuning(Session &s, const CliOptions &o,
+                     OwningOpRef<ModuleOp> &module) {
+  registerPassesOnce();
+  return prepareModel(s, o, module, nullptr, /*lowering=*/true);
+}
+
 int runCheck(const CliOptions &o) {
   Session s;
   OwningOpRef<ModuleOp> module = s.load(o.model, o.schedule, o.overrides);

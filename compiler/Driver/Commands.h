@@ -41,6 +41,13 @@ int runCompile(const CliOptions &o);
 int runRun(const CliOptions &o);
 int runTune(const CliOptions &o);
 
+struct Session;
+/// Loads the model with `o.schedule` and applies its rewrites, or the
+/// default heuristic's when there is no schedule, as compile does before
+/// lowering (for the tuner's cost model). Returns an exit code.
+int prepareForTuning(Session &s, const CliOptions &o,
+                     mlir::OwningOpRef<mlir::ModuleOp> &module);
+
 } // namespace cascade
 
 #endif

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Driver/Commands.h"
 #include "compiler/Driver/Session.h"
+#include "compiler/Tuner/CostModel.h"
 #include "compiler/Tuner/Tuner.h"
 #include "compiler/Tuner/TuningDb.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -48,11 +49,14 @@ struct ChildResult {
 
 class Tuner {
 public:
+  /// With `estimator`, candidates are ranked by the cost model for that
+  /// machine instead of being timed (an emulated target).
   Tuner(const CliOptions &o, SearchSpace space, TuningKey key,
-        std::string model, TuningDb &db, std::string workDir)
+        std::string model, TuningDb &db, std::string workDir,
+        const CpuMachine *estimator)
       : o(o), space(std::move(space)), key(std::move(key)),
         model(std::move(model)), db(db), workDir(std::move(workDir)),
-        interactive(isatty(2)) {
+        estimator(estimator), interactive(isatty(2)) {
     self = llvm::sys::fs::getMainExecutable("cascade",
                                             reinterpret_cast<void *>(&runTune));
     if (o.tuneTimeout > 0)
@@ -68,6 +72,7 @@ private:
   std::string model;
   TuningDb &db;
   std::string workDir, self;
+  const CpuMachine *estimator;
   bool interactive;
   Clock::time_point start = Clock::now();
   std::map<std::string, TuningRecord> measured; // by schedule text
@@ -84,11 +89,22 @@ private:
   std::vector<std::string> baseArgs(const std::string &schedule);
   TuningRecord measure(const std::string &schedule);
   std::optional<double> timeOnce(const std::string &schedule);
+  std::optional<double> estimate(const std::string &schedule);
+  static bool usable(const TuningRecord &r) {
+    return r.status == "ok" || r.status == "estimate";
+  }
   void progress(const TuningRecord &r);
   const TuningRecord *bestOk() const;
+  double timeCost = 0; // wall seconds of one timing child
+  /// The search stops early enough for the final re-timing (3 rounds of
+  /// 4 finalists) to fit in the budget too.
   bool outOfBudget() const {
-    return (o.tuneTrials && trialsRun >= o.tuneTrials) ||
-           (o.tuneBudget > 0 && elapsed() >= 0.8 * o.tuneBudget);
+    if (o.tuneTrials && trialsRun >= o.tuneTrials)
+      return true;
+    if (o.tuneBudget <= 0)
+      return false;
+    double reserve = estimator ? 0 : 12 * timeCost;
+    return elapsed() >= std::max(o.tuneBudget - reserve, 0.5 * o.tuneBudget);
   }
 };
 
@@ -162,7 +178,9 @@ std::optional<double> medianOf(const std::string &out) {
 std::optional<double> Tuner::timeOnce(const std::string &schedule) {
   std::vector<std::string> args = baseArgs(schedule);
   args.push_back("--bench=" + std::to_string(benchRuns));
+  double begin = elapsed();
   ChildResult r = runChild(args, nullptr, childTimeout);
+  timeCost = std::max(timeCost, elapsed() - begin);
   if (r.rc != 0)
     return std::nullopt;
   return medianOf(r.out);
@@ -181,6 +199,20 @@ const char *faultFor(const std::string &spec, unsigned n) {
     }
   }
   return nullptr;
+}
+
+std::optional<double> Tuner::estimate(const std::string &schedule) {
+  CliOptions c = o;
+  c.schedule.clear();
+  if (!schedule.empty()) {
+    c.schedule = workDir + "/estimate.sched";
+    std::ofstream(c.schedule) << "schedule {\n" << schedule << "}\n";
+  }
+  Session s;
+  OwningOpRef<ModuleOp> module;
+  if (prepareForTuning(s, c, module) != kExitOk)
+    return std::nullopt;
+  return estimateMs(getModelFunction(*module), *estimator);
 }
 
 TuningRecord Tuner::measure(const std::string &schedule) {
@@ -206,9 +238,10 @@ TuningRecord Tuner::measure(const std::string &schedule) {
     r.status = llvm::StringRef(c.errors).contains("differs from the reference")
                    ? "wrong"
                    : "error";
-  } else if (std::optional<double> ms = timeOnce(schedule)) {
-    // 2. Time at full size.
-    r.status = "ok";
+  } else if (std::optional<double> ms =
+                 estimator ? estimate(schedule) : timeOnce(schedule)) {
+    // 2. Time at full size (or estimate, on an emulated target).
+    r.status = estimator ? "estimate" : "ok";
     r.medianMs = *ms;
   } else {
     r.status = "error";
@@ -225,7 +258,7 @@ TuningRecord Tuner::measure(const std::string &schedule) {
 const TuningRecord *Tuner::bestOk() const {
   const TuningRecord *best = nullptr;
   for (auto &[text, r] : measured)
-    if (r.status == "ok" && (!best || r.medianMs < best->medianMs))
+    if (usable(r) && (!best || r.medianMs < best->medianMs))
       best = &r;
   return best;
 }
@@ -243,9 +276,10 @@ void Tuner::progress(const TuningRecord &r) {
     eta = llvm::formatv(", ETA {0:f0} s",
                         elapsed() / trialsRun * (o.tuneTrials - trialsRun))
               .str();
-  std::string what = r.status == "ok"
-                         ? llvm::formatv("{0:f3} ms", r.medianMs).str()
-                         : r.status;
+  std::string what = usable(r) ? llvm::formatv("{0:f3} ms{1}", r.medianMs,
+                                               estimator ? " (estimate)" : "")
+                                     .str()
+                               : r.status;
   std::string line = llvm::formatv("trial {0}: {1} | best {2}{3}", trialsRun,
                                    what, bestText, eta)
                          .str();
@@ -264,7 +298,9 @@ int Tuner::run() {
                  << " schedules of this cascade already measured on this "
                     "device\n";
   // The default heuristic first: the reference point of every result.
-  if (!measured.count("")) {
+  if (!measured.count("") && estimator) {
+    measure("");
+  } else if (!measured.count("")) {
     // One calibrating run sets how many timed runs each measurement takes
     // (about half a second) and the children's timeout.
     if (std::optional<double> ms = timeOnce(""))
@@ -272,7 +308,7 @@ int Tuner::run() {
     measure("");
   }
   const TuningRecord &def = measured[""];
-  if (def.status != "ok") {
+  if (!usable(def)) {
     llvm::errs() << (interactive ? "\n" : "")
                  << "error: the model does not run with the default "
                     "schedule ("
@@ -284,12 +320,26 @@ int Tuner::run() {
   childTimeout = o.tuneTimeout > 0
                      ? o.tuneTimeout
                      : std::max(60.0, 50 * def.medianMs * benchRuns / 1000);
+  // Records of other cascades on this device seed the search: the best
+  // schedule of a layer with the same ranks is a good first guess.
+  for (const std::string &seed : db.bestElsewhere(key)) {
+    if (outOfBudget())
+      break;
+    std::string text = SearchSpace::text(SearchSpace::parse(seed));
+    if (!measured.count(text) && space.accepts(SearchSpace::parse(seed))) {
+      if (interactive)
+        llvm::errs() << "\n";
+      llvm::errs() << "seed from another cascade: "
+                   << llvm::join(SearchSpace::parse(seed), "; ") << "\n";
+      measure(text);
+    }
+  }
 
   // Evolutionary search: mutate one of the best few, skip what is known.
   while (!outOfBudget()) {
     std::vector<const TuningRecord *> ok;
     for (auto &[text, r] : measured)
-      if (r.status == "ok")
+      if (usable(r))
         ok.push_back(&r);
     std::sort(ok.begin(), ok.end(),
               [](auto *a, auto *b) { return a->medianMs < b->medianMs; });
@@ -317,17 +367,21 @@ int Tuner::run() {
   std::vector<std::string> finalists{""};
   std::vector<const TuningRecord *> ok;
   for (auto &[text, r] : measured)
-    if (r.status == "ok" && !text.empty())
+    if (usable(r) && !text.empty())
       ok.push_back(&r);
   std::sort(ok.begin(), ok.end(),
             [](auto *a, auto *b) { return a->medianMs < b->medianMs; });
   for (size_t i = 0; i < ok.size() && i < 3; ++i)
     finalists.push_back(ok[i]->schedule);
   std::map<std::string, std::vector<double>> times;
-  for (int round = 0; round < 3; ++round)
+  // (Estimates do not drift: an emulated target keeps them.)
+  for (int round = 0; round < 3 && !estimator; ++round)
     for (const std::string &s : finalists)
       if (std::optional<double> ms = timeOnce(s))
         times[s].push_back(*ms);
+  if (estimator)
+    for (const std::string &s : finalists)
+      times[s].push_back(measured[s].medianMs);
   std::string bestSchedule;
   double bestMs = INFINITY, defaultMs = NAN;
   int64_t bestId = 0, defaultId = 0;
@@ -345,7 +399,7 @@ int Tuner::run() {
     r.medianMs = median;
     r.created = now();
     std::string error;
-    int64_t id = db.add(r, error);
+    int64_t id = estimator ? measured[s].id : db.add(r, error);
     if (s.empty()) {
       defaultMs = median;
       defaultId = id;
@@ -369,7 +423,7 @@ int Tuner::run() {
 
   unsigned failed = 0;
   for (auto &[text, r] : measured)
-    failed += r.status != "ok";
+    failed += !usable(r);
   llvm::outs() << "tuned " << model << " in "
                << llvm::formatv("{0:f1}", elapsed())
                << " s: " << measured.size() << " schedules measured (" << failed
@@ -458,12 +512,15 @@ int cascade::runTune(const CliOptions &o) {
   FailureOr<CpuMachine> machine = resolveCpuMachine(*module, o.target);
   if (failed(machine))
     return kExitError;
+  // Under an emulator times mean nothing: rank by the cost model.
+  const CpuMachine *estimator = nullptr;
   if (!machine->native) {
-    llvm::errs() << "error: --target=" << o.target.target
-                 << " runs under an emulator here, where times mean nothing; "
-                    "tuning it needs the analytical cost model, which is "
-                    "not available yet\n";
-    return kExitUsage;
+    llvm::errs() << "note: --target=" << o.target.target
+                 << " runs under an emulator here, where times mean "
+                    "nothing: candidates are checked under the emulator and "
+                    "ranked by the analytical cost model (estimates, not "
+                    "measurements; docs/tuning.md)\n";
+    estimator = &*machine;
   }
   TuningKey key{cascadeKey(*module), machine->arch, deviceFingerprint(*machine),
                 CASCADE_VERSION};
@@ -475,7 +532,8 @@ int cascade::runTune(const CliOptions &o) {
     return kExitError;
   }
   std::string model = getModelFunction(*module).getSymName().str();
-  Tuner tuner(o, SearchSpace(*module), key, model, *db, std::string(dir));
+  Tuner tuner(o, SearchSpace(*module), key, model, *db, std::string(dir),
+              estimator);
   int rc = tuner.run();
   llvm::sys::fs::remove_directories(dir);
   return rc;

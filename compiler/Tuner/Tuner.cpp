@@ -194,6 +194,43 @@ std::vector<std::string> SearchSpace::parse(const std::string &text) {
   return out;
 }
 
+bool SearchSpace::accepts(const std::vector<std::string> &schedule) const {
+  for (const std::string &d : schedule) {
+    llvm::SmallVector<llvm::StringRef> w;
+    llvm::StringRef(d).split(w, ' ', -1, false);
+    if (w.size() < 2)
+      return false;
+    if (w[0] == "rewrite") {
+      if (w[1] == "defer_division") {
+        if (!hasQuotient)
+          return false;
+        continue;
+      }
+      llvm::StringRef rank = w[1].split('(').second.split(')').first;
+      if (!llvm::is_contained(softmaxRanks, rank.str()))
+        return false;
+      continue;
+    }
+    std::string rank = w[1].str();
+    if (!extents.count(rank))
+      return false;
+    if (w[0] == "split") {
+      int64_t tile;
+      if (w.size() != 7 || w.back().getAsInteger(10, tile) ||
+          !llvm::is_contained(tilesFor(rank), tile) ||
+          llvm::is_contained(softmaxRanks, rank) || extents.count(rank + "1") ||
+          extents.count(rank + "0"))
+        return false;
+    } else if (w[0] == "parallel") {
+      if (!llvm::is_contained(outputRanks, rank))
+        return false;
+    } else if (w[0] != "vectorize" && w[0] != "unroll") {
+      return false;
+    }
+  }
+  return true;
+}
+
 std::map<std::string, int64_t> SearchSpace::smallConfig(int64_t limit) const {
   std::map<std::string, int64_t> out;
   for (auto &[r, e] : extents)

@@ -43,6 +43,10 @@ public:
   /// loop directives sorted; one directive per line.
   static std::string text(const std::vector<std::string> &schedule);
   static std::vector<std::string> parse(const std::string &text);
+  /// Whether every directive of `schedule` makes sense for this model
+  /// (its ranks exist, its tiles fit): a schedule tuned for another
+  /// cascade can seed this search.
+  bool accepts(const std::vector<std::string> &schedule) const;
 
   /// Ranks larger than `limit`, for the small configuration in which
   /// candidates are checked (`--set R=limit`).

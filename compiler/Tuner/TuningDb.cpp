@@ -194,6 +194,19 @@ std::vector<std::string> TuningDb::otherDevices(const TuningKey &k) {
   return out;
 }
 
+std::vector<std::string> TuningDb::bestElsewhere(const TuningKey &k) {
+  Statement s(db, "SELECT DISTINCT schedule FROM measurements WHERE key<>?1 "
+                  "AND target=?2 AND device=?3 AND compiler=?4 AND best=1 "
+                  "AND schedule<>''");
+  std::vector<std::string> out;
+  if (!s)
+    return out;
+  s.bindKey(k);
+  while (s.step() == SQLITE_ROW)
+    out.push_back(s.text(0));
+  return out;
+}
+
 bool TuningDb::markBest(const TuningKey &k, int64_t id, std::string &error) {
   if (!exec("BEGIN IMMEDIATE", error))
     return false;

@@ -56,6 +56,9 @@ public:
   /// Devices other than `k.device` with a best record for the same cascade,
   /// target and compiler.
   std::vector<std::string> otherDevices(const TuningKey &k);
+  /// The best schedules of other cascades on this target, device and
+  /// compiler (seeds for a new search).
+  std::vector<std::string> bestElsewhere(const TuningKey &k);
   /// Marks record `id` as the best for its key (one transaction).
   bool markBest(const TuningKey &k, int64_t id, std::string &error);
   /// All records as JSON lines.
