@@ -88,7 +88,9 @@ private:
                        double timeout);
   std::vector<std::string> baseArgs(const std::string &schedule);
   TuningRecord measure(const std::string &schedule);
-  std::optional<double> timeOnce(const std::string &schedule);
+  std::optional<double> timeOnce(const std::string &schedule,
+                                 unsigned runs = 0);
+  std::optional<double> timeCandidate(const std::string &schedule);
   std::optional<double> estimate(const std::string &schedule);
   static bool usable(const TuningRecord &r) {
     return r.status == "ok" || r.status == "estimate";
@@ -175,12 +177,14 @@ std::optional<double> medianOf(const std::string &out) {
   return std::strtod(out.c_str() + at + 10, nullptr);
 }
 
-std::optional<double> Tuner::timeOnce(const std::string &schedule) {
+std::optional<double> Tuner::timeOnce(const std::string &schedule,
+                                      unsigned runs) {
   std::vector<std::string> args = baseArgs(schedule);
-  args.push_back("--bench=" + std::to_string(benchRuns));
+  args.push_back("--bench=" + std::to_string(runs ? runs : benchRuns));
   double begin = elapsed();
   ChildResult r = runChild(args, nullptr, childTimeout);
-  timeCost = std::max(timeCost, elapsed() - begin);
+  if (schedule.empty()) // finalists run about as long as the default
+    timeCost = elapsed() - begin;
   if (r.rc != 0)
     return std::nullopt;
   return medianOf(r.out);
@@ -239,7 +243,7 @@ TuningRecord Tuner::measure(const std::string &schedule) {
                    ? "wrong"
                    : "error";
   } else if (std::optional<double> ms =
-                 estimator ? estimate(schedule) : timeOnce(schedule)) {
+                 estimator ? estimate(schedule) : timeCandidate(schedule)) {
     // 2. Time at full size (or estimate, on an emulated target).
     r.status = estimator ? "estimate" : "ok";
     r.medianMs = *ms;
@@ -253,6 +257,20 @@ TuningRecord Tuner::measure(const std::string &schedule) {
   measured[schedule] = r;
   progress(r);
   return r;
+}
+
+/// A short timing first (a tenth of the runs): a candidate more than 30%
+/// slower than the best so far is recorded as it is (it will not be
+/// chosen); the others are timed in full. Slow candidates, often many times
+/// slower than the default, would otherwise eat the budget.
+std::optional<double> Tuner::timeCandidate(const std::string &schedule) {
+  const TuningRecord *best = bestOk();
+  if (!best || benchRuns < 10)
+    return timeOnce(schedule);
+  std::optional<double> quick = timeOnce(schedule, 3);
+  if (!quick || *quick > 1.3 * best->medianMs)
+    return quick;
+  return timeOnce(schedule);
 }
 
 const TuningRecord *Tuner::bestOk() const {
