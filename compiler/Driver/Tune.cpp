@@ -23,7 +23,9 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <iomanip>
 #include <map>
+#include <sstream>
 #include <unistd.h>
 
 using namespace mlir;
@@ -84,7 +86,7 @@ private:
   double elapsed() const {
     return std::chrono::duration<double>(Clock::now() - start).count();
   }
-  ChildResult runChild(std::vector<std::string> args, const char *fault,
+  ChildResult runChild(std::vector<std::string> args, const std::string &fault,
                        double timeout);
   std::vector<std::string> baseArgs(const std::string &schedule);
   TuningRecord measure(const std::string &schedule);
@@ -105,13 +107,13 @@ private:
       return true;
     if (o.tuneBudget <= 0)
       return false;
-    double reserve = estimator ? 0 : 12 * timeCost;
+    double reserve = estimator ? 0 : 14 * timeCost; // 12 runs + slack
     return elapsed() >= std::max(o.tuneBudget - reserve, 0.5 * o.tuneBudget);
   }
 };
 
-ChildResult Tuner::runChild(std::vector<std::string> args, const char *fault,
-                            double timeout) {
+ChildResult Tuner::runChild(std::vector<std::string> args,
+                            const std::string &fault, double timeout) {
   static unsigned counter = 0;
   std::string outPath = workDir + "/child" + std::to_string(++counter);
   std::string errPath = outPath + ".err";
@@ -122,8 +124,8 @@ ChildResult Tuner::runChild(std::vector<std::string> args, const char *fault,
   std::vector<std::string> envStore;
   for (char **e = environ; e && *e; ++e)
     envStore.push_back(*e);
-  if (fault)
-    envStore.push_back(std::string("CASCADE_TUNE_FAULT=") + fault);
+  if (!fault.empty())
+    envStore.push_back("CASCADE_TUNE_FAULT=" + fault);
   std::vector<llvm::StringRef> env(envStore.begin(), envStore.end());
   std::optional<llvm::StringRef> redirects[] = {
       std::nullopt, llvm::StringRef(outPath), llvm::StringRef(errPath)};
@@ -159,8 +161,11 @@ std::vector<std::string> Tuner::baseArgs(const std::string &schedule) {
     args.push_back("--weights=" + o.weights);
   for (const std::string &in : o.inputs)
     args.push_back("--input=" + in);
-  for (auto &[name, v] : o.overrides)
-    args.push_back("--set=" + name + "=" + llvm::formatv("{0}", v).str());
+  for (auto &[name, v] : o.overrides) {
+    std::ostringstream value;
+    value << std::setprecision(17) << v;
+    args.push_back("--set=" + name + "=" + value.str());
+  }
   if (!schedule.empty()) {
     std::string path = workDir + "/candidate.sched";
     std::ofstream(path) << "schedule {\n" << schedule << "}\n";
@@ -182,7 +187,7 @@ std::optional<double> Tuner::timeOnce(const std::string &schedule,
   std::vector<std::string> args = baseArgs(schedule);
   args.push_back("--bench=" + std::to_string(runs ? runs : benchRuns));
   double begin = elapsed();
-  ChildResult r = runChild(args, nullptr, childTimeout);
+  ChildResult r = runChild(args, "", childTimeout);
   if (schedule.empty()) // finalists run about as long as the default
     timeCost = elapsed() - begin;
   if (r.rc != 0)
@@ -192,17 +197,14 @@ std::optional<double> Tuner::timeOnce(const std::string &schedule,
 
 /// The fault the hidden --tune-fault option injects into trial `n`
 /// (tests of the tuner's isolation): "crash@2,hang@3,wrong@4".
-const char *faultFor(const std::string &spec, unsigned n) {
+std::string faultFor(const std::string &spec, unsigned n) {
   for (llvm::StringRef item : llvm::split(spec, ',')) {
     auto [kind, at] = item.split('@');
     unsigned trial;
-    if (!at.getAsInteger(10, trial) && trial == n) {
-      static std::string stored;
-      stored = kind.str();
-      return stored.c_str();
-    }
+    if (!at.getAsInteger(10, trial) && trial == n)
+      return kind.str();
   }
-  return nullptr;
+  return "";
 }
 
 std::optional<double> Tuner::estimate(const std::string &schedule) {
@@ -226,7 +228,7 @@ TuningRecord Tuner::measure(const std::string &schedule) {
   r.model = model;
   r.schedule = schedule;
   r.created = now();
-  const char *fault = faultFor(o.tuneFault, trialsRun);
+  std::string fault = faultFor(o.tuneFault, trialsRun);
   // 1. Correctness on a small configuration, against the reference.
   std::vector<std::string> check = baseArgs(schedule);
   check.push_back("--check");

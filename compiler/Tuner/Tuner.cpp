@@ -43,6 +43,10 @@ SearchSpace::SearchSpace(ModuleOp module) {
   func::FuncOp f = getModelFunction(module);
   std::set<std::string> outs, softmax;
   f.walk([&](EinsumOp op) {
+    std::vector<std::string> ranks;
+    for (unsigned d = 0; d < op.getNumLoops(); ++d)
+      ranks.push_back(LoopSchedule::rankOf(op, d));
+    equations.push_back({op.getName().str(), ranks});
     for (unsigned d = 0; d < op.getNumLoops(); ++d) {
       std::string rank = LoopSchedule::rankOf(op, d);
       extents[rank] = op.getExtents()[d];
@@ -88,7 +92,31 @@ std::string SearchSpace::randomLoopDirective(std::mt19937_64 &rng) const {
   std::vector<std::string> all;
   for (auto &[r, e] : extents)
     all.push_back(r);
-  switch (std::uniform_int_distribution<int>(0, 3)(rng)) {
+  switch (std::uniform_int_distribution<int>(0, 5)(rng)) {
+  case 4: {
+    // The loop order of one equation: two of its ranks first.
+    auto &[name, ranks] = equations[std::uniform_int_distribution<size_t>(
+        0, equations.size() - 1)(rng)];
+    if (ranks.size() >= 2) {
+      std::vector<std::string> r = ranks;
+      std::shuffle(r.begin(), r.end(), rng);
+      return "order " + name + ": " + r[0] + ", " + r[1];
+    }
+    return "vectorize " + pick(all);
+  }
+  case 5: {
+    // Two or three consecutive equations in one loop nest (the compiler
+    // rejects a group that cannot share a loop: an `error` trial).
+    if (equations.size() < 2)
+      return "vectorize " + pick(all);
+    size_t first =
+        std::uniform_int_distribution<size_t>(0, equations.size() - 2)(rng);
+    size_t last =
+        std::min(equations.size() - 1,
+                 first + std::uniform_int_distribution<size_t>(1, 2)(rng));
+    return "fuse " + equations[first].first + ".." + equations[last].first +
+           " as tuned";
+  }
   case 0:
     if (!outputRanks.empty())
       return "parallel " + pick(outputRanks);
@@ -120,6 +148,10 @@ static std::string slotOf(const std::string &d) {
     return d;
   if (words[0] == "rewrite")
     return words[1].split('(').first.str();
+  if (words[0] == "fuse")
+    return "fuse"; // one tuned group at most
+  if (words[0] == "order")
+    return ("order " + words[1].rtrim(':')).str();
   return (words[0] + " " + words[1]).str();
 }
 
@@ -208,6 +240,14 @@ bool SearchSpace::accepts(const std::vector<std::string> &schedule) const {
       }
       llvm::StringRef rank = w[1].split('(').second.split(')').first;
       if (!llvm::is_contained(softmaxRanks, rank.str()))
+        return false;
+      continue;
+    }
+    if (w[0] == "order" || w[0] == "fuse") {
+      // Equation names: they must be this model's.
+      std::string name = w[0] == "order" ? w[1].rtrim(':').str()
+                                         : w[1].split("..").first.str();
+      if (!llvm::any_of(equations, [&](auto &e) { return e.first == name; }))
         return false;
       continue;
     }

@@ -57,6 +57,9 @@ private:
   std::vector<std::string> outputRanks;   // ranks of some output index
   std::vector<std::string> softmaxRanks;  // reduced by a max
   bool hasQuotient = false;               // a division defer_division moves
+  /// The equations in model order, with their ranks (for `order` and
+  /// `fuse`).
+  std::vector<std::pair<std::string, std::vector<std::string>>> equations;
   int64_t smallLimit = 64;
 
   std::vector<int64_t> tilesFor(const std::string &rank) const;
