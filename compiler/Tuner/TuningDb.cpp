@@ -182,9 +182,10 @@ std::optional<TuningRecord> TuningDb::best(const TuningKey &k) {
   return readRecord(s);
 }
 
-std::vector<std::string> TuningDb::otherDevices(const TuningKey &k) {
-  Statement s(db, "SELECT DISTINCT device FROM measurements WHERE key=?1 AND "
-                  "target=?2 AND device<>?3 AND compiler=?4 AND best=1");
+/// The first column of the rows `sql` selects for key `k` (?1 to ?4).
+static std::vector<std::string> firstColumn(sqlite3 *db, const char *sql,
+                                            const TuningKey &k) {
+  Statement s(db, sql);
   std::vector<std::string> out;
   if (!s)
     return out;
@@ -194,17 +195,19 @@ std::vector<std::string> TuningDb::otherDevices(const TuningKey &k) {
   return out;
 }
 
+std::vector<std::string> TuningDb::otherDevices(const TuningKey &k) {
+  return firstColumn(db,
+                     "SELECT DISTINCT device FROM measurements WHERE key=?1 "
+                     "AND target=?2 AND device<>?3 AND compiler=?4 AND best=1",
+                     k);
+}
+
 std::vector<std::string> TuningDb::bestElsewhere(const TuningKey &k) {
-  Statement s(db, "SELECT DISTINCT schedule FROM measurements WHERE key<>?1 "
-                  "AND target=?2 AND device=?3 AND compiler=?4 AND best=1 "
-                  "AND schedule<>''");
-  std::vector<std::string> out;
-  if (!s)
-    return out;
-  s.bindKey(k);
-  while (s.step() == SQLITE_ROW)
-    out.push_back(s.text(0));
-  return out;
+  return firstColumn(db,
+                     "SELECT DISTINCT schedule FROM measurements WHERE "
+                     "key<>?1 AND target=?2 AND device=?3 AND compiler=?4 "
+                     "AND best=1 AND schedule<>''",
+                     k);
 }
 
 bool TuningDb::markBest(const TuningKey &k, int64_t id, std::string &error) {

@@ -125,6 +125,26 @@ static const char *kOverview =
     "                  [--random-inputs --seed=S] [--output-dir DIR] [--check] "
     "[--bench=N]\n";
 
+/// Parses a duration: a positive number of seconds, or with a unit (ms, s,
+/// m, h).
+static bool parseDuration(StringRef text, double &seconds) {
+  StringRef b = text.trim();
+  double scale = 1;
+  if (b.consume_back("ms"))
+    scale = 1e-3;
+  else if (b.consume_back("s"))
+    scale = 1;
+  else if (b.consume_back("m"))
+    scale = 60;
+  else if (b.consume_back("h"))
+    scale = 3600;
+  double v;
+  if (b.getAsDouble(v) || !(v > 0))
+    return false;
+  seconds = v * scale;
+  return true;
+}
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::SetVersionPrinter([](raw_ostream &os) {
@@ -155,25 +175,11 @@ int main(int argc, char **argv) {
   o.tuneImport = importDb;
   o.tuneFault = tuneFault;
   o.tuneTimeout = tuneTimeout;
-  if (!budget.empty()) {
-    StringRef b = StringRef(budget).trim();
-    double scale = 1;
-    if (b.consume_back("ms"))
-      scale = 1e-3;
-    else if (b.consume_back("s"))
-      scale = 1;
-    else if (b.consume_back("m"))
-      scale = 60;
-    else if (b.consume_back("h"))
-      scale = 3600;
-    double v;
-    if (b.getAsDouble(v) || v <= 0) {
-      llvm::errs() << "error: --budget needs a duration such as 60s or 10m, "
-                      "got '"
-                   << budget << "'\n";
-      return kExitUsage;
-    }
-    o.tuneBudget = v * scale;
+  if (!budget.empty() && !parseDuration(budget, o.tuneBudget)) {
+    llvm::errs() << "error: --budget needs a duration such as 60s or 10m, "
+                    "got '"
+                 << budget << "'\n";
+    return kExitUsage;
   }
   o.target = {target, cpu, features, arch, gpuLoops};
   o.printing = {printAfterAll, printAfterChange, dumpDir};
