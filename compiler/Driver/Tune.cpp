@@ -395,10 +395,14 @@ int Tuner::run() {
     finalists.push_back(ok[i]->schedule);
   std::map<std::string, std::vector<double>> times;
   // (Estimates do not drift: an emulated target keeps them.)
-  for (int round = 0; round < 3 && !estimator; ++round)
+  // Past the budget, one round has to do.
+  for (int round = 0; round < 3 && !estimator; ++round) {
+    if (round > 0 && o.tuneBudget > 0 && elapsed() > o.tuneBudget)
+      break;
     for (const std::string &s : finalists)
       if (std::optional<double> ms = timeOnce(s))
         times[s].push_back(*ms);
+  }
   if (estimator)
     for (const std::string &s : finalists)
       times[s].push_back(measured[s].medianMs);
