@@ -49,6 +49,11 @@ struct ChildResult {
   bool timedOut = false;
 };
 
+/// Timed runs per measurement: about half a second of them, 3 to 50.
+unsigned runsFor(double medianMs) {
+  return unsigned(std::clamp(500.0 / std::max(medianMs, 1e-3), 3.0, 50.0));
+}
+
 class Tuner {
 public:
   /// With `estimator`, candidates are ranked by the cost model for that
@@ -324,7 +329,7 @@ int Tuner::run() {
     // One calibrating run sets how many timed runs each measurement takes
     // (about half a second) and the children's timeout.
     if (std::optional<double> ms = timeOnce(""))
-      benchRuns = unsigned(std::clamp(500.0 / std::max(*ms, 1e-3), 3.0, 50.0));
+      benchRuns = runsFor(*ms);
     measure("");
   }
   const TuningRecord &def = measured[""];
@@ -335,8 +340,7 @@ int Tuner::run() {
                  << def.status << "); nothing to tune\n";
     return kExitError;
   }
-  benchRuns =
-      unsigned(std::clamp(500.0 / std::max(def.medianMs, 1e-3), 3.0, 50.0));
+  benchRuns = runsFor(def.medianMs);
   childTimeout = o.tuneTimeout > 0
                      ? o.tuneTimeout
                      : std::max(60.0, 50 * def.medianMs * benchRuns / 1000);

@@ -658,16 +658,9 @@ struct LowerToLoops
     SmallVector<Value> args;
     for (Value in : call.getOperands())
       args.push_back(buffers.lookup(in));
-    for (Value r : call.getResults()) {
-      Value buf = outputBuffer.lookup(r);
-      if (!buf) {
-        buf = memref::AllocOp::create(b, call.getLoc(), bufferType(r.getType()),
-                                      b.getI64IntegerAttr(64));
-        allocated.push_back(r);
-      }
-      buffers.map(r, buf);
-      args.push_back(buf);
-    }
+    for (Value r : call.getResults())
+      args.push_back(
+          mapBuffer(b, r, call.getLoc(), outputBuffer, buffers, allocated));
     func::CallOp::create(b, call.getLoc(), call.getCallee(), TypeRange{}, args);
     for (Value in : call.getOperands())
       if (lastUse.lookup(in) == call.getOperation() &&
@@ -680,14 +673,20 @@ struct LowerToLoops
   Value mapBuffer(OpBuilder &b, EinsumOp op,
                   const llvm::DenseMap<Value, Value> &outputBuffer,
                   IRMapping &buffers, SmallVector<Value> &allocated) {
-    Value buf = outputBuffer.lookup(op.getResult());
+    return mapBuffer(b, op.getResult(), op.getLoc(), outputBuffer, buffers,
+                     allocated);
+  }
+  /// The same for any tensor value (a layer call's result).
+  Value mapBuffer(OpBuilder &b, Value result, Location loc,
+                  const llvm::DenseMap<Value, Value> &outputBuffer,
+                  IRMapping &buffers, SmallVector<Value> &allocated) {
+    Value buf = outputBuffer.lookup(result);
     if (!buf) {
-      buf = memref::AllocOp::create(b, op.getLoc(),
-                                    bufferType(op.getResult().getType()),
+      buf = memref::AllocOp::create(b, loc, bufferType(result.getType()),
                                     b.getI64IntegerAttr(64));
-      allocated.push_back(op.getResult());
+      allocated.push_back(result);
     }
-    buffers.map(op.getResult(), buf);
+    buffers.map(result, buf);
     return buf;
   }
 
