@@ -142,7 +142,8 @@ int applyTuningDb(Session &s, const CliOptions &o,
                   OwningOpRef<ModuleOp> &module) {
   func::FuncOp f = getModelFunction(*module);
   if (o.noTuningDb || !o.schedule.empty() || !o.passes.empty() ||
-      o.target.target == "cuda" || !f || f->hasAttr("cascade.schedule"))
+      o.target.target == "cuda" || o.target.target == "webgpu" || !f ||
+      f->hasAttr("cascade.schedule"))
     return kExitOk;
   std::string path = o.db.empty() ? TuningDb::defaultPath() : o.db;
   if (!llvm::sys::fs::exists(path))
@@ -244,12 +245,23 @@ int runOpt(const CliOptions &o) {
       return kExitError;
   } else if (emit == "mlir") {
     module->print(os);
-  } else if (o.target.target == "cuda" &&
+  } else if ((o.target.target == "cuda" || o.target.target == "webgpu") &&
              (emit == "loops" || emit == "llvm" || emit == "asm")) {
     llvm::errs() << "error: --emit=" << emit
                  << " shows CPU code; for --target=cuda use --emit=gpu "
-                    "(kernels in the NVVM dialect) or --emit=ptx\n";
+                    "(kernels in the NVVM dialect) or --emit=ptx, for "
+                    "--target=webgpu --emit=wgsl\n";
     return kExitUsage;
+  } else if (emit == "wgsl") {
+    if (o.target.target != "webgpu") {
+      llvm::errs() << "error: --emit=wgsl needs --target=webgpu\n";
+      return kExitUsage;
+    }
+    WebGpuArtifact art;
+    if (failed(compileForWebGpu(*module, o.target, o.printing, art)))
+      return kExitError;
+    for (const auto &[file, code] : art.wgsl)
+      os << "// ----- " << file << "\n" << code;
   } else if (emit == "gpu" || emit == "ptx") {
     if (o.target.target != "cuda") {
       llvm::errs() << "error: --emit=" << emit << " needs --target=cuda\n";
@@ -276,7 +288,7 @@ int runOpt(const CliOptions &o) {
     os << (emit == "llvm" ? art.llvmIR : art.assembly);
   } else {
     llvm::errs() << "error: unknown --emit=" << emit
-                 << " (expected ein, mlir, loops, llvm, asm, gpu or ptx)\n";
+                 << " (expected ein, mlir, loops, llvm, asm, gpu, ptx or wgsl)\n";
     return kExitUsage;
   }
   if (o.output.empty() || o.output == "-") {
@@ -415,6 +427,40 @@ int compileCuda(const CliOptions &o, ModuleOp module) {
   return moveIntoPlace(tmp, o.output, names);
 }
 
+/// `compile --target=webgpu`: one WGSL file per kernel, the manifest and
+/// the JS runtime module that runs them.
+int compileWebGpu(const CliOptions &o, ModuleOp module) {
+  if (o.emit == "exe") {
+    llvm::errs() << "error: --emit=exe is for CPU targets; a WebGPU model "
+                    "runs through the JS runtime (cascade-webgpu.mjs)\n";
+    return kExitUsage;
+  }
+  WebGpuArtifact art;
+  if (failed(compileForWebGpu(module, o.target, o.printing, art)))
+    return kExitError;
+  std::string runtime = readWebGpuRuntimeModule();
+  if (runtime.empty())
+    return kExitError;
+  std::string name = getModelFunction(module).getSymName().str();
+  std::vector<std::pair<std::string, std::string>> files = art.wgsl;
+  files.push_back({name + ".json", art.manifest + "\n"});
+  files.push_back({"cascade-webgpu.mjs", runtime});
+  if (!makeOutputDir(o.output))
+    return kExitError;
+  TempDir tmp(o.output);
+  if (!tmp.ok) {
+    llvm::errs() << o.output << ": error: cannot create a temporary folder\n";
+    return kExitError;
+  }
+  std::vector<std::string> names;
+  for (const auto &[file, text] : files) {
+    if (!writeFile(tmp.file(file), text))
+      return kExitError;
+    names.push_back(file);
+  }
+  return moveIntoPlace(tmp, o.output, names);
+}
+
 } // namespace
 
 int runCompile(const CliOptions &o) {
@@ -434,6 +480,8 @@ int runCompile(const CliOptions &o) {
     return rc;
   if (o.target.target == "cuda")
     return compileCuda(o, *module);
+  if (o.target.target == "webgpu")
+    return compileWebGpu(o, *module);
   std::string error;
   CpuArtifact art;
   int64_t scratch = 0;
@@ -537,14 +585,26 @@ int runRun(const CliOptions &o) {
     return rc;
   func::FuncOp f = getModelFunction(*module);
   bool cuda = o.target.target == "cuda";
+  bool webgpu = o.target.target == "webgpu";
   // A foreign architecture runs under an emulator, CUDA on a device:
   // without one, the run is skipped (exit 77) before any work.
   std::vector<std::string> emulator;
   std::string error;
   CpuArtifact art;
   CudaArtifact cudaArt;
+  WebGpuArtifact webgpuArt;
+  WebGpuRunner webgpuRunner;
   int64_t scratch = 0;
-  if (cuda) {
+  if (webgpu) {
+    // Node, the `webgpu` package and an adapter, or a skip (exit 77).
+    if (!findWebGpuRunner(webgpuRunner, error)) {
+      llvm::errs() << "error: " << error << "\n";
+      return kExitSkip;
+    }
+    if (failed(compileForWebGpu(*module, o.target, o.printing, webgpuArt)))
+      return kExitError;
+    scratch = webgpuArt.scratchBytes;
+  } else if (cuda) {
     if (cascade_status st = cascade_cuda_available(); st != CASCADE_OK) {
       llvm::errs() << "error: " << cascade_last_error() << "\n";
       return st == CASCADE_UNAVAILABLE ? kExitSkip : kExitError;
@@ -594,7 +654,9 @@ int runRun(const CliOptions &o) {
       pause();
   double medianMs = -1;
   int execRc =
-      cuda ? executeCuda(cudaArt, args, outputs, o.bench, medianMs)
+      webgpu ? executeWebGpu(webgpuArt, webgpuRunner, args, outputs, o.bench,
+                             medianMs)
+      : cuda ? executeCuda(cudaArt, args, outputs, o.bench, medianMs)
       : art.machine.native
           ? executeInProcess(art, args, outputs, o.bench, medianMs)
           : executeEmulated(art, emulator, args, outputs, o.bench, medianMs);

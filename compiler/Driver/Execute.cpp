@@ -37,7 +37,7 @@ bool readOutput(const std::string &dir, HostTensor &t) {
   }
   std::unique_ptr<float, void (*)(void *)> owner(data, cascade_free);
   if (std::vector<int64_t>(shape, shape + rank) != t.shape) {
-    llvm::errs() << path << ": error: the emulated program wrote a tensor of "
+    llvm::errs() << path << ": error: the program wrote a tensor of "
                  << "another shape\n";
     return false;
   }
@@ -79,6 +79,60 @@ bool runOnce(cascade_model *model, std::vector<void *> &buffers) {
     return true;
   llvm::errs() << "error: " << cascade_last_error() << "\n";
   return false;
+}
+
+/// Runs `command` with its output in `tmp`, relaying its stderr: it reports
+/// `PATH: error: message`, where PATH is a temporary file of no interest to
+/// the user. Returns the exit code (-1 with `msg` when it could not run or
+/// died of a signal); `stdoutText` is what it printed.
+int runRelayingErrors(const std::vector<std::string> &command,
+                      const TempDir &tmp, std::string &stdoutText,
+                      std::string &msg) {
+  std::string stdoutFile = tmp.file("stdout.txt"),
+              stderrFile = tmp.file("stderr.txt");
+  std::optional<llvm::StringRef> redirects[] = {std::nullopt, stdoutFile,
+                                                stderrFile};
+  std::vector<llvm::StringRef> argv(command.begin(), command.end());
+  int rc = llvm::sys::ExecuteAndWait(command[0], argv, std::nullopt, redirects,
+                                     0, 0, &msg);
+  llvm::SmallVector<llvm::StringRef> lines;
+  std::string errText = readText(stderrFile);
+  llvm::StringRef(errText).split(lines, '\n', -1, false);
+  for (llvm::StringRef line : lines) {
+    size_t at = line.find(": error: ");
+    if (at != llvm::StringRef::npos && !line.take_front(at).contains(' '))
+      line = line.drop_front(at + 2);
+    llvm::errs() << line << "\n";
+  }
+  stdoutText = readText(stdoutFile);
+  return rc;
+}
+
+/// Reads `median_ms=X` from a program's output.
+bool readMedian(const std::string &text, llvm::StringRef who,
+                double &medianMs) {
+  size_t at = text.find("median_ms=");
+  if (at == std::string::npos ||
+      !llvm::to_float(llvm::StringRef(text).drop_front(at + 10).take_until(
+                          [](char c) { return c == '\n'; }),
+                      medianMs)) {
+    llvm::errs() << "error: " << who << " printed no median_ms\n";
+    return false;
+  }
+  return true;
+}
+
+/// Writes `args` as .npy files into `dir`, adding `--input NAME=PATH` to
+/// `command`.
+bool passTensors(const std::string &dir, const std::vector<HostTensor> &args,
+                 std::vector<std::string> &command) {
+  for (const HostTensor &t : args) {
+    if (!writeTensor(dir, t))
+      return false;
+    command.push_back("--input");
+    command.push_back(t.name + "=" + dir + "/" + t.name + ".npy");
+  }
+  return true;
 }
 
 } // namespace
@@ -138,35 +192,15 @@ int executeEmulated(const CpuArtifact &art,
   }
   std::vector<std::string> command = emulator;
   command.push_back(exe);
-  for (const HostTensor &t : args) {
-    if (!writeTensor(in, t))
-      return kExitError;
-    command.push_back("--input");
-    command.push_back(t.name + "=" + in + "/" + t.name + ".npy");
-  }
+  if (!passTensors(in, args, command))
+    return kExitError;
   command.insert(command.end(), {"--output-dir", out});
   if (bench > 0)
     command.push_back("--bench=" + std::to_string(bench));
 
-  std::string stdoutFile = tmp.file("stdout.txt"),
-              stderrFile = tmp.file("stderr.txt");
-  std::optional<llvm::StringRef> redirects[] = {std::nullopt, stdoutFile,
-                                                stderrFile};
-  std::vector<llvm::StringRef> argv(command.begin(), command.end());
+  std::string stdoutText;
   std::string msg;
-  int rc = llvm::sys::ExecuteAndWait(command[0], argv, std::nullopt, redirects,
-                                     0, 0, &msg);
-  // The program reports `PATH: error: message`; its path is a temporary
-  // file of no interest to the user.
-  llvm::SmallVector<llvm::StringRef> lines;
-  std::string errText = readText(stderrFile);
-  llvm::StringRef(errText).split(lines, '\n', -1, false);
-  for (llvm::StringRef line : lines) {
-    size_t at = line.find(": error: ");
-    if (at != llvm::StringRef::npos && !line.take_front(at).contains(' '))
-      line = line.drop_front(at + 2);
-    llvm::errs() << line << "\n";
-  }
+  int rc = runRelayingErrors(command, tmp, stdoutText, msg);
   if (rc != 0) {
     llvm::errs() << "error: the " << art.machine.arch << " program failed "
                  << "under " << llvm::sys::path::filename(emulator[0]) << " ("
@@ -179,17 +213,8 @@ int executeEmulated(const CpuArtifact &art,
       return kExitError;
   if (bench > 0) {
     // The program times its runs itself: `median_ms=X` on stdout.
-    std::string text = readText(stdoutFile);
-    size_t at = text.find("median_ms=");
-    double value = 0;
-    if (at == std::string::npos ||
-        !llvm::to_float(llvm::StringRef(text).drop_front(at + 10).take_until(
-                            [](char c) { return c == '\n'; }),
-                        value)) {
-      llvm::errs() << "error: the emulated program printed no median_ms\n";
+    if (!readMedian(stdoutText, "the emulated program", medianMs))
       return kExitError;
-    }
-    medianMs = value;
   }
   return kExitOk;
 }
@@ -234,6 +259,94 @@ int executeCuda(const CudaArtifact &art, std::vector<HostTensor> &args,
     llvm::errs() << "error: " << cascade_last_error() << "\n";
     return kExitError;
   }
+  return kExitOk;
+}
+
+std::string webGpuRuntimeDir() {
+  if (const char *env = std::getenv("CASCADE_WEBGPU_RUNTIME"))
+    return env;
+  return CASCADE_WEBGPU_RUNTIME_DIR;
+}
+
+std::string readWebGpuRuntimeModule() {
+  std::string path = webGpuRuntimeDir() + "/cascade-webgpu.mjs";
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer) {
+    llvm::errs() << path << ": error: cannot read the WebGPU runtime module "
+                 << "(set CASCADE_WEBGPU_RUNTIME to runtime/webgpu)\n";
+    return "";
+  }
+  return (*buffer)->getBuffer().str();
+}
+
+bool findWebGpuRunner(WebGpuRunner &runner, std::string &error) {
+  auto node = llvm::sys::findProgramByName("node");
+  if (!node) {
+    error = "node is not installed: WebGPU models run in node with the npm "
+            "package 'webgpu' (scripts/install-deps.sh installs both)";
+    return false;
+  }
+  runner.node = *node;
+  runner.runtimeDir = webGpuRuntimeDir();
+  if (!llvm::sys::fs::exists(runner.runtimeDir +
+                             "/node_modules/webgpu/package.json")) {
+    error = "the npm package 'webgpu' (Dawn) is not installed in " +
+            runner.runtimeDir + " (run: npm ci --prefix " +
+            runner.runtimeDir + ")";
+    return false;
+  }
+  return true;
+}
+
+int executeWebGpu(const WebGpuArtifact &art, const WebGpuRunner &runner,
+                  const std::vector<HostTensor> &args,
+                  std::vector<HostTensor> &outputs, unsigned bench,
+                  double &medianMs) {
+  TempDir tmp;
+  if (!tmp.ok) {
+    llvm::errs() << "error: cannot create a temporary folder\n";
+    return kExitError;
+  }
+  for (const auto &[file, code] : art.wgsl)
+    if (!writeFile(tmp.file(file), code))
+      return kExitError;
+  std::string manifest = tmp.file("model.json");
+  std::string in = tmp.file("in"), out = tmp.file("out");
+  if (!writeFile(manifest, art.manifest) ||
+      llvm::sys::fs::create_directory(in) ||
+      llvm::sys::fs::create_directory(out)) {
+    llvm::errs() << "error: cannot write to a temporary folder\n";
+    return kExitError;
+  }
+  std::vector<std::string> command = {
+      runner.node, runner.runtimeDir + "/node/run.mjs", manifest};
+  if (!passTensors(in, args, command))
+    return kExitError;
+  command.insert(command.end(), {"--output-dir", out});
+  if (bench > 0)
+    command.push_back("--bench=" + std::to_string(bench));
+  std::string stdoutText, msg;
+  int rc = runRelayingErrors(command, tmp, stdoutText, msg);
+  if (rc == kExitSkip)
+    return kExitSkip;
+  if (rc != 0) {
+    llvm::errs() << "error: the WebGPU run failed ("
+                 << (msg.empty() ? "exit code " + std::to_string(rc) : msg)
+                 << ")\n";
+    return kExitError;
+  }
+  // The driver names the adapter it ran on.
+  size_t at = stdoutText.find("adapter=");
+  if (at != std::string::npos)
+    llvm::errs() << "note: ran on "
+                 << llvm::StringRef(stdoutText).drop_front(at + 8).take_until(
+                        [](char c) { return c == '\n'; })
+                 << "\n";
+  for (HostTensor &t : outputs)
+    if (!readOutput(out, t))
+      return kExitError;
+  if (bench > 0 && !readMedian(stdoutText, "the WebGPU driver", medianMs))
+    return kExitError;
   return kExitOk;
 }
 

@@ -33,6 +33,32 @@ int executeCuda(const CudaArtifact &art, std::vector<HostTensor> &args,
                 std::vector<HostTensor> &outputs, unsigned bench,
                 double &medianMs);
 
+/// How `cascade run --target=webgpu` reaches Dawn: node and the runtime's
+/// folder (runtime/webgpu, with the npm package `webgpu` installed).
+struct WebGpuRunner {
+  std::string node, runtimeDir;
+};
+
+/// The JS runtime folder: $CASCADE_WEBGPU_RUNTIME, else the source tree's
+/// or the installed copy.
+std::string webGpuRuntimeDir();
+
+/// The runtime module (cascade-webgpu.mjs) as text, or "" after a message.
+std::string readWebGpuRuntimeModule();
+
+/// Finds node and the installed `webgpu` package; false with `error` when
+/// the run cannot happen here (the caller skips).
+bool findWebGpuRunner(WebGpuRunner &runner, std::string &error);
+
+/// Runs a WebGPU model through node and Dawn: writes the WGSL, the manifest
+/// and the tensors to a temporary folder and runs the runtime's driver.
+/// With `bench`, `medianMs` is the time of the dispatches (inputs already
+/// on the device). Returns 77 when no adapter can be used.
+int executeWebGpu(const WebGpuArtifact &art, const WebGpuRunner &runner,
+                  const std::vector<HostTensor> &args,
+                  std::vector<HostTensor> &outputs, unsigned bench,
+                  double &medianMs);
+
 } // namespace cascade
 
 #endif

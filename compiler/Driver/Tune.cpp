@@ -524,9 +524,10 @@ int cascade::runTune(const CliOptions &o) {
                     "--schedule and --passes do not apply\n";
     return kExitUsage;
   }
-  if (o.target.target == "cuda") {
-    llvm::errs() << "error: tuning for --target=cuda is not available yet "
-                    "(no GPU on this machine to measure on)\n";
+  if (o.target.target == "cuda" || o.target.target == "webgpu") {
+    llvm::errs() << "error: tuning for --target=" << o.target.target
+                 << " is not available yet (no GPU on this machine to "
+                    "measure on)\n";
     return kExitUsage;
   }
   if (!checkTarget(o.target, error)) {

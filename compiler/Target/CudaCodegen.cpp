@@ -90,15 +90,17 @@ void mergeGpuModules(ModuleOp module) {
   });
 }
 
-/// Clones the constants a launch body uses into it, so they are not passed
-/// as kernel arguments.
-void sinkConstants(ModuleOp module) {
+} // namespace
+
+void sinkLaunchConstants(ModuleOp module) {
   module.walk([](gpu::LaunchOp launch) {
     (void)sinkOperationsIntoLaunchOp(launch, [](Operation *op) {
       return op->hasTrait<OpTrait::ConstantLike>();
     });
   });
 }
+
+namespace {
 
 std::optional<int64_t> constantIndex(Value v) {
   if (auto c = v.getDefiningOp<arith::ConstantIndexOp>())
@@ -234,10 +236,8 @@ std::string findPtxas() {
   return "";
 }
 
-/// Loops to kernels: the GPU loop nests, mapped to blocks and threads and
-/// wrapped in gpu.launch.
-std::string launchPipeline(const GpuMachine &m) {
-  return gpuLoopsPipeline(m.blockSize) +
+std::string gpuLaunchPipeline(int64_t blockSize) {
+  return gpuLoopsPipeline(blockSize) +
          ",func.func(gpu-map-parallel-loops,convert-parallel-loops-to-gpu,"
          "lower-affine,canonicalize,cse)";
 }
@@ -291,9 +291,9 @@ LogicalResult compileForCuda(ModuleOp input, const TargetOptions &t,
       return input.emitError("internal error: bad GPU pipeline: ") << err;
     return pm.run(*module);
   };
-  if (failed(runPipeline(launchPipeline(*machine))))
+  if (failed(runPipeline(gpuLaunchPipeline(machine->blockSize))))
     return failure();
-  sinkConstants(*module);
+  sinkLaunchConstants(*module);
   if (failed(runPipeline("gpu-kernel-outlining")))
     return failure();
   mergeGpuModules(*module);

@@ -17,17 +17,12 @@ namespace cascade {
 
 bool checkTarget(const TargetOptions &t, std::string &error) {
   if (t.target == "host" || t.target == "x86_64" || t.target == "aarch64" ||
-      t.target == "cuda") {
+      t.target == "cuda" || t.target == "webgpu") {
     if (!t.arch.empty() && t.target != "cuda") {
       error = "--arch selects a CUDA architecture; it needs --target=cuda";
       return false;
     }
     return true;
-  }
-  if (t.target == "webgpu") {
-    error = "target 'webgpu' is not available in this release (supported: "
-            "host, x86_64, aarch64, cuda)";
-    return false;
   }
   error = "unknown target '" + t.target +
           "' (expected host, x86_64, aarch64, cuda or webgpu)";

@@ -98,6 +98,30 @@ void configureIRPrinting(mlir::PassManager &pm, const IRPrinting &printing);
 /// `blockSize` threads.
 std::string gpuLoopsPipeline(int64_t blockSize);
 
+/// Loops to kernels: the GPU loop nests, mapped to blocks and threads and
+/// wrapped in gpu.launch.
+std::string gpuLaunchPipeline(int64_t blockSize);
+
+/// Clones the constants a gpu.launch body uses into it, so they are not
+/// passed as kernel arguments.
+void sinkLaunchConstants(mlir::ModuleOp module);
+
+/// The result of compiling for WebGPU: one WGSL module per kernel and the
+/// manifest the JS runtime dispatches them from.
+struct WebGpuArtifact {
+  std::vector<std::pair<std::string, std::string>> wgsl; // file, code
+  std::string manifest;
+  int64_t scratchBytes = 0;
+  bool f16 = false;
+};
+
+/// Lowers `module` (cascade level; not modified) to WGSL kernels and their
+/// dispatch manifest. `--features=+f16` stores tensors as f16.
+mlir::LogicalResult compileForWebGpu(mlir::ModuleOp module,
+                                     const TargetOptions &t,
+                                     const IRPrinting &printing,
+                                     WebGpuArtifact &out);
+
 /// Adds the passes that take cascade-level IR to loops over memrefs, with
 /// kernels sized for `machine`.
 void addLowerToLoopsPipeline(mlir::OpPassManager &pm,
