@@ -202,6 +202,33 @@ def CascadeParallelizeNests : Pass<"cascade-parallelize-nests",
                            "mlir::memref::MemRefDialect"];
 }
 
+def CascadeGpuRegisterTile : Pass<"cascade-gpu-register-tile",
+                                  "mlir::func::FuncOp"> {
+  let summary = "Accumulators in registers and a register tile of outputs "
+                "per GPU thread";
+  let description = [{
+    Runs on the kernel-sized `scf.parallel` loops of
+    `cascade-parallelize-nests`. First promotes accumulators: a load and a
+    store of one element at loop-invariant indices, the only accesses to
+    that buffer in an `scf.for`, become a loop-carried value (innermost
+    loops first). Then, where the parallel body is one reduction loop with
+    invariant bounds, unrolls the last one or two parallel dimensions by
+    `tile` and jams the copies into one reduction loop, so each thread
+    computes a `tile` x `tile` block of outputs and shares the operands it
+    loads between them. A dimension is tiled only when `tile` divides its
+    trip count and at least `min-threads` threads remain.
+  }];
+  let options = [
+    Option<"tile", "tile", "int64_t", /*default=*/"4",
+           "Outputs per thread along each tiled dimension (1: only promote)">,
+    Option<"minThreads", "min-threads", "int64_t", /*default=*/"1024",
+           "Threads a tiled kernel must keep">
+  ];
+  let dependentDialects = ["mlir::scf::SCFDialect",
+                           "mlir::arith::ArithDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
 def CascadeGpuDistribute : Pass<"cascade-gpu-distribute",
                                 "mlir::func::FuncOp"> {
   let summary = "Collapse and tile top-level scf.parallel loops for a GPU";

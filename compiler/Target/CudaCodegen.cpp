@@ -236,8 +236,8 @@ std::string findPtxas() {
   return "";
 }
 
-std::string gpuLaunchPipeline(int64_t blockSize) {
-  return gpuLoopsPipeline(blockSize) +
+std::string gpuLaunchPipeline(int64_t blockSize, int64_t registerTile) {
+  return gpuLoopsPipeline(blockSize, registerTile) +
          ",func.func(gpu-map-parallel-loops,convert-parallel-loops-to-gpu,"
          "lower-affine,canonicalize,cse)";
 }

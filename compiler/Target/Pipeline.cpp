@@ -49,11 +49,16 @@ void configureIRPrinting(PassManager &pm, const IRPrinting &printing) {
   }
 }
 
-std::string gpuLoopsPipeline(int64_t blockSize) {
+std::string gpuLoopsPipeline(int64_t blockSize, int64_t registerTile) {
+  std::string tiling =
+      registerTile > 0 ? "cascade-gpu-register-tile{tile=" +
+                             std::to_string(registerTile) + "},cse,"
+                       : "";
   return "cascade-lower-to-loops{parallel=0 kernels=0 fuse-recurrences=0 "
          "tile-recurrences=0},canonicalize,cse,"
          "func.func(cascade-math-approximation,cascade-parallelize-nests,"
-         "canonicalize,cascade-gpu-distribute{block-size=" +
+         "canonicalize," +
+         tiling + "cascade-gpu-distribute{block-size=" +
          std::to_string(blockSize) + "})";
 }
 

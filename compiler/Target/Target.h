@@ -95,12 +95,13 @@ void configureIRPrinting(mlir::PassManager &pm, const IRPrinting &printing);
 
 /// The textual pipeline that takes cascade-level IR to the GPU targets'
 /// loops: one scf.parallel per kernel, collapsed and tiled into blocks of
-/// `blockSize` threads.
-std::string gpuLoopsPipeline(int64_t blockSize);
+/// `blockSize` threads; with `registerTile`, each thread computes a
+/// `registerTile`-square tile of outputs (cascade-gpu-register-tile).
+std::string gpuLoopsPipeline(int64_t blockSize, int64_t registerTile = 0);
 
 /// Loops to kernels: the GPU loop nests, mapped to blocks and threads and
 /// wrapped in gpu.launch.
-std::string gpuLaunchPipeline(int64_t blockSize);
+std::string gpuLaunchPipeline(int64_t blockSize, int64_t registerTile = 0);
 
 /// Clones the constants a gpu.launch body uses into it, so they are not
 /// passed as kernel arguments.

@@ -32,6 +32,10 @@ llvm::cl::opt<int64_t> maxWorkgroupsPerDim(
     "webgpu-max-workgroups", llvm::cl::Hidden, llvm::cl::init(65535),
     llvm::cl::desc("WebGPU: workgroups per dispatch dimension before "
                    "folding"));
+llvm::cl::opt<int64_t> registerTile(
+    "webgpu-register-tile", llvm::cl::Hidden, llvm::cl::init(4),
+    llvm::cl::desc("WebGPU: outputs per invocation along each tiled "
+                   "dimension (0: no register tiling)"));
 llvm::cl::opt<int64_t> workgroupSize(
     "webgpu-workgroup-size", llvm::cl::Hidden, llvm::cl::init(256),
     llvm::cl::desc("WebGPU: invocations per workgroup (at most 256)"));
@@ -192,7 +196,7 @@ LogicalResult compileForWebGpu(ModuleOp input, const TargetOptions &t,
       return input.emitError("internal error: bad WebGPU pipeline: ") << err;
     return pm.run(*module);
   };
-  if (failed(runPipeline(gpuLaunchPipeline(workgroupSize))))
+  if (failed(runPipeline(gpuLaunchPipeline(workgroupSize, registerTile))))
     return failure();
   sinkLaunchConstants(*module);
   if (failed(runPipeline("gpu-kernel-outlining,gpu.module(gpu.func("
