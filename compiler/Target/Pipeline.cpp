@@ -52,7 +52,7 @@ void configureIRPrinting(PassManager &pm, const IRPrinting &printing) {
 std::string gpuLoopsPipeline(int64_t blockSize, int64_t registerTile) {
   std::string tiling =
       registerTile > 0 ? "cascade-gpu-register-tile{tile=" +
-                             std::to_string(registerTile) + "},cse,"
+                             std::to_string(registerTile) + "},canonicalize,cse,"
                        : "";
   return "cascade-lower-to-loops{parallel=0 kernels=0 fuse-recurrences=0 "
          "tile-recurrences=0},canonicalize,cse,"

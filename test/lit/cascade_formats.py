@@ -138,3 +138,82 @@ class CudaExampleFormat(lit.formats.TestFormat):
         if proc.returncode != 0 or "max_rel_err=" not in proc.stdout:
             return lit.Test.FAIL, out
         return lit.Test.PASS, out
+
+
+class WebGpuExampleFormat(lit.formats.TestFormat):
+    """Every example for the WebGPU target, four ways:
+    validate/NAME, validate-f16/NAME: `cascade compile --target=webgpu`
+      (f32, and f16 storage with --features=+f16), then every WGSL file
+      through Dawn's null backend: shader compilation and pipeline creation
+      with the manifest's layout and limits;
+    dawn/NAME: `cascade run --target=webgpu --check` on Dawn (SwiftShader
+      Vulkan, as in Chromium);
+    limits/NAME: the same with the limits lowered (2 storage buffers per
+      kernel, 16 workgroups per dimension), so that kernels pack buffers and
+      fold grids.
+    Without node or the npm package `webgpu`, the driver exits 77 and the
+    test is UNSUPPORTED (a skip)."""
+
+    KINDS = ["dawn", "limits", "validate", "validate-f16"]
+
+    def getTestsInDirectory(self, testSuite, path_in_suite, litConfig, localConfig):
+        examples = os.path.join(localConfig.cascade_src_root, "examples")
+        for kind in self.KINDS:
+            for name in sorted(os.listdir(examples)):
+                if name.endswith(".ein"):
+                    yield lit.Test.Test(testSuite, path_in_suite + (kind, name),
+                                        localConfig)
+
+    def run(self, cmd, env):
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True,
+                                  timeout=300, env=env)
+        except subprocess.TimeoutExpired:
+            return None, "timed out: " + " ".join(cmd)
+        return proc, "$ " + " ".join(cmd) + "\n" + proc.stdout + proc.stderr
+
+    def execute(self, test, litConfig):
+        import shutil
+        import tempfile
+        cfg = test.config
+        kind, name = test.path_in_suite[-2:]
+        model = os.path.join(cfg.cascade_src_root, "examples", name)
+        cascade = os.path.join(cfg.cascade_tools_dir, "cascade")
+        env = dict(os.environ, **cfg.environment)
+        if kind.startswith("validate"):
+            flags = ["--features=+f16"] if kind == "validate-f16" else []
+            tmp = tempfile.mkdtemp(prefix="cascade-webgpu-")
+            try:
+                proc, out = self.run([cascade, "compile", model, "--target=webgpu",
+                                      *flags, "-o", tmp], env)
+                if proc is None or proc.returncode != 0:
+                    return lit.Test.FAIL, out
+                manifest = os.path.join(tmp, name[:-len(".ein")] + ".json")
+                validator = os.path.join(cfg.cascade_src_root, "runtime", "webgpu",
+                                         "node", "validate.mjs")
+                node = shutil.which("node")
+                if node is None:
+                    return lit.Test.UNSUPPORTED, out + "\nnode is not installed"
+                proc, more = self.run([node, validator, manifest], env)
+                out += more
+                if proc is None:
+                    return lit.Test.FAIL, out
+                if proc.returncode == 77:
+                    return lit.Test.UNSUPPORTED, out
+                if proc.returncode != 0 or "ok: " not in proc.stdout:
+                    return lit.Test.FAIL, out
+                return lit.Test.PASS, out
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+        flags = ["--target=webgpu"]
+        if kind == "limits":
+            flags += ["--webgpu-max-storage-buffers=2", "--webgpu-max-workgroups=16"]
+        proc, out = self.run([cascade, "run", model, *flags, "--random-inputs",
+                              "--seed=7", "--check"], env)
+        if proc is None:
+            return lit.Test.FAIL, out
+        if proc.returncode == 77:
+            return lit.Test.UNSUPPORTED, out
+        if proc.returncode != 0 or "max_rel_err=" not in proc.stdout:
+            return lit.Test.FAIL, out
+        return lit.Test.PASS, out

@@ -29,7 +29,10 @@ async function main() {
   }
   if (!manifestPath) usage('no manifest given');
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
-  const { adapter, name } = await openAdapter();
+  const { adapter, name, backend } = await openAdapter();
+  if (backend === 'null')
+    throw new Unavailable('the null backend validates kernels but runs ' +
+                          'nothing (use vulkan or opengles)');
   console.log(`adapter=${name}`);
   const device = await adapter.requestDevice(deviceDescriptor(adapter, manifest));
   let lost = null;
