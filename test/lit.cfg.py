@@ -49,3 +49,13 @@ if shutil.which("ptxas") or os.access("/usr/local/cuda/bin/ptxas", os.X_OK):
     config.available_features.add("ptxas")
 if os.path.exists("/usr/local/cuda/lib64/stubs/libcuda.so"):
     config.available_features.add("cuda-stub")
+
+# WebGPU: node with the npm package `webgpu` (Dawn) installed in
+# runtime/webgpu; Debian's chromium for the browser test.
+_webgpu = os.path.join(config.cascade_src_root, "runtime", "webgpu")
+if shutil.which("node") and os.path.exists(
+        os.path.join(_webgpu, "node_modules", "webgpu", "package.json")):
+    config.available_features.add("webgpu")
+if os.access("/usr/bin/chromium", os.X_OK):
+    config.available_features.add("chromium")
+config.substitutions.append(("%webgpu_runtime", _webgpu))
