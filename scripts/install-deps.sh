@@ -11,6 +11,10 @@ packages=(
   # aarch64: the cross sysroot (libc, libstdc++, crt files) clang links
   # against, and qemu-user to run the programs.
   gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+  # WebGPU: Chromium (its SwiftShader Vulkan driver runs Dawn on the CPU,
+  # and the browser test), the Vulkan loader, and Mesa's EGL/GLES
+  # (llvmpipe) for Dawn's GL backend.
+  chromium libvulkan1 libegl1 libgles2 libegl-mesa0 libgl1-mesa-dri
 )
 
 missing=()
@@ -18,8 +22,25 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
     missing+=("$p")
 done
+# node and npm: the machine's own when present (node 20), else Debian's.
+command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
+
+# The WebGPU runtime's node packages (Dawn), pinned by package-lock.json.
+install_npm() {
+  local dir="$root/runtime/webgpu"
+  if [ -f "$dir/node_modules/webgpu/package.json" ] &&
+    cmp -s "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.installed"; then
+    return
+  fi
+  echo "install-deps: npm ci in runtime/webgpu"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.installed"
+}
+root="$(cd "$(dirname "$0")/.." && pwd)"
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all packages present"
+  install_npm
   exit 0
 fi
 
@@ -36,3 +57,4 @@ if ! apt-cache policy llvm-22-dev | grep -q "Candidate: [0-9]"; then
   $sudo apt-get update -qq
 fi
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_npm
