@@ -12,11 +12,11 @@
 //     the way up.
 //  2. Unroll-and-jam of the parallel loop: the last one or two parallel
 //     dimensions step by `tile`, and the body is repeated once per point of
-//     the tile, the reduction loops jammed into one so that every loaded
-//     operand is shared by the points that read it (CSE merges the
-//     duplicate loads, which no store separates). Legal because parallel
-//     iterations are independent. A 4x4 tile turns 2 loads per FMA into 8
-//     loads per 16 FMAs.
+//     the tile, each reduction loop (nested ones too) jammed into one so
+//     that every loaded operand is shared by the points that read it (CSE
+//     merges the duplicate loads, which no store separates). Legal because
+//     parallel iterations are independent. A 4x4 tile turns 2 loads per
+//     FMA into 8 loads per 16 FMAs.
 //
 // Tiling happens only where the tile divides the trip count and enough
 // threads remain to fill a device (`min-threads`).
@@ -131,22 +131,66 @@ std::optional<int64_t> trips(scf::ParallelOp p, unsigned d) {
   return std::max<int64_t>(0, (*ub - *lb + *step - 1) / *step);
 }
 
-/// Unrolls the tiled dimensions of `parallel` and jams its one reduction
-/// loop. `factors[d]` is the tile of dimension d (1: untouched).
+/// Clones `ops` once per point of the tile, in op-major order (legal: the
+/// points are independent iterations). An scf.for whose bounds are the same
+/// for every point becomes one loop carrying every point's values, its body
+/// jammed the same way, so that nested reductions share their loads too.
+void cloneJammed(OpBuilder &b, Block::iterator begin, Block::iterator end,
+                 MutableArrayRef<IRMapping> points) {
+  for (Operation &op : llvm::make_range(begin, end)) {
+    auto loop = dyn_cast<scf::ForOp>(op);
+    auto sameBounds = [&] {
+      for (Value v : loop->getOperands().take_front(3))
+        for (IRMapping &m : points)
+          if (m.lookupOrDefault(v) != points.front().lookupOrDefault(v))
+            return false;
+      return true;
+    };
+    if (!loop || !sameBounds()) {
+      for (IRMapping &m : points)
+        b.clone(op, m);
+      continue;
+    }
+    IRMapping &first = points.front();
+    SmallVector<Value> inits;
+    for (IRMapping &m : points)
+      for (Value v : loop.getInitArgs())
+        inits.push_back(m.lookupOrDefault(v));
+    unsigned n = loop.getNumRegionIterArgs();
+    auto jammed = scf::ForOp::create(
+        b, loop.getLoc(), first.lookupOrDefault(loop.getLowerBound()),
+        first.lookupOrDefault(loop.getUpperBound()),
+        first.lookupOrDefault(loop.getStep()), inits,
+        [&](OpBuilder &nb, Location loc, Value iv, ValueRange args) {
+          for (auto [i, m] : llvm::enumerate(points)) {
+            m.map(loop.getInductionVar(), iv);
+            for (unsigned a = 0; a < n; ++a)
+              m.map(loop.getRegionIterArgs()[a], args[i * n + a]);
+          }
+          Block *body = loop.getBody();
+          cloneJammed(nb, body->begin(), body->getTerminator()->getIterator(),
+                      points);
+          SmallVector<Value> yields;
+          for (IRMapping &m : points)
+            for (Value y : body->getTerminator()->getOperands())
+              yields.push_back(m.lookupOrDefault(y));
+          scf::YieldOp::create(nb, loc, yields);
+        });
+    for (auto [i, m] : llvm::enumerate(points))
+      for (unsigned r = 0; r < n; ++r)
+        m.map(loop.getResult(r), jammed.getResult(i * n + r));
+  }
+}
+
+/// Unrolls the tiled dimensions of `parallel` and jams the copies of its
+/// body. `factors[d]` is the tile of dimension d (1: untouched).
 void unrollAndJam(RewriterBase &rewriter, scf::ParallelOp parallel,
                   ArrayRef<int64_t> factors) {
   Block *body = parallel.getBody();
   Location loc = parallel.getLoc();
-  scf::ForOp reduction;
+  SmallVector<Operation *> original;
   for (Operation &op : body->without_terminator())
-    if (auto f = dyn_cast<scf::ForOp>(op))
-      reduction = f;
-  SmallVector<Operation *> before, after;
-  for (Operation &op : body->without_terminator()) {
-    if (&op == reduction.getOperation())
-      continue;
-    (op.isBeforeInBlock(reduction) ? before : after).push_back(&op);
-  }
+    original.push_back(&op);
 
   // The tile's points, and each point's induction variables.
   rewriter.setInsertionPointToStart(body);
@@ -170,8 +214,8 @@ void unrollAndJam(RewriterBase &rewriter, scf::ParallelOp parallel,
       }
     points = std::move(next);
   }
-  // The steps grow by the factors (read before, so the offsets above use
-  // the original steps).
+  // The steps grow by the factors (after the offsets above, which use the
+  // original steps).
   SmallVector<Value> steps(parallel.getStep());
   rewriter.setInsertionPoint(parallel);
   for (unsigned d = 0; d < factors.size(); ++d)
@@ -181,43 +225,10 @@ void unrollAndJam(RewriterBase &rewriter, scf::ParallelOp parallel,
           arith::ConstantIndexOp::create(rewriter, loc, factors[d]));
   parallel.getStepMutable().assign(steps);
 
-  rewriter.setInsertionPoint(reduction);
-  for (IRMapping &m : points)
-    for (Operation *op : before)
-      rewriter.clone(*op, m);
-  SmallVector<Value> inits;
-  for (IRMapping &m : points)
-    for (Value v : reduction.getInitArgs())
-      inits.push_back(m.lookupOrDefault(v));
-  auto jammed = scf::ForOp::create(
-      rewriter, reduction.getLoc(), reduction.getLowerBound(),
-      reduction.getUpperBound(), reduction.getStep(), inits,
-      [&](OpBuilder &b, Location, Value iv, ValueRange args) {
-        SmallVector<Value> yields;
-        unsigned n = reduction.getNumRegionIterArgs();
-        for (auto [i, m] : llvm::enumerate(points)) {
-          m.map(reduction.getInductionVar(), iv);
-          for (unsigned a = 0; a < n; ++a)
-            m.map(reduction.getRegionIterArgs()[a], args[i * n + a]);
-          for (Operation &op : reduction.getBody()->without_terminator())
-            b.clone(op, m);
-          for (Value y : reduction.getBody()->getTerminator()->getOperands())
-            yields.push_back(m.lookupOrDefault(y));
-        }
-        scf::YieldOp::create(b, reduction.getLoc(), yields);
-      });
-  unsigned n = reduction.getNumResults();
-  for (auto [i, m] : llvm::enumerate(points))
-    for (unsigned r = 0; r < n; ++r)
-      m.map(reduction.getResult(r), jammed.getResult(i * n + r));
-  rewriter.setInsertionPointAfter(jammed);
-  for (IRMapping &m : points)
-    for (Operation *op : after)
-      rewriter.clone(*op, m);
-  for (Operation *op : llvm::reverse(after))
-    rewriter.eraseOp(op);
-  rewriter.eraseOp(reduction);
-  for (Operation *op : llvm::reverse(before))
+  OpBuilder b(original.front());
+  cloneJammed(b, original.front()->getIterator(),
+              body->getTerminator()->getIterator(), points);
+  for (Operation *op : llvm::reverse(original))
     rewriter.eraseOp(op);
 }
 
@@ -239,21 +250,21 @@ struct GpuRegisterTile
       promoteAccumulators(rewriter, p);
       if (tile == 1)
         continue;
-      // Only a body with one reduction loop gains from jamming.
-      unsigned loops = 0;
-      for (Operation &op : p.getBody()->without_terminator())
-        loops += isa<scf::ForOp>(op) ? 1 : 0;
-      if (loops != 1 ||
+      // Only bodies with reduction loops gain from jamming, and jammed
+      // points share a loop's bounds: these must not depend on the
+      // parallel loop (a causal mask's `m < p`).
+      auto loops = p.getBody()->getOps<scf::ForOp>();
+      if (loops.empty() ||
+          llvm::any_of(loops,
+                       [&](scf::ForOp f) {
+                         return llvm::any_of(
+                             f->getOperands().take_front(3), [&](Value v) {
+                               return p->isAncestor(
+                                   v.getParentRegion()->getParentOp());
+                             });
+                       }) ||
           llvm::any_of(p.getBody()->without_terminator(), [](Operation &op) {
             return op.getNumRegions() && !isa<scf::ForOp>(op);
-          }))
-        continue;
-      // Jammed points share the reduction's bounds: they must not depend
-      // on the parallel loop (a causal mask's `m < p`).
-      scf::ForOp reduction =
-          *p.getBody()->getOps<scf::ForOp>().begin();
-      if (llvm::any_of(reduction->getOperands().take_front(3), [&](Value v) {
-            return p->isAncestor(v.getParentRegion()->getParentOp());
           }))
         continue;
       unsigned dims = p.getNumLoops();

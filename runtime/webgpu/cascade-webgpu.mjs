@@ -171,13 +171,13 @@ export class Model {
     this.device.queue.writeBuffer(t.buffer, 0, bytes);
   }
 
-  /** Records every kernel in order into one command buffer and submits
-   *  it. Does not wait. */
-  dispatch() {
+  /** Records every kernel in order (or the kernels at the indices given)
+   *  into one command buffer and submits it. Does not wait. */
+  dispatch(only = null) {
     const encoder = this.device.createCommandEncoder();
     const unit = this.half ? 2 : 4;
     const span = (p) => Math.ceil(p.elements * unit / 4) * 4;
-    for (const step of this.steps) {
+    for (const step of only ? only.map((i) => this.steps[i]) : this.steps) {
       if (step.pack)
         for (const p of step.pack.parts)
           encoder.copyBufferToBuffer(p.gpu, 0, step.pack.buffer,

@@ -1,5 +1,5 @@
 // The node driver of `cascade run --target=webgpu`:
-//   node run.mjs MODEL.json --input NAME=FILE.npy ... --output-dir DIR [--bench=N]
+//   node run.mjs MODEL.json --input NAME=FILE.npy ... --output-dir DIR [--bench=N] [--profile]
 // Loads the model with cascade-webgpu.mjs on a Dawn adapter, runs it, and
 // writes every output as DIR/NAME.npy. Prints `adapter=...` and with
 // --bench `median_ms=...` (the dispatches, inputs already on the device).
@@ -11,19 +11,20 @@ import { readNpy, writeNpy } from './npy.mjs';
 import { openAdapter, Unavailable } from './dawn.mjs';
 
 function usage(msg) {
-  console.error(`error: ${msg}\nusage: node run.mjs MODEL.json --input NAME=FILE.npy ... --output-dir DIR [--bench=N]`);
+  console.error(`error: ${msg}\nusage: node run.mjs MODEL.json --input NAME=FILE.npy ... --output-dir DIR [--bench=N] [--profile]`);
   process.exit(2);
 }
 
 async function main() {
   const argv = process.argv.slice(2);
-  let manifestPath, outputDir, bench = 0;
+  let manifestPath, outputDir, bench = 0, profile = false;
   const inputs = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--input') inputs.push(argv[++i]);
     else if (a === '--output-dir') outputDir = argv[++i];
     else if (a.startsWith('--bench=')) bench = Number(a.slice(8));
+    else if (a === '--profile') profile = true;
     else if (!a.startsWith('--') && !manifestPath) manifestPath = a;
     else usage(`unknown argument '${a}'`);
   }
@@ -75,6 +76,21 @@ async function main() {
     const n = times.length;
     const median = n % 2 ? times[(n - 1) / 2] : (times[n / 2 - 1] + times[n / 2]) / 2;
     console.log(`median_ms=${median}`);
+  }
+  if (profile) {
+    // Each kernel on its own, waiting for it: where the time goes.
+    const rows = [];
+    for (const [i, step] of model.steps.entries()) {
+      const t0 = performance.now();
+      model.dispatch([i]);
+      await device.queue.onSubmittedWorkDone();
+      rows.push([performance.now() - t0, step.kernel.wgsl,
+                 step.kernel.dispatch.join('x'), step.kernel.workgroup_size[0]]);
+    }
+    rows.sort((a, b) => b[0] - a[0]);
+    for (const [ms, file, grid, size] of rows)
+      console.log(`profile: ${ms.toFixed(3).padStart(10)} ms  ${file}  ` +
+                  `${grid} workgroups of ${size}`);
   }
 }
 
