@@ -53,6 +53,8 @@ if os.path.exists("/usr/local/cuda/lib64/stubs/libcuda.so"):
 # WebGPU: node with the npm package `webgpu` (Dawn) installed in
 # runtime/webgpu; Debian's chromium for the browser test.
 _webgpu = os.path.join(config.cascade_src_root, "runtime", "webgpu")
+if shutil.which("node"):
+    config.available_features.add("node")
 if shutil.which("node") and os.path.exists(
         os.path.join(_webgpu, "node_modules", "webgpu", "package.json")):
     config.available_features.add("webgpu")

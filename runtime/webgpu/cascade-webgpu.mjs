@@ -89,7 +89,8 @@ function allTensors(manifest) {
 // f32 <-> f16 bits, round to nearest even (storage "f16").
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
-function toHalf(x) {
+/** The f16 bits nearest to `x` (round to nearest even). */
+export function toHalf(x) {
   f32[0] = x;
   const b = u32[0];
   const sign = (b >>> 16) & 0x8000;
@@ -112,7 +113,8 @@ function toHalf(x) {
   if (rest > 0x1000 || (rest === 0x1000 && (h & 1))) h++;
   return sign | h;
 }
-function fromHalf(h) {
+/** The value of the f16 bits `h`. */
+export function fromHalf(h) {
   const sign = h & 0x8000 ? -1 : 1;
   const exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
   if (exp === 0) return sign * mant * 2 ** -24;
@@ -169,6 +171,19 @@ export class Model {
       bytes = data instanceof Float32Array ? data : Float32Array.from(data);
     }
     this.device.queue.writeBuffer(t.buffer, 0, bytes);
+  }
+
+  /** Sets every weight from `tensors` (a Map from key to { shape, data },
+   *  as parseSafetensors returns), by the keys the model declares. */
+  setWeights(tensors) {
+    for (const w of this.manifest.weights) {
+      const t = tensors.get(w.key);
+      check(t, `model '${this.manifest.model}' needs weight '${w.key}' ` +
+               `(${w.name}), which the file does not have`);
+      check(t.shape.join(',') === w.shape.join(','),
+            `weight '${w.key}' has shape [${t.shape}]; the model expects [${w.shape}]`);
+      this.set(w.name, t.data);
+    }
   }
 
   /** Records every kernel in order (or the kernels at the indices given)
@@ -243,6 +258,42 @@ export class Model {
     for (const b of this.scratch) b.destroy();
     for (const s of this.steps) if (s.pack) s.pack.buffer.destroy();
   }
+}
+
+/** Reads a safetensors file (an ArrayBuffer) into a Map from tensor name
+ *  to { shape, data: Float32Array }; F32, F16 and BF16 tensors are
+ *  converted to f32. Throws a CascadeError on a malformed file. */
+export function parseSafetensors(buffer) {
+  const bytes = new Uint8Array(buffer);
+  check(bytes.length >= 8, 'safetensors: file shorter than its header size');
+  const view = new DataView(buffer);
+  const size = Number(view.getBigUint64(0, true));
+  check(8 + size <= bytes.length, 'safetensors: header runs past the end of the file');
+  let header;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + size)));
+  } catch (e) {
+    throw new CascadeError(`safetensors: header is not JSON (${e.message})`);
+  }
+  const widths = { F32: 4, F16: 2, BF16: 2 };
+  const tensors = new Map();
+  for (const [name, t] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    check(t && widths[t.dtype], `safetensors: '${name}' has unsupported dtype ${t && t.dtype}`);
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    const [begin, end] = t.data_offsets;
+    check(end - begin === n * widths[t.dtype] && 8 + size + end <= bytes.length,
+          `safetensors: '${name}' has a bad data range`);
+    const at = 8 + size + begin;
+    const data = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      if (t.dtype === 'F32') data[i] = view.getFloat32(at + 4 * i, true);
+      else if (t.dtype === 'F16') data[i] = fromHalf(view.getUint16(at + 2 * i, true));
+      else { u32[0] = view.getUint16(at + 2 * i, true) << 16; data[i] = f32[0]; }
+    }
+    tensors.set(name, { shape: t.shape, data });
+  }
+  return tensors;
 }
 
 function checkManifest(manifest) {

@@ -3,8 +3,10 @@
 // runtime module, loads the model with loadModelFromUrl, runs it on the
 // inputs, and POSTs every output back to this server.
 //   node browser-run.mjs MODEL_DIR --input NAME=FILE.npy ... --output-dir DIR
-//        [--chromium PATH] [--timeout SECONDS]
-// MODEL_DIR is the output of `cascade compile --target=webgpu`. Writes
+//        [--weights FILE.safetensors] [--chromium PATH] [--timeout SECONDS]
+// MODEL_DIR is the output of `cascade compile --target=webgpu`. With
+// --weights, the page fetches the file and sets the model's weights by
+// their keys (parseSafetensors, setWeights); --input gives the rest. Writes
 // DIR/NAME.npy per output and prints `adapter=...`. Exit codes: 0 ok,
 // 1 error, 77 no Chromium or no WebGPU in it (a skip).
 import { spawn } from 'node:child_process';
@@ -18,7 +20,7 @@ const page = (manifest) => `<!doctype html>
 <meta charset="utf-8">
 <title>cascade: ${manifest}</title>
 <script type="module">
-import { loadModelFromUrl } from '/model/cascade-webgpu.mjs';
+import { loadModelFromUrl, parseSafetensors } from '/model/cascade-webgpu.mjs';
 const post = (path, body) => fetch(path, { method: 'POST', body });
 try {
   if (!navigator.gpu) throw new Error('unavailable: navigator.gpu is undefined');
@@ -28,7 +30,9 @@ try {
   await post('/adapter', [info.vendor, info.architecture, info.description].filter((s) => s).join(' '));
   const model = await loadModelFromUrl(adapter, '/model/${manifest}');
   const inputs = {};
-  for (const t of [...model.manifest.inputs, ...model.manifest.weights]) {
+  const weights = await fetch('/weights.safetensors');
+  if (weights.ok) model.setWeights(parseSafetensors(await weights.arrayBuffer()));
+  for (const t of [...model.manifest.inputs, ...(weights.ok ? [] : model.manifest.weights)]) {
     const r = await fetch('/inputs/' + encodeURIComponent(t.name));
     inputs[t.name] = new Float32Array(await r.arrayBuffer());
   }
@@ -52,7 +56,7 @@ function fail(message, code = 1) {
 }
 
 const argv = process.argv.slice(2);
-let modelDir, outputDir, chromium = '/usr/bin/chromium', timeout = 120;
+let modelDir, outputDir, weightsFile, chromium = '/usr/bin/chromium', timeout = 120;
 const inputs = new Map();
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
@@ -62,6 +66,7 @@ for (let i = 0; i < argv.length; i++) {
     inputs.set(spec.slice(0, eq), readNpy(spec.slice(eq + 1)));
   } else if (a === '--output-dir') outputDir = argv[++i];
   else if (a === '--chromium') chromium = argv[++i];
+  else if (a === '--weights') weightsFile = argv[++i];
   else if (a === '--timeout') timeout = Number(argv[++i]);
   else if (!modelDir && !a.startsWith('--')) modelDir = resolve(a);
   else fail(`unknown argument '${a}'`, 2);
@@ -71,7 +76,8 @@ if (!existsSync(chromium)) fail(`${chromium} not found (install Debian's chromiu
 const manifestFile = readdirSync(modelDir).find((f) => f.endsWith('.json'));
 if (!manifestFile) fail(`${modelDir}: no manifest (compile with --target=webgpu -o DIR)`);
 const manifest = JSON.parse(readFileSync(join(modelDir, manifestFile), 'utf8'));
-for (const t of [...manifest.inputs, ...manifest.weights]) {
+if (weightsFile && !existsSync(weightsFile)) fail(`${weightsFile}: no such file`, 2);
+for (const t of [...manifest.inputs, ...(weightsFile ? [] : manifest.weights)]) {
   const given = inputs.get(t.name);
   if (!given) fail(`no value for '${t.name}'`, 2);
   if (given.shape.join(',') !== t.shape.join(','))
@@ -84,7 +90,10 @@ const finish = (code, message) => {
   clearTimeout(timer);
   if (browser) browser.kill('SIGKILL');
   server.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  // Chromium may still be writing its profile as it dies.
+  try {
+    if (profile) rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+  } catch {}
   if (message) console.error(`error: ${message}`);
   if (code === 0) {
     for (const t of manifest.outputs) writeNpy(join(outputDir, `${t.name}.npy`), t.shape, received.get(t.name));
@@ -120,6 +129,11 @@ const server = createServer((req, res) => {
   if (url === '/' || url === '/index.html') {
     res.writeHead(200, { 'content-type': 'text/html' });
     return res.end(page(manifestFile));
+  }
+  if (url === '/weights.safetensors') {
+    if (!weightsFile) { res.writeHead(404); return res.end(); }
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    return res.end(readFileSync(weightsFile));
   }
   if (url.startsWith('/inputs/')) {
     const t = inputs.get(url.slice('/inputs/'.length));
