@@ -4,7 +4,7 @@
 //             like a browser): /usr/lib/chromium/vk_swiftshader_icd.json
 //   opengles  Mesa llvmpipe through EGL, compatibility mode
 //   null      Dawn's null backend: validation only, nothing runs
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -17,8 +17,12 @@ export class Unavailable extends Error {}
 const instances = [];
 
 export async function openAdapter(wanted = process.env.CASCADE_WEBGPU_BACKEND) {
-  if (!process.env.XDG_RUNTIME_DIR)
-    process.env.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'cascade-xdg-'));
+  // Mesa and Vulkan loaders warn without a runtime dir; one per user.
+  if (!process.env.XDG_RUNTIME_DIR) {
+    const dir = join(tmpdir(), `cascade-xdg-${process.getuid ? process.getuid() : 0}`);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    process.env.XDG_RUNTIME_DIR = dir;
+  }
   let dawn;
   try {
     dawn = await import('webgpu');
