@@ -287,8 +287,9 @@ int runOpt(const CliOptions &o) {
       return kExitError;
     os << (emit == "llvm" ? art.llvmIR : art.assembly);
   } else {
-    llvm::errs() << "error: unknown --emit=" << emit
-                 << " (expected ein, mlir, loops, llvm, asm, gpu, ptx or wgsl)\n";
+    llvm::errs()
+        << "error: unknown --emit=" << emit
+        << " (expected ein, mlir, loops, llvm, asm, gpu, ptx or wgsl)\n";
     return kExitUsage;
   }
   if (o.output.empty() || o.output == "-") {

@@ -291,8 +291,8 @@ bool findWebGpuRunner(WebGpuRunner &runner, std::string &error) {
   if (!llvm::sys::fs::exists(runner.runtimeDir +
                              "/node_modules/webgpu/package.json")) {
     error = "the npm package 'webgpu' (Dawn) is not installed in " +
-            runner.runtimeDir + " (run: npm ci --prefix " +
-            runner.runtimeDir + ")";
+            runner.runtimeDir + " (run: npm ci --prefix " + runner.runtimeDir +
+            ")";
     return false;
   }
   return true;
@@ -339,8 +339,9 @@ int executeWebGpu(const WebGpuArtifact &art, const WebGpuRunner &runner,
   size_t at = stdoutText.find("adapter=");
   if (at != std::string::npos)
     llvm::errs() << "note: ran on "
-                 << llvm::StringRef(stdoutText).drop_front(at + 8).take_until(
-                        [](char c) { return c == '\n'; })
+                 << llvm::StringRef(stdoutText)
+                        .drop_front(at + 8)
+                        .take_until([](char c) { return c == '\n'; })
                  << "\n";
   for (HostTensor &t : outputs)
     if (!readOutput(out, t))

@@ -51,15 +51,17 @@ void configureIRPrinting(PassManager &pm, const IRPrinting &printing) {
 
 std::string gpuLoopsPipeline(int64_t blockSize, int64_t registerTile) {
   std::string tiling =
-      registerTile > 0 ? "cascade-gpu-register-tile{tile=" +
-                             std::to_string(registerTile) + "},canonicalize,cse,"
-                       : "";
+      registerTile > 0
+          ? "cascade-gpu-register-tile{tile=" + std::to_string(registerTile) +
+                "},canonicalize,cse,"
+          : "";
   return "cascade-lower-to-loops{parallel=0 kernels=0 fuse-recurrences=0 "
          "tile-recurrences=0},canonicalize,cse,"
          "func.func(cascade-math-approximation,cascade-parallelize-nests,"
          "canonicalize," +
-         tiling + "cascade-gpu-distribute{block-size=" +
-         std::to_string(blockSize) + "})";
+         tiling +
+         "cascade-gpu-distribute{block-size=" + std::to_string(blockSize) +
+         "})";
 }
 
 void addLowerToLoopsPipeline(OpPassManager &pm, const CpuMachine &machine) {

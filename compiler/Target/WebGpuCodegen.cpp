@@ -131,9 +131,9 @@ LogicalResult translateLaunches(ModuleOp module, func::FuncOp host,
     }
     int64_t buffers = bindings.size() + (k.packBinding >= 0 ? 1 : 0);
     maxBuffers = std::max(maxBuffers, buffers);
-    maxInvocations = std::max(maxInvocations, k.workgroupSize[0] *
-                                                  k.workgroupSize[1] *
-                                                  k.workgroupSize[2]);
+    maxInvocations =
+        std::max(maxInvocations,
+                 k.workgroupSize[0] * k.workgroupSize[1] * k.workgroupSize[2]);
     llvm::json::Object entry{
         {"name", kernel->getParentOfType<gpu::GPUModuleOp>().getName().str()},
         {"wgsl", file},
@@ -149,9 +149,9 @@ LogicalResult translateLaunches(ModuleOp module, func::FuncOp host,
   }
   // What the runtime must request of the adapter (all within the defaults
   // unless hidden test options lowered them).
-  limits = llvm::json::Object{
-      {"maxComputeInvocationsPerWorkgroup", maxInvocations},
-      {"maxStorageBuffersPerShaderStage", maxBuffers}};
+  limits =
+      llvm::json::Object{{"maxComputeInvocationsPerWorkgroup", maxInvocations},
+                         {"maxStorageBuffersPerShaderStage", maxBuffers}};
   return success();
 }
 

@@ -53,9 +53,7 @@ private:
   int64_t foldedX = 0; // the dispatch's x extent when the grid is folded
 
   std::string fresh() { return "v" + std::to_string(counter++); }
-  void line(const llvm::Twine &text) {
-    os.indent(2 * depth) << text << "\n";
-  }
+  void line(const llvm::Twine &text) { os.indent(2 * depth) << text << "\n"; }
   FailureOr<std::string> type(Operation *op, Type t);
   std::string floatLiteral(double v);
   FailureOr<std::string> constant(Operation *op, Attribute a);
@@ -67,8 +65,7 @@ private:
   LogicalResult emitOp(Operation &op);
   LogicalResult emitFor(scf::ForOp op);
   LogicalResult emitIf(scf::IfOp op);
-  LogicalResult assignYield(Operation *yield,
-                            ArrayRef<std::string> targets);
+  LogicalResult assignYield(Operation *yield, ArrayRef<std::string> targets);
 };
 
 FailureOr<std::string> Emitter::type(Operation *op, Type t) {
@@ -124,8 +121,8 @@ FailureOr<std::string> Emitter::ref(Value v) {
   if (Operation *def = v.getDefiningOp())
     if (auto c = dyn_cast<arith::ConstantOp>(def))
       return constant(def, c.getValue());
-  Operation *anchor = v.getDefiningOp() ? v.getDefiningOp()
-                                        : v.getParentBlock()->getParentOp();
+  Operation *anchor =
+      v.getDefiningOp() ? v.getDefiningOp() : v.getParentBlock()->getParentOp();
   return anchor->emitError("WGSL: internal error: value used before it is "
                            "defined");
 }
@@ -149,8 +146,8 @@ FailureOr<std::string> Emitter::access(Operation *op, Value memref,
     if (d == 0)
       linear = *i;
     else
-      linear = "(" + linear + ") * " + std::to_string(t.getDimSize(d)) +
-               "i + " + *i;
+      linear =
+          "(" + linear + ") * " + std::to_string(t.getDimSize(d)) + "i + " + *i;
   }
   if (linear.empty())
     linear = "0i";
@@ -206,12 +203,10 @@ FailureOr<std::string> Emitter::expression(Operation *op) {
       .Case([&](arith::AndIOp) { return bin("&"); })
       .Case([&](arith::OrIOp) { return bin("|"); })
       .Case([&](arith::XOrIOp) { return isBool ? bin("!=") : bin("^"); })
-      .Case([&](arith::ShLIOp) {
-        return "(" + a[0] + " << " + u32(a[1]) + ")";
-      })
-      .Case([&](arith::ShRSIOp) {
-        return "(" + a[0] + " >> " + u32(a[1]) + ")";
-      })
+      .Case(
+          [&](arith::ShLIOp) { return "(" + a[0] + " << " + u32(a[1]) + ")"; })
+      .Case(
+          [&](arith::ShRSIOp) { return "(" + a[0] + " >> " + u32(a[1]) + ")"; })
       .Case([&](arith::ShRUIOp) {
         return "i32(" + u32(a[0]) + " >> " + u32(a[1]) + ")";
       })
@@ -253,39 +248,72 @@ FailureOr<std::string> Emitter::expression(Operation *op) {
         }
         StringRef sym;
         switch (p) {
-        case P::eq: sym = "=="; break;
-        case P::ne: sym = "!="; break;
-        case P::slt: case P::ult: sym = "<"; break;
-        case P::sle: case P::ule: sym = "<="; break;
-        case P::sgt: case P::ugt: sym = ">"; break;
-        case P::sge: case P::uge: sym = ">="; break;
+        case P::eq:
+          sym = "==";
+          break;
+        case P::ne:
+          sym = "!=";
+          break;
+        case P::slt:
+        case P::ult:
+          sym = "<";
+          break;
+        case P::sle:
+        case P::ule:
+          sym = "<=";
+          break;
+        case P::sgt:
+        case P::ugt:
+          sym = ">";
+          break;
+        case P::sge:
+        case P::uge:
+          sym = ">=";
+          break;
         }
         return "(" + l + " " + sym.str() + " " + r + ")";
       })
       .Case([&](arith::CmpFOp c) -> FailureOr<std::string> {
         using P = arith::CmpFPredicate;
         std::string l = a[0], r = a[1];
-        std::string ord = "((" + l + " == " + l + ") & (" + r + " == " + r +
-                          "))";
-        auto cmp = [&](StringRef s) { return "(" + l + " " + s.str() + " " +
-                                             r + ")"; };
+        std::string ord =
+            "((" + l + " == " + l + ") & (" + r + " == " + r + "))";
+        auto cmp = [&](StringRef s) {
+          return "(" + l + " " + s.str() + " " + r + ")";
+        };
         switch (c.getPredicate()) {
-        case P::AlwaysFalse: return std::string("false");
-        case P::AlwaysTrue: return std::string("true");
-        case P::OEQ: return cmp("==");
-        case P::OGT: return cmp(">");
-        case P::OGE: return cmp(">=");
-        case P::OLT: return cmp("<");
-        case P::OLE: return cmp("<=");
-        case P::ONE: return "(" + cmp("!=") + " & " + ord + ")";
-        case P::ORD: return ord;
-        case P::UNO: return "(!" + ord + ")";
-        case P::UNE: return cmp("!=");
-        case P::UEQ: return "(!(" + cmp("!=") + " & " + ord + "))";
-        case P::UGT: return "(!" + cmp("<=") + ")";
-        case P::UGE: return "(!" + cmp("<") + ")";
-        case P::ULT: return "(!" + cmp(">=") + ")";
-        case P::ULE: return "(!" + cmp(">") + ")";
+        case P::AlwaysFalse:
+          return std::string("false");
+        case P::AlwaysTrue:
+          return std::string("true");
+        case P::OEQ:
+          return cmp("==");
+        case P::OGT:
+          return cmp(">");
+        case P::OGE:
+          return cmp(">=");
+        case P::OLT:
+          return cmp("<");
+        case P::OLE:
+          return cmp("<=");
+        case P::ONE:
+          return "(" + cmp("!=") + " & " + ord + ")";
+        case P::ORD:
+          return ord;
+        case P::UNO:
+          return "(!" + ord + ")";
+        case P::UNE:
+          return cmp("!=");
+        case P::UEQ:
+          return "(!(" + cmp("!=") + " & " + ord + "))";
+        case P::UGT:
+          return "(!" + cmp("<=") + ")";
+        case P::UGE:
+          return "(!" + cmp("<") + ")";
+        case P::ULT:
+          return "(!" + cmp(">=") + ")";
+        case P::ULE:
+          return "(!" + cmp(">") + ")";
         }
         return op->emitError("WGSL: unsupported comparison");
       })
@@ -336,8 +364,8 @@ LogicalResult Emitter::assignYield(Operation *yield,
 
 LogicalResult Emitter::emitFor(scf::ForOp op) {
   SmallVector<std::string> carried;
-  for (auto [init, arg, result] : llvm::zip(
-           op.getInitArgs(), op.getRegionIterArgs(), op.getResults())) {
+  for (auto [init, arg, result] :
+       llvm::zip(op.getInitArgs(), op.getRegionIterArgs(), op.getResults())) {
     FailureOr<std::string> t = type(op, arg.getType());
     FailureOr<std::string> v = ref(init);
     if (failed(t) || failed(v))
@@ -349,8 +377,7 @@ LogicalResult Emitter::emitFor(scf::ForOp op) {
     carried.push_back(name);
   }
   FailureOr<std::string> lb = ref(op.getLowerBound()),
-                         ub = ref(op.getUpperBound()),
-                         step = ref(op.getStep());
+                         ub = ref(op.getUpperBound()), step = ref(op.getStep());
   if (failed(lb) || failed(ub) || failed(step))
     return failure();
   std::string iv = fresh();
@@ -409,14 +436,12 @@ LogicalResult Emitter::emitOp(Operation &op) {
   if (auto i = dyn_cast<scf::IfOp>(op))
     return emitIf(i);
   if (auto load = dyn_cast<memref::LoadOp>(op)) {
-    FailureOr<std::string> a =
-        access(&op, load.getMemRef(), load.getIndices());
+    FailureOr<std::string> a = access(&op, load.getMemRef(), load.getIndices());
     if (failed(a))
       return failure();
     std::string name = fresh();
     names[load] = name;
-    line("let " + name + " = " + (options.f16 ? "f32(" + *a + ")" : *a) +
-         ";");
+    line("let " + name + " = " + (options.f16 ? "f32(" + *a + ")" : *a) + ";");
     return success();
   }
   if (auto store = dyn_cast<memref::StoreOp>(op)) {
@@ -434,8 +459,8 @@ LogicalResult Emitter::emitOp(Operation &op) {
   if (isa<gpu::GridDimOp>(op)) // named from the launch
     return success();
   if (auto dim = dyn_cast<gpu::BlockDimOp>(op)) {
-    names[dim] = std::to_string(out.workgroupSize[(int)dim.getDimension()]) +
-                 "i";
+    names[dim] =
+        std::to_string(out.workgroupSize[(int)dim.getDimension()]) + "i";
     return success();
   }
   if (op.getNumResults() != 1 || op.getNumRegions() != 0)

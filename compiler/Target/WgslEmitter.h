@@ -19,8 +19,8 @@ namespace cascade {
 
 /// The WebGPU limits a kernel is built within, and the storage format.
 struct WgslOptions {
-  int64_t maxStorageBuffers = 8;   // maxStorageBuffersPerShaderStage
-  int64_t maxInvocations = 256;    // maxComputeInvocationsPerWorkgroup
+  int64_t maxStorageBuffers = 8; // maxStorageBuffersPerShaderStage
+  int64_t maxInvocations = 256;  // maxComputeInvocationsPerWorkgroup
   int64_t maxWorkgroupsPerDim = 65535;
   bool f16 = false; // tensors stored as f16 (arithmetic stays f32)
 };
@@ -29,8 +29,8 @@ struct WgslOptions {
 /// kernel's pack buffer (when the kernel needs more storage buffers than
 /// the limit allows).
 struct WgslArgument {
-  int64_t binding = -1;     // own binding; -1 when packed
-  int64_t packOffset = -1;  // elements into the pack buffer when packed
+  int64_t binding = -1;    // own binding; -1 when packed
+  int64_t packOffset = -1; // elements into the pack buffer when packed
   int64_t elements = 0;
   bool written = false;
 };

@@ -67,8 +67,7 @@ bool promoteOne(RewriterBase &rewriter, scf::ForOp &loop) {
         return;
       auto s = dyn_cast<memref::StoreOp>(user);
       if (!store && s && s->getBlock() == body &&
-          s.getIndices() == load.getIndices() &&
-          load->isBeforeInBlock(s))
+          s.getIndices() == load.getIndices() && load->isBeforeInBlock(s))
         store = s;
       else
         other = true;
@@ -91,8 +90,7 @@ bool promoteOne(RewriterBase &rewriter, scf::ForOp &loop) {
                       .replaceWithAdditionalYields(
                           rewriter, ValueRange{init},
                           /*replaceInitOperandUsesInLoop=*/false,
-                          [&](OpBuilder &, Location,
-                              ArrayRef<BlockArgument>) {
+                          [&](OpBuilder &, Location, ArrayRef<BlockArgument>) {
                             return SmallVector<Value>{stored};
                           });
     if (failed(result))
@@ -245,8 +243,8 @@ struct GpuRegisterTile
       return signalPassFailure();
     }
     IRRewriter rewriter(f.getContext());
-    for (auto p : llvm::to_vector(
-             f.getBody().front().getOps<scf::ParallelOp>())) {
+    for (auto p :
+         llvm::to_vector(f.getBody().front().getOps<scf::ParallelOp>())) {
       promoteAccumulators(rewriter, p);
       if (tile == 1)
         continue;
