@@ -203,9 +203,10 @@ void unrollAndJam(RewriterBase &rewriter, scf::ParallelOp parallel,
       for (int64_t o = 0; o < factors[d]; ++o) {
         IRMapping m = p;
         if (o > 0) {
-          Value off = arith::MulIOp::create(
-              rewriter, loc, step,
-              arith::ConstantIndexOp::create(rewriter, loc, o));
+          // Folded: the steps are constants, and nothing may canonicalize
+          // after this pass (see cascade-gpu-distribute).
+          Value off = rewriter.createOrFold<arith::MulIOp>(
+              loc, step, arith::ConstantIndexOp::create(rewriter, loc, o));
           m.map(iv, arith::AddIOp::create(rewriter, loc, iv, off));
         }
         next.push_back(m);
@@ -218,8 +219,8 @@ void unrollAndJam(RewriterBase &rewriter, scf::ParallelOp parallel,
   rewriter.setInsertionPoint(parallel);
   for (unsigned d = 0; d < factors.size(); ++d)
     if (factors[d] > 1)
-      steps[d] = arith::MulIOp::create(
-          rewriter, loc, steps[d],
+      steps[d] = rewriter.createOrFold<arith::MulIOp>(
+          loc, steps[d],
           arith::ConstantIndexOp::create(rewriter, loc, factors[d]));
   parallel.getStepMutable().assign(steps);
 
