@@ -52,16 +52,18 @@ void configureIRPrinting(PassManager &pm, const IRPrinting &printing) {
 std::string gpuLoopsPipeline(int64_t blockSize, int64_t registerTile) {
   // No canonicalization after cascade-parallelize-nests: it would inline
   // the one-iteration parallel loops that make scalar code a kernel.
-  std::string tiling = registerTile > 0
-                           ? "cascade-gpu-register-tile{tile=" +
-                                 std::to_string(registerTile) + "},cse,"
-                           : "";
+  std::string tiling =
+      registerTile > 0
+          ? "cascade-gpu-register-tile{tile=" + std::to_string(registerTile) +
+                "},cse,"
+          : "";
   return "cascade-lower-to-loops{parallel=0 kernels=0 fuse-recurrences=0 "
          "tile-recurrences=0},canonicalize,cse,"
          "func.func(cascade-math-approximation,canonicalize,"
          "cascade-parallelize-nests," +
-         tiling + "cascade-gpu-distribute{block-size=" +
-         std::to_string(blockSize) + "})";
+         tiling +
+         "cascade-gpu-distribute{block-size=" + std::to_string(blockSize) +
+         "})";
 }
 
 void addLowerToLoopsPipeline(OpPassManager &pm, const CpuMachine &machine) {

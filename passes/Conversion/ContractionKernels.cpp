@@ -426,6 +426,44 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
         memref::AllocOp::create(pb, loc, panelType, pb.getI64IntegerAttr(64));
     Value lo = kBlocked ? kLo : cst(pb, 0);
     Value hi = kBlocked ? kHi : cst(pb, ext[kn->k]);
+    // 16 x 16 blocks of a transposed b (AVX-512): 16 row loads along k, a
+    // register transpose, 16 row stores along n; instead of 256 scalar
+    // loads and stores (canonicalization turns the transpose into element
+    // moves, which LLVM lowers to AVX-512 permutes). Every k block is a
+    // multiple of 16 long when the extent is (kKC is).
+    if (kn->transB && kn->lanes == 16 && ext[kn->k] % 16 == 0 &&
+        colStep % 16 == 0) {
+      auto tileType = VectorType::get({16, 16}, pb.getF32Type());
+      scf::ForOp::create(
+          pb, loc, lo, hi, cst(pb, 16), ValueRange{},
+          [&](OpBuilder &kb, Location, Value k0, ValueRange) {
+            SmallVector<Value> pos(at);
+            pos[kn->k] = k0;
+            Value row = arith::SubIOp::create(kb, loc, k0, lo);
+            for (int64_t j0 = 0; j0 < colStep; j0 += 16) {
+              Value tile = arith::ConstantOp::create(
+                  kb, loc, DenseElementsAttr::get(tileType, 0.0f));
+              for (int64_t r = 0; r < 16; ++r) {
+                pos[kn->n] =
+                    arith::AddIOp::create(kb, loc, at[kn->n], cst(kb, j0 + r));
+                Value v = vector::LoadOp::create(
+                    kb, loc, vecType, inB,
+                    place(kb, inB, indices(kb, kn->b, pos)));
+                tile = vector::InsertOp::create(kb, loc, v, tile, r);
+              }
+              Value t = vector::TransposeOp::create(kb, loc, tile,
+                                                    ArrayRef<int64_t>{1, 0});
+              for (int64_t c = 0; c < 16; ++c) {
+                Value v = vector::ExtractOp::create(kb, loc, t, c);
+                Value dst = arith::AddIOp::create(kb, loc, row, cst(kb, c));
+                vector::StoreOp::create(kb, loc, v, panel,
+                                        ValueRange{dst, cst(kb, j0)});
+              }
+            }
+            scf::YieldOp::create(kb, loc);
+          });
+      return panel;
+    }
     scf::ForOp::create(
         pb, loc, lo, hi, cst(pb, 1), ValueRange{},
         [&](OpBuilder &kb, Location, Value k, ValueRange) {
