@@ -194,10 +194,22 @@ std::optional<Kernel> match(EinsumOp op, ArrayRef<int64_t> ext,
   // Broadcast form on a transposed b (X[p,d] * W[f,d], the layout of
   // weights): b contiguous along the one reduced index k; each panel of b
   // is transposed into a contiguous buffer, reused by every row block.
+  // Several reduced indices are allowed when they are b's trailing
+  // dimensions in order (W[d,h,e] summed over h and e): the panel holds
+  // every reduced position, flattened.
+  auto reducedTrail = [&](const Operand &o) {
+    unsigned r = numLoops - numOut;
+    if (o.dims.size() < r + 1)
+      return false;
+    for (unsigned i = 0; i < r; ++i)
+      if (o.dims[o.dims.size() - r + i] != numOut + i)
+        return false;
+    return true;
+  };
   for (auto [a, b] : {std::pair{*x, *y}, std::pair{*y, *x}}) {
     unsigned k = b.dims.back();
-    if (restricted || numLoops != numOut + 1 || k != numOut || !b.uses(kn.n) ||
-        a.uses(kn.n) || ext[kn.n] % kLanes != 0)
+    if (restricted || !reducedTrail(b) || !b.uses(kn.n) || a.uses(kn.n) ||
+        ext[kn.n] % kLanes != 0)
       continue;
     auto row = rowOf(a, b, kn.n);
     if (!row || ext[*row] < 24)
@@ -419,6 +431,23 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
                (!kn->dot && !step && !restricted && kn->outerReduced.empty() &&
                 columnsOuter && rowBlocks >= 4 && ext[kn->n] > colStep);
   int64_t panelRows = kBlocked ? kKC : ext[kn->k];
+  for (unsigned d : kn->outerReduced)
+    panelRows *= kn->transB ? ext[d] : 1;
+  // The panel row of the reduced position `pos` (transposed panels hold
+  // every outer reduced position too, flattened before k).
+  auto panelRow = [&](OpBuilder &pb, ArrayRef<Value> pos, Value lo) {
+    Value row = arith::SubIOp::create(pb, loc, pos[kn->k], lo);
+    if (!kn->transB)
+      return row;
+    int64_t stride = ext[kn->k];
+    for (unsigned d : llvm::reverse(kn->outerReduced)) {
+      row = arith::AddIOp::create(
+          pb, loc, row,
+          arith::MulIOp::create(pb, loc, pos[d], cst(pb, stride)));
+      stride *= ext[d];
+    }
+    return row;
+  };
   Value packedB;
   auto packPanel = [&](OpBuilder &pb, SmallVector<Value> &at) -> Value {
     auto panelType = MemRefType::get({panelRows, colStep}, pb.getF32Type());
@@ -426,76 +455,97 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
         memref::AllocOp::create(pb, loc, panelType, pb.getI64IntegerAttr(64));
     Value lo = kBlocked ? kLo : cst(pb, 0);
     Value hi = kBlocked ? kHi : cst(pb, ext[kn->k]);
-    // 16 x 16 blocks of a transposed b (AVX-512): 16 row loads along k, a
-    // register transpose, 16 row stores along n; instead of 256 scalar
-    // loads and stores (canonicalization turns the transpose into element
-    // moves, which LLVM lowers to AVX-512 permutes). Every k block is a
-    // multiple of 16 long when the extent is (kKC is).
-    if (kn->transB && kn->lanes == 16 && ext[kn->k] % 16 == 0 &&
-        colStep % 16 == 0) {
-      auto tileType = VectorType::get({16, 16}, pb.getF32Type());
+    // The panel rows of one outer reduced position (`outer`), all of k.
+    auto fill = [&](OpBuilder &fb0, SmallVector<Value> &outer) {
+      // 16 x 16 blocks of a transposed b (AVX-512): 16 row loads along k, a
+      // register transpose, 16 row stores along n; instead of 256 scalar
+      // loads and stores (canonicalization turns the transpose into element
+      // moves, which LLVM lowers to AVX-512 permutes). Every k block is a
+      // multiple of 16 long when the extent is (kKC is).
+      if (kn->transB && kn->lanes == 16 && ext[kn->k] % 16 == 0 &&
+          colStep % 16 == 0) {
+        auto tileType = VectorType::get({16, 16}, fb0.getF32Type());
+        scf::ForOp::create(
+            fb0, loc, lo, hi, cst(fb0, 16), ValueRange{},
+            [&](OpBuilder &kb, Location, Value k0, ValueRange) {
+              SmallVector<Value> pos(outer);
+              pos[kn->k] = k0;
+              Value row = panelRow(kb, pos, lo);
+              for (int64_t j0 = 0; j0 < colStep; j0 += 16) {
+                Value tile = arith::ConstantOp::create(
+                    kb, loc, DenseElementsAttr::get(tileType, 0.0f));
+                for (int64_t r = 0; r < 16; ++r) {
+                  pos[kn->n] = arith::AddIOp::create(kb, loc, at[kn->n],
+                                                     cst(kb, j0 + r));
+                  Value v = vector::LoadOp::create(
+                      kb, loc, vecType, inB,
+                      place(kb, inB, indices(kb, kn->b, pos)));
+                  tile = vector::InsertOp::create(kb, loc, v, tile, r);
+                }
+                Value t = vector::TransposeOp::create(kb, loc, tile,
+                                                      ArrayRef<int64_t>{1, 0});
+                for (int64_t c = 0; c < 16; ++c) {
+                  Value v = vector::ExtractOp::create(kb, loc, t, c);
+                  Value dst = arith::AddIOp::create(kb, loc, row, cst(kb, c));
+                  vector::StoreOp::create(kb, loc, v, panel,
+                                          ValueRange{dst, cst(kb, j0)});
+                }
+              }
+              scf::YieldOp::create(kb, loc);
+            });
+        return;
+      }
       scf::ForOp::create(
-          pb, loc, lo, hi, cst(pb, 16), ValueRange{},
-          [&](OpBuilder &kb, Location, Value k0, ValueRange) {
-            SmallVector<Value> pos(at);
-            pos[kn->k] = k0;
-            Value row = arith::SubIOp::create(kb, loc, k0, lo);
-            for (int64_t j0 = 0; j0 < colStep; j0 += 16) {
-              Value tile = arith::ConstantOp::create(
-                  kb, loc, DenseElementsAttr::get(tileType, 0.0f));
-              for (int64_t r = 0; r < 16; ++r) {
-                pos[kn->n] =
-                    arith::AddIOp::create(kb, loc, at[kn->n], cst(kb, j0 + r));
+          fb0, loc, lo, hi, cst(fb0, 1), ValueRange{},
+          [&](OpBuilder &kb, Location, Value k, ValueRange) {
+            SmallVector<Value> pos(outer);
+            pos[kn->k] = k;
+            Value row = panelRow(kb, pos, lo);
+            if (kn->transB) {
+              // panel[row, j] = b[n0 + j, ..., k]: contiguous writes; the
+              // reads touch colStep rows of b, whose cache lines serve 16
+              // steps of k.
+              scf::ForOp::create(
+                  kb, loc, cst(kb, 0), cst(kb, colStep), cst(kb, 1),
+                  ValueRange{},
+                  [&](OpBuilder &fb, Location, Value j, ValueRange) {
+                    pos[kn->n] = arith::AddIOp::create(fb, loc, at[kn->n], j);
+                    Value v = memref::LoadOp::create(
+                        fb, loc, inB, place(fb, inB, indices(fb, kn->b, pos)));
+                    memref::StoreOp::create(fb, loc, v, panel,
+                                            ValueRange{row, j});
+                    scf::YieldOp::create(fb, loc);
+                  });
+            } else {
+              for (int64_t j = 0; j < kn->nr; ++j) {
+                pos[kn->n] = arith::AddIOp::create(kb, loc, at[kn->n],
+                                                   cst(kb, j * kn->lanes));
                 Value v = vector::LoadOp::create(
                     kb, loc, vecType, inB,
                     place(kb, inB, indices(kb, kn->b, pos)));
-                tile = vector::InsertOp::create(kb, loc, v, tile, r);
-              }
-              Value t = vector::TransposeOp::create(kb, loc, tile,
-                                                    ArrayRef<int64_t>{1, 0});
-              for (int64_t c = 0; c < 16; ++c) {
-                Value v = vector::ExtractOp::create(kb, loc, t, c);
-                Value dst = arith::AddIOp::create(kb, loc, row, cst(kb, c));
-                vector::StoreOp::create(kb, loc, v, panel,
-                                        ValueRange{dst, cst(kb, j0)});
+                vector::StoreOp::create(
+                    kb, loc, v, panel, ValueRange{row, cst(kb, j * kn->lanes)});
               }
             }
             scf::YieldOp::create(kb, loc);
           });
-      return panel;
-    }
-    scf::ForOp::create(
-        pb, loc, lo, hi, cst(pb, 1), ValueRange{},
-        [&](OpBuilder &kb, Location, Value k, ValueRange) {
-          SmallVector<Value> pos(at);
-          pos[kn->k] = k;
-          Value row = arith::SubIOp::create(kb, loc, k, lo);
-          if (kn->transB) {
-            // panel[k - lo, j] = b[n0 + j, k]: contiguous writes; the reads
-            // touch colStep rows of b, whose cache lines serve 16 steps of k.
-            scf::ForOp::create(
-                kb, loc, cst(kb, 0), cst(kb, colStep), cst(kb, 1), ValueRange{},
-                [&](OpBuilder &fb, Location, Value j, ValueRange) {
-                  pos[kn->n] = arith::AddIOp::create(fb, loc, at[kn->n], j);
-                  Value v = memref::LoadOp::create(
-                      fb, loc, inB, place(fb, inB, indices(fb, kn->b, pos)));
-                  memref::StoreOp::create(fb, loc, v, panel,
-                                          ValueRange{row, j});
-                  scf::YieldOp::create(fb, loc);
-                });
-          } else {
-            for (int64_t j = 0; j < kn->nr; ++j) {
-              pos[kn->n] = arith::AddIOp::create(kb, loc, at[kn->n],
-                                                 cst(kb, j * kn->lanes));
-              Value v = vector::LoadOp::create(
-                  kb, loc, vecType, inB,
-                  place(kb, inB, indices(kb, kn->b, pos)));
-              vector::StoreOp::create(kb, loc, v, panel,
-                                      ValueRange{row, cst(kb, j * kn->lanes)});
-            }
-          }
-          scf::YieldOp::create(kb, loc);
-        });
+    };
+    // Transposed panels hold every outer reduced position: loops over them.
+    std::function<void(OpBuilder &, unsigned, SmallVector<Value> &)> outer =
+        [&](OpBuilder &ob, unsigned i, SmallVector<Value> &pos) {
+          if (!kn->transB || i == kn->outerReduced.size())
+            return fill(ob, pos);
+          unsigned d = kn->outerReduced[i];
+          scf::ForOp::create(
+              ob, loc, cst(ob, 0), cst(ob, ext[d]), cst(ob, 1), ValueRange{},
+              [&](OpBuilder &lb, Location, Value iv, ValueRange) {
+                pos[d] = iv;
+                outer(lb, i + 1, pos);
+                scf::YieldOp::create(lb, loc);
+              });
+        };
+    SmallVector<Value> pos(at);
+    outer(pb, 0, pos);
     return panel;
   };
 
@@ -589,8 +639,7 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
           pos[kn->m] = m0;
           for (int64_t j = 0; j < kn->nr; ++j) {
             if (packedB) {
-              Value row = arith::SubIOp::create(kb, loc, pos[kn->k],
-                                                kBlocked ? kLo : cst(kb, 0));
+              Value row = panelRow(kb, pos, kBlocked ? kLo : cst(kb, 0));
               bv.push_back(vector::LoadOp::create(
                   kb, loc, vecType, packedB,
                   ValueRange{row, cst(kb, j * kn->lanes)}));
