@@ -28,6 +28,8 @@ static int fail(const char *what) {
 }
 
 int main(int argc, char **argv) {
+  /* The model allocates scratch per call: let glibc reuse it. */
+  cascade_reuse_scratch_memory();
   cascade_model *model = NULL;
   if (cascade_model_from_symbols(SYMBOL(MODEL, _manifest),
                                  SYMBOL(MODEL, _entry), &model) != CASCADE_OK)

@@ -6,6 +6,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "Internal.h"
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <cstdarg>
 #include <cstdio>
@@ -84,6 +87,13 @@ using namespace cascade::rt;
 extern "C" const char *cascade_last_error(void) { return lastError.c_str(); }
 
 extern "C" void cascade_free(void *p) { std::free(p); }
+
+extern "C" void cascade_reuse_scratch_memory(void) {
+#ifdef __GLIBC__
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+#endif
+}
 
 extern "C" double cascade_now_ms(void) {
   struct timespec ts;

@@ -410,6 +410,7 @@ extern "C" int cascade_exe_main(int argc, char **argv,
   if (const char *slash = std::strrchr(prog, '/'))
     prog = slash + 1;
   ExeMain exe(prog);
+  cascade_reuse_scratch_memory(); // --bench runs the model repeatedly
   int rc = exe.run(argv ? argc : 0, argv, manifest_json, entry);
   std::fflush(stdout);
   return rc;

@@ -6,6 +6,7 @@
 // diagnostic or failed check, 2 a bad command line, 77 target unavailable.
 //
 //===----------------------------------------------------------------------===//
+#include "cascade/runtime.h"
 #include "compiler/Driver/Commands.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
@@ -158,6 +159,8 @@ int main(int argc, char **argv) {
     llvm::errs() << errors;
     return kExitUsage;
   }
+  // `run --bench` calls the model repeatedly: keep its scratch buffers.
+  cascade_reuse_scratch_memory();
   bool dbOnly = positional.size() == 1 && positional[0] == "tune" &&
                 (!exportDb.empty() || !importDb.empty());
   if (positional.size() != 2 && !dbOnly) {
