@@ -471,26 +471,35 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
               SmallVector<Value> pos(outer);
               pos[kn->k] = k0;
               Value row = panelRow(kb, pos, lo);
-              for (int64_t j0 = 0; j0 < colStep; j0 += 16) {
-                Value tile = arith::ConstantOp::create(
-                    kb, loc, DenseElementsAttr::get(tileType, 0.0f));
-                for (int64_t r = 0; r < 16; ++r) {
-                  pos[kn->n] = arith::AddIOp::create(kb, loc, at[kn->n],
-                                                     cst(kb, j0 + r));
-                  Value v = vector::LoadOp::create(
-                      kb, loc, vecType, inB,
-                      place(kb, inB, indices(kb, kn->b, pos)));
-                  tile = vector::InsertOp::create(kb, loc, v, tile, r);
-                }
-                Value t = vector::TransposeOp::create(kb, loc, tile,
-                                                      ArrayRef<int64_t>{1, 0});
-                for (int64_t c = 0; c < 16; ++c) {
-                  Value v = vector::ExtractOp::create(kb, loc, t, c);
-                  Value dst = arith::AddIOp::create(kb, loc, row, cst(kb, c));
-                  vector::StoreOp::create(kb, loc, v, panel,
-                                          ValueRange{dst, cst(kb, j0)});
-                }
-              }
+              // A loop over the column groups, not unrolled: the
+              // transposes are long (256 element moves after
+              // canonicalization) and compile time grows with each copy.
+              scf::ForOp::create(
+                  kb, loc, cst(kb, 0), cst(kb, colStep), cst(kb, 16),
+                  ValueRange{},
+                  [&](OpBuilder &jb, Location, Value j0, ValueRange) {
+                    Value tile = arith::ConstantOp::create(
+                        jb, loc, DenseElementsAttr::get(tileType, 0.0f));
+                    Value n0 = arith::AddIOp::create(jb, loc, at[kn->n], j0);
+                    for (int64_t r = 0; r < 16; ++r) {
+                      pos[kn->n] =
+                          arith::AddIOp::create(jb, loc, n0, cst(jb, r));
+                      Value v = vector::LoadOp::create(
+                          jb, loc, vecType, inB,
+                          place(jb, inB, indices(jb, kn->b, pos)));
+                      tile = vector::InsertOp::create(jb, loc, v, tile, r);
+                    }
+                    Value t = vector::TransposeOp::create(
+                        jb, loc, tile, ArrayRef<int64_t>{1, 0});
+                    for (int64_t c = 0; c < 16; ++c) {
+                      Value v = vector::ExtractOp::create(jb, loc, t, c);
+                      Value dst =
+                          arith::AddIOp::create(jb, loc, row, cst(jb, c));
+                      vector::StoreOp::create(jb, loc, v, panel,
+                                              ValueRange{dst, j0});
+                    }
+                    scf::YieldOp::create(jb, loc);
+                  });
               scf::YieldOp::create(kb, loc);
             });
         return;
