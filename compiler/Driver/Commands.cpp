@@ -393,6 +393,27 @@ int moveIntoPlace(const TempDir &tmp, const std::string &dir,
   return kExitOk;
 }
 
+/// Writes `files` (name, contents) into DIR through a staging folder, so
+/// that a failure leaves the user's files as they were.
+int writeArtifact(
+    const std::string &dir,
+    const std::vector<std::pair<std::string, std::string>> &files) {
+  if (!makeOutputDir(dir))
+    return kExitError;
+  TempDir tmp(dir);
+  if (!tmp.ok) {
+    llvm::errs() << dir << ": error: cannot create a temporary folder\n";
+    return kExitError;
+  }
+  std::vector<std::string> names;
+  for (const auto &[file, text] : files) {
+    if (!writeFile(tmp.file(file), text))
+      return kExitError;
+    names.push_back(file);
+  }
+  return moveIntoPlace(tmp, dir, names);
+}
+
 /// `compile --target=cuda`: the PTX, the cubin when ptxas is installed, and
 /// the manifest the runtime launches from.
 int compileCuda(const CliOptions &o, ModuleOp module) {
@@ -412,20 +433,7 @@ int compileCuda(const CliOptions &o, ModuleOp module) {
   else
     llvm::errs() << "note: ptxas not found: wrote PTX only (the driver "
                     "compiles it when the model is loaded)\n";
-  if (!makeOutputDir(o.output))
-    return kExitError;
-  TempDir tmp(o.output);
-  if (!tmp.ok) {
-    llvm::errs() << o.output << ": error: cannot create a temporary folder\n";
-    return kExitError;
-  }
-  std::vector<std::string> names;
-  for (const auto &[file, text] : files) {
-    if (!writeFile(tmp.file(file), text))
-      return kExitError;
-    names.push_back(file);
-  }
-  return moveIntoPlace(tmp, o.output, names);
+  return writeArtifact(o.output, files);
 }
 
 /// `compile --target=webgpu`: one WGSL file per kernel, the manifest and
@@ -446,20 +454,7 @@ int compileWebGpu(const CliOptions &o, ModuleOp module) {
   std::vector<std::pair<std::string, std::string>> files = art.wgsl;
   files.push_back({name + ".json", art.manifest + "\n"});
   files.push_back({"cascade-webgpu.mjs", runtime});
-  if (!makeOutputDir(o.output))
-    return kExitError;
-  TempDir tmp(o.output);
-  if (!tmp.ok) {
-    llvm::errs() << o.output << ": error: cannot create a temporary folder\n";
-    return kExitError;
-  }
-  std::vector<std::string> names;
-  for (const auto &[file, text] : files) {
-    if (!writeFile(tmp.file(file), text))
-      return kExitError;
-    names.push_back(file);
-  }
-  return moveIntoPlace(tmp, o.output, names);
+  return writeArtifact(o.output, files);
 }
 
 } // namespace

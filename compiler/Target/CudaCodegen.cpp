@@ -92,6 +92,25 @@ void mergeGpuModules(ModuleOp module) {
 
 } // namespace
 
+std::optional<int64_t> constantIndex(Value v) {
+  if (auto c = v.getDefiningOp<arith::ConstantIndexOp>())
+    return c.value();
+  if (auto c = v.getDefiningOp<arith::ConstantIntOp>())
+    return c.value();
+  return std::nullopt;
+}
+
+LogicalResult runPipelineText(ModuleOp module, const std::string &text,
+                              const IRPrinting &printing, Operation *anchor) {
+  PassManager pm(module.getContext());
+  configureIRPrinting(pm, printing);
+  std::string err;
+  llvm::raw_string_ostream es(err);
+  if (failed(parsePassPipeline(text, pm, es)))
+    return anchor->emitError("internal error: bad GPU pipeline: ") << err;
+  return pm.run(module);
+}
+
 void sinkLaunchConstants(ModuleOp module) {
   module.walk([](gpu::LaunchOp launch) {
     (void)sinkOperationsIntoLaunchOp(launch, [](Operation *op) {
@@ -101,14 +120,6 @@ void sinkLaunchConstants(ModuleOp module) {
 }
 
 namespace {
-
-std::optional<int64_t> constantIndex(Value v) {
-  if (auto c = v.getDefiningOp<arith::ConstantIndexOp>())
-    return c.value();
-  if (auto c = v.getDefiningOp<arith::ConstantIntOp>())
-    return c.value();
-  return std::nullopt;
-}
 
 /// The host function after outlining as the manifest's buffers and launch
 /// list: every launch argument is a model tensor, a scratch buffer or a
@@ -282,14 +293,8 @@ LogicalResult compileForCuda(ModuleOp input, const TargetOptions &t,
 
   OwningOpRef<ModuleOp> module = input.clone();
   std::string modelName = getModelFunction(*module).getSymName().str();
-  auto runPipeline = [&](const std::string &text) -> LogicalResult {
-    PassManager pm(ctx);
-    configureIRPrinting(pm, printing);
-    std::string err;
-    llvm::raw_string_ostream es(err);
-    if (failed(parsePassPipeline(text, pm, es)))
-      return input.emitError("internal error: bad GPU pipeline: ") << err;
-    return pm.run(*module);
+  auto runPipeline = [&](const std::string &text) {
+    return runPipelineText(*module, text, printing, input);
   };
   if (failed(runPipeline(gpuLaunchPipeline(machine->blockSize))))
     return failure();

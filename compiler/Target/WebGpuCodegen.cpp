@@ -45,14 +45,6 @@ namespace cascade {
 
 namespace {
 
-std::optional<int64_t> constantIndex(Value v) {
-  if (auto c = v.getDefiningOp<arith::ConstantIndexOp>())
-    return c.value();
-  if (auto c = v.getDefiningOp<arith::ConstantIntOp>())
-    return c.value();
-  return std::nullopt;
-}
-
 /// Which model tensor or scratch buffer a launch argument is.
 struct BufferRefs {
   func::FuncOp host;
@@ -160,7 +152,6 @@ LogicalResult translateLaunches(ModuleOp module, func::FuncOp host,
 LogicalResult compileForWebGpu(ModuleOp input, const TargetOptions &t,
                                const IRPrinting &printing,
                                WebGpuArtifact &out) {
-  MLIRContext *ctx = input.getContext();
   if (!getModelFunction(input))
     return input.emitError("no model function to compile");
   if (!t.cpu.empty() || !t.arch.empty())
@@ -187,14 +178,8 @@ LogicalResult compileForWebGpu(ModuleOp input, const TargetOptions &t,
 
   OwningOpRef<ModuleOp> module = input.clone();
   std::string modelName = getModelFunction(*module).getSymName().str();
-  auto runPipeline = [&](const std::string &text) -> LogicalResult {
-    PassManager pm(ctx);
-    configureIRPrinting(pm, printing);
-    std::string err;
-    llvm::raw_string_ostream es(err);
-    if (failed(parsePassPipeline(text, pm, es)))
-      return input.emitError("internal error: bad WebGPU pipeline: ") << err;
-    return pm.run(*module);
+  auto runPipeline = [&](const std::string &text) {
+    return runPipelineText(*module, text, printing, input);
   };
   if (failed(runPipeline(gpuLaunchPipeline(workgroupSize, registerTile))))
     return failure();

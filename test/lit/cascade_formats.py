@@ -140,7 +140,7 @@ class CudaExampleFormat(lit.formats.TestFormat):
         return lit.Test.PASS, out
 
 
-class WebGpuExampleFormat(lit.formats.TestFormat):
+class WebGpuExampleFormat(CudaExampleFormat):
     """Every example for the WebGPU target, four ways:
     validate/NAME, validate-f16/NAME: `cascade compile --target=webgpu`
       (f32, and f16 storage with --features=+f16), then every WGSL file
@@ -156,21 +156,7 @@ class WebGpuExampleFormat(lit.formats.TestFormat):
 
     KINDS = ["dawn", "limits", "validate", "validate-f16"]
 
-    def getTestsInDirectory(self, testSuite, path_in_suite, litConfig, localConfig):
-        examples = os.path.join(localConfig.cascade_src_root, "examples")
-        for kind in self.KINDS:
-            for name in sorted(os.listdir(examples)):
-                if name.endswith(".ein"):
-                    yield lit.Test.Test(testSuite, path_in_suite + (kind, name),
-                                        localConfig)
-
-    def run(self, cmd, env):
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True,
-                                  timeout=300, env=env)
-        except subprocess.TimeoutExpired:
-            return None, "timed out: " + " ".join(cmd)
-        return proc, "$ " + " ".join(cmd) + "\n" + proc.stdout + proc.stderr
+    # getTestsInDirectory and run: as for CUDA, over these KINDS.
 
     def execute(self, test, litConfig):
         import shutil
