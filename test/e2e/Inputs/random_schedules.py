@@ -13,7 +13,9 @@ float64 reference) or reject the schedule with a located error
 (`FILE:LINE:COL: error:` and exit 1) -- never crash, never a wrong answer.
 Most schedules must be accepted, so the test cannot pass by rejecting them.
 
-usage: random_schedules.py CASCADE EXAMPLES_DIR WORK_DIR PER_EXAMPLE SEED
+usage: random_schedules.py CASCADE EXAMPLES_DIR WORK_DIR PER_EXAMPLE SEED [RUN_FLAG ...]
+
+RUN_FLAGs are added to every `cascade run` (e.g. --target=webgpu).
 """
 import os
 import random
@@ -107,6 +109,7 @@ def random_schedule(rng, ranks, equations):
 
 def main():
     cascade, examples, work, per_example, seed = sys.argv[1:6]
+    run_flags = sys.argv[6:]
     per_example, rng = int(per_example), random.Random(int(seed))
     os.makedirs(work, exist_ok=True)
     accepted = rejected = failed = 0
@@ -124,7 +127,7 @@ def main():
                 f.write(random_schedule(rng, ranks, equations))
             r = subprocess.run(
                 [cascade, "run", path, f"--schedule={sched}",
-                 "--random-inputs", f"--seed={k}", "--check"],
+                 "--random-inputs", f"--seed={k}", "--check", *run_flags],
                 capture_output=True, text=True, timeout=300, env=env)
             located = re.search(r"^[^\s:]+:\d+:\d+: error: ", r.stderr, re.M)
             ok = r.returncode == 0 and "max_rel_err=" in r.stdout
