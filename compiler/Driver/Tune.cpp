@@ -249,6 +249,11 @@ TuningRecord Tuner::measure(const std::string &schedule) {
     r.status = llvm::StringRef(c.errors).contains("differs from the reference")
                    ? "wrong"
                    : "error";
+  } else if (llvm::StringRef(c.errors).contains(
+                 "no equation left after the rewrites")) {
+    // A directive naming equations the schedule's rewrite replaced: the
+    // same code as the schedule without it, which the search covers.
+    r.status = "noop";
   } else if (std::optional<double> ms =
                  estimator ? estimate(schedule) : timeCandidate(schedule)) {
     // 2. Time at full size (or estimate, on an emulated target).
@@ -449,13 +454,17 @@ int Tuner::run() {
   if (bestId && !db.markBest(key, bestId, error))
     llvm::errs() << "warning: tuning database: " << error << "\n";
 
-  unsigned failed = 0;
-  for (auto &[text, r] : measured)
-    failed += !usable(r);
+  unsigned failed = 0, noops = 0;
+  for (auto &[text, r] : measured) {
+    noops += r.status == "noop";
+    failed += !usable(r) && r.status != "noop";
+  }
   llvm::outs() << "tuned " << model << " in "
                << llvm::formatv("{0:f1}", elapsed())
                << " s: " << measured.size() << " schedules measured (" << failed
-               << " failed), " << trialsRun << " this run\n";
+               << " failed"
+               << (noops ? ", " + std::to_string(noops) + " no-op" : "")
+               << "), " << trialsRun << " this run\n";
   llvm::outs() << "default: " << llvm::formatv("{0:f4}", defaultMs)
                << " ms; best: " << llvm::formatv("{0:f4}", bestMs) << " ms ("
                << llvm::formatv("{0:f2}", defaultMs / bestMs) << "x)\n";
