@@ -37,7 +37,7 @@ static cl::opt<bool> gpuLoops(
     cl::cat(category));
 static cl::opt<std::string>
     emit("emit",
-         cl::desc("opt: ein|mlir|loops|llvm|asm|gpu|ptx; compile: lib|exe"),
+         cl::desc("opt: ein|mlir|loops|llvm|asm|gpu|ptx|wgsl; compile: lib|exe"),
          cl::cat(category));
 static cl::opt<std::string>
     passes("passes", cl::desc("Pass pipeline to run first (comma-separated)"),
@@ -120,7 +120,7 @@ static const char *kOverview =
     "Cascade: a compiler for cascades of Einsums\n\n"
     "  cascade check   MODEL.ein\n"
     "  cascade opt     MODEL.ein [--passes=a,b] "
-    "[--emit=ein|mlir|loops|llvm|asm]\n"
+    "[--emit=ein|mlir|loops|llvm|asm|gpu|ptx|wgsl]\n"
     "  cascade compile MODEL.ein --target=T -o DIR [--emit=exe]\n"
     "  cascade run     MODEL.ein --target=T [--input NAME=FILE.npy ...]\n"
     "                  [--random-inputs --seed=S] [--output-dir DIR] [--check] "
