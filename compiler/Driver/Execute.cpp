@@ -81,59 +81,91 @@ bool runOnce(cascade_model *model, std::vector<void *> &buffers) {
   return false;
 }
 
-/// Runs `command` with its output in `tmp`, relaying its stderr: it reports
-/// `PATH: error: message`, where PATH is a temporary file of no interest to
-/// the user. Returns the exit code (-1 with `msg` when it could not run or
-/// died of a signal); `stdoutText` is what it printed.
-int runRelayingErrors(const std::vector<std::string> &command,
-                      const TempDir &tmp, std::string &stdoutText,
-                      std::string &msg) {
+/// The value of a `key=value` line a program printed.
+std::optional<llvm::StringRef> printedValue(llvm::StringRef text,
+                                            llvm::StringRef key) {
+  size_t at = text.find((key + "=").str());
+  if (at == llvm::StringRef::npos)
+    return std::nullopt;
+  return text.drop_front(at + key.size() + 1).take_until([](char c) {
+    return c == '\n';
+  });
+}
+
+/// How a program run on .npy files ended, and what it printed.
+struct ProgramRun {
+  int rc = 0; // -1 with `msg` when it could not run or died of a signal
+  std::string msg;
+  std::string stdoutText;
+};
+
+/// Runs `command` on `args`, written as .npy files in tmp/in and passed as
+/// `--input NAME=PATH`, with `--output-dir tmp/out` and, with `bench`,
+/// `--bench=N`. Relays the program's stderr except the lines `quiet`
+/// selects; the program reports `PATH: error: message`, where PATH is a
+/// temporary file of no interest to the user. False after a message when
+/// the files cannot be written.
+bool runOnNpyFiles(const TempDir &tmp, std::vector<std::string> command,
+                   const std::vector<HostTensor> &args, unsigned bench,
+                   llvm::function_ref<bool(llvm::StringRef)> quiet,
+                   ProgramRun &run) {
+  std::string in = tmp.file("in"), out = tmp.file("out");
+  if (llvm::sys::fs::create_directory(in) ||
+      llvm::sys::fs::create_directory(out)) {
+    llvm::errs() << "error: cannot create a temporary folder\n";
+    return false;
+  }
+  for (const HostTensor &t : args) {
+    if (!writeTensor(in, t))
+      return false;
+    command.push_back("--input");
+    command.push_back(t.name + "=" + in + "/" + t.name + ".npy");
+  }
+  command.insert(command.end(), {"--output-dir", out});
+  if (bench > 0)
+    command.push_back("--bench=" + std::to_string(bench));
+
   std::string stdoutFile = tmp.file("stdout.txt"),
               stderrFile = tmp.file("stderr.txt");
   std::optional<llvm::StringRef> redirects[] = {std::nullopt, stdoutFile,
                                                 stderrFile};
   std::vector<llvm::StringRef> argv(command.begin(), command.end());
-  int rc = llvm::sys::ExecuteAndWait(command[0], argv, std::nullopt, redirects,
-                                     0, 0, &msg);
+  run.rc = llvm::sys::ExecuteAndWait(command[0], argv, std::nullopt, redirects,
+                                     0, 0, &run.msg);
   llvm::SmallVector<llvm::StringRef> lines;
   std::string errText = readText(stderrFile);
   llvm::StringRef(errText).split(lines, '\n', -1, false);
   for (llvm::StringRef line : lines) {
-    // Dawn's GL backend reports its own limit adjustments on stderr.
-    if (line.starts_with("Warning: maxDynamic"))
+    if (quiet && quiet(line))
       continue;
     size_t at = line.find(": error: ");
     if (at != llvm::StringRef::npos && !line.take_front(at).contains(' '))
       line = line.drop_front(at + 2);
     llvm::errs() << line << "\n";
   }
-  stdoutText = readText(stdoutFile);
-  return rc;
-}
-
-/// Reads `median_ms=X` from a program's output.
-bool readMedian(const std::string &text, llvm::StringRef who,
-                double &medianMs) {
-  size_t at = text.find("median_ms=");
-  if (at == std::string::npos ||
-      !llvm::to_float(llvm::StringRef(text).drop_front(at + 10).take_until(
-                          [](char c) { return c == '\n'; }),
-                      medianMs)) {
-    llvm::errs() << "error: " << who << " printed no median_ms\n";
-    return false;
-  }
+  run.stdoutText = readText(stdoutFile);
   return true;
 }
 
-/// Writes `args` as .npy files into `dir`, adding `--input NAME=PATH` to
-/// `command`.
-bool passTensors(const std::string &dir, const std::vector<HostTensor> &args,
-                 std::vector<std::string> &command) {
-  for (const HostTensor &t : args) {
-    if (!writeTensor(dir, t))
+/// How a failed program run ended, for a message.
+std::string howItEnded(const ProgramRun &run) {
+  return run.msg.empty() ? "exit code " + std::to_string(run.rc) : run.msg;
+}
+
+/// After a successful run: the outputs from tmp/out and, with `bench`, the
+/// program's own timing (`median_ms=X` on stdout).
+bool readResults(const TempDir &tmp, const ProgramRun &run,
+                 std::vector<HostTensor> &outputs, unsigned bench,
+                 llvm::StringRef who, double &medianMs) {
+  for (HostTensor &t : outputs)
+    if (!readOutput(tmp.file("out"), t))
       return false;
-    command.push_back("--input");
-    command.push_back(t.name + "=" + dir + "/" + t.name + ".npy");
+  if (bench == 0)
+    return true;
+  std::optional<llvm::StringRef> ms = printedValue(run.stdoutText, "median_ms");
+  if (!ms || !llvm::to_float(*ms, medianMs)) {
+    llvm::errs() << "error: " << who << " printed no median_ms\n";
+    return false;
   }
   return true;
 }
@@ -187,39 +219,21 @@ int executeEmulated(const CpuArtifact &art,
   std::string exe = writeAndLink(tmp, art, "model", true);
   if (exe.empty())
     return kExitError;
-  std::string in = tmp.file("in"), out = tmp.file("out");
-  if (llvm::sys::fs::create_directory(in) ||
-      llvm::sys::fs::create_directory(out)) {
-    llvm::errs() << "error: cannot create a temporary folder\n";
-    return kExitError;
-  }
   std::vector<std::string> command = emulator;
   command.push_back(exe);
-  if (!passTensors(in, args, command))
+  ProgramRun run;
+  if (!runOnNpyFiles(tmp, command, args, bench, nullptr, run))
     return kExitError;
-  command.insert(command.end(), {"--output-dir", out});
-  if (bench > 0)
-    command.push_back("--bench=" + std::to_string(bench));
-
-  std::string stdoutText;
-  std::string msg;
-  int rc = runRelayingErrors(command, tmp, stdoutText, msg);
-  if (rc != 0) {
+  if (run.rc != 0) {
     llvm::errs() << "error: the " << art.machine.arch << " program failed "
                  << "under " << llvm::sys::path::filename(emulator[0]) << " ("
-                 << (msg.empty() ? "exit code " + std::to_string(rc) : msg)
-                 << ")\n";
+                 << howItEnded(run) << ")\n";
     return kExitError;
   }
-  for (HostTensor &t : outputs)
-    if (!readOutput(out, t))
-      return kExitError;
-  if (bench > 0) {
-    // The program times its runs itself: `median_ms=X` on stdout.
-    if (!readMedian(stdoutText, "the emulated program", medianMs))
-      return kExitError;
-  }
-  return kExitOk;
+  // The program times its runs itself.
+  return readResults(tmp, run, outputs, bench, "the emulated program", medianMs)
+             ? kExitOk
+             : kExitError;
 }
 
 int executeCuda(const CudaArtifact &art, std::vector<HostTensor> &args,
@@ -314,44 +328,30 @@ int executeWebGpu(const WebGpuArtifact &art, const WebGpuRunner &runner,
     if (!writeFile(tmp.file(file), code))
       return kExitError;
   std::string manifest = tmp.file("model.json");
-  std::string in = tmp.file("in"), out = tmp.file("out");
-  if (!writeFile(manifest, art.manifest) ||
-      llvm::sys::fs::create_directory(in) ||
-      llvm::sys::fs::create_directory(out)) {
-    llvm::errs() << "error: cannot write to a temporary folder\n";
+  if (!writeFile(manifest, art.manifest))
     return kExitError;
-  }
-  std::vector<std::string> command = {
-      runner.node, runner.runtimeDir + "/node/run.mjs", manifest};
-  if (!passTensors(in, args, command))
+  // Dawn's GL backend reports its own limit adjustments on stderr.
+  auto dawnNoise = [](llvm::StringRef line) {
+    return line.starts_with("Warning: maxDynamic");
+  };
+  ProgramRun run;
+  if (!runOnNpyFiles(
+          tmp, {runner.node, runner.runtimeDir + "/node/run.mjs", manifest},
+          args, bench, dawnNoise, run))
     return kExitError;
-  command.insert(command.end(), {"--output-dir", out});
-  if (bench > 0)
-    command.push_back("--bench=" + std::to_string(bench));
-  std::string stdoutText, msg;
-  int rc = runRelayingErrors(command, tmp, stdoutText, msg);
-  if (rc == kExitSkip)
+  if (run.rc == kExitSkip)
     return kExitSkip;
-  if (rc != 0) {
-    llvm::errs() << "error: the WebGPU run failed ("
-                 << (msg.empty() ? "exit code " + std::to_string(rc) : msg)
+  if (run.rc != 0) {
+    llvm::errs() << "error: the WebGPU run failed (" << howItEnded(run)
                  << ")\n";
     return kExitError;
   }
-  // The driver names the adapter it ran on.
-  size_t at = stdoutText.find("adapter=");
-  if (at != std::string::npos)
-    llvm::errs() << "note: ran on "
-                 << llvm::StringRef(stdoutText)
-                        .drop_front(at + 8)
-                        .take_until([](char c) { return c == '\n'; })
-                 << "\n";
-  for (HostTensor &t : outputs)
-    if (!readOutput(out, t))
-      return kExitError;
-  if (bench > 0 && !readMedian(stdoutText, "the WebGPU driver", medianMs))
-    return kExitError;
-  return kExitOk;
+  if (std::optional<llvm::StringRef> adapter =
+          printedValue(run.stdoutText, "adapter"))
+    llvm::errs() << "note: ran on " << *adapter << "\n";
+  return readResults(tmp, run, outputs, bench, "the WebGPU driver", medianMs)
+             ? kExitOk
+             : kExitError;
 }
 
 } // namespace cascade

@@ -9,7 +9,7 @@
 // manifest's kernel list, which the runtime replays with the driver API.
 //
 //===----------------------------------------------------------------------===//
-#include "compiler/Target/Target.h"
+#include "compiler/Target/GpuHost.h"
 #include "dialects/Cascade/IR/CascadeOps.h"
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
@@ -111,6 +111,46 @@ LogicalResult runPipelineText(ModuleOp module, const std::string &text,
   return pm.run(module);
 }
 
+std::optional<llvm::json::Object> HostBuffers::describe(Value v) const {
+  func::FuncOp f = host;
+  if (auto arg = dyn_cast<BlockArgument>(v))
+    if (arg.getOwner() == &f.getBody().front())
+      return llvm::json::Object{
+          {"tensor",
+           f.getArgAttrOfType<StringAttr>(arg.getArgNumber(), attrs::kName)
+               .str()}};
+  auto it = scratch.find(v);
+  if (it == scratch.end())
+    return std::nullopt;
+  return llvm::json::Object{{"scratch", it->second}};
+}
+
+LogicalResult walkHostLaunches(
+    HostBuffers &buffers, llvm::function_ref<void(MemRefType)> onScratch,
+    llvm::function_ref<LogicalResult(gpu::LaunchFuncOp)> onLaunch) {
+  for (Operation &op : buffers.host.getBody().front()) {
+    if (isa<arith::ConstantOp, memref::DeallocOp, func::ReturnOp>(op))
+      continue;
+    if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
+      MemRefType t = alloc.getType();
+      if (!t.hasStaticShape())
+        return alloc.emitError("internal error: dynamic scratch buffer");
+      int64_t index = buffers.scratch.size();
+      buffers.scratch[alloc] = index;
+      onScratch(t);
+      continue;
+    }
+    auto launch = dyn_cast<gpu::LaunchFuncOp>(op);
+    if (!launch)
+      return op.emitError("internal error: host code left after kernel "
+                          "outlining: ")
+             << op.getName();
+    if (failed(onLaunch(launch)))
+      return failure();
+  }
+  return success();
+}
+
 void sinkLaunchConstants(ModuleOp module) {
   module.walk([](gpu::LaunchOp launch) {
     (void)sinkOperationsIntoLaunchOp(launch, [](Operation *op) {
@@ -127,26 +167,14 @@ namespace {
 LogicalResult describeLaunches(func::FuncOp host, llvm::json::Array &scratch,
                                llvm::json::Array &kernels,
                                int64_t &scratchBytes) {
-  llvm::DenseMap<Value, int64_t> scratchIndex;
+  HostBuffers buffers(host);
   scratchBytes = 0;
-  for (Operation &op : host.getBody().front()) {
-    if (isa<arith::ConstantOp, memref::DeallocOp, func::ReturnOp>(op))
-      continue;
-    if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
-      MemRefType t = alloc.getType();
-      if (!t.hasStaticShape())
-        return alloc.emitError("internal error: dynamic scratch buffer");
-      int64_t bytes = t.getNumElements() * (t.getElementTypeBitWidth() / 8);
-      scratchIndex[alloc] = scratch.size();
-      scratch.push_back(bytes);
-      scratchBytes += bytes;
-      continue;
-    }
-    auto launch = dyn_cast<gpu::LaunchFuncOp>(op);
-    if (!launch)
-      return op.emitError("internal error: host code left after kernel "
-                          "outlining: ")
-             << op.getName();
+  auto onScratch = [&](MemRefType t) {
+    int64_t bytes = t.getNumElements() * (t.getElementTypeBitWidth() / 8);
+    scratch.push_back(bytes);
+    scratchBytes += bytes;
+  };
+  auto onLaunch = [&](gpu::LaunchFuncOp launch) -> LogicalResult {
     auto dims = [&](gpu::KernelDim3 d) -> std::optional<llvm::json::Array> {
       auto x = constantIndex(d.x), y = constantIndex(d.y),
            z = constantIndex(d.z);
@@ -161,13 +189,8 @@ LogicalResult describeLaunches(func::FuncOp host, llvm::json::Array &scratch,
                               "constant");
     llvm::json::Array args;
     for (Value v : launch.getKernelOperands()) {
-      if (auto arg = dyn_cast<BlockArgument>(v)) {
-        unsigned i = arg.getArgNumber();
-        std::string name =
-            host.getArgAttrOfType<StringAttr>(i, attrs::kName).str();
-        args.push_back(llvm::json::Object{{"tensor", name}});
-      } else if (scratchIndex.count(v)) {
-        args.push_back(llvm::json::Object{{"scratch", scratchIndex[v]}});
+      if (std::optional<llvm::json::Object> buffer = buffers.describe(v)) {
+        args.push_back(std::move(*buffer));
       } else if (auto c = v.getDefiningOp<arith::ConstantOp>()) {
         if (auto i = dyn_cast<IntegerAttr>(c.getValue()))
           args.push_back(llvm::json::Object{{"i64", i.getInt()}});
@@ -187,8 +210,9 @@ LogicalResult describeLaunches(func::FuncOp host, llvm::json::Array &scratch,
                                          {"block", std::move(*block)},
                                          {"shared_bytes", 0},
                                          {"args", std::move(args)}});
-  }
-  return success();
+    return success();
+  };
+  return walkHostLaunches(buffers, onScratch, onLaunch);
 }
 
 /// Assembles `ptx` with ptxas into a cubin for `arch`. Returns false with

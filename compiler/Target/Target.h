@@ -99,24 +99,6 @@ void configureIRPrinting(mlir::PassManager &pm, const IRPrinting &printing);
 /// `registerTile`-square tile of outputs (cascade-gpu-register-tile).
 std::string gpuLoopsPipeline(int64_t blockSize, int64_t registerTile = 0);
 
-/// Loops to kernels: the GPU loop nests, mapped to blocks and threads and
-/// wrapped in gpu.launch.
-std::string gpuLaunchPipeline(int64_t blockSize, int64_t registerTile = 0);
-
-/// Clones the constants a gpu.launch body uses into it, so they are not
-/// passed as kernel arguments.
-void sinkLaunchConstants(mlir::ModuleOp module);
-
-/// The value of an index or integer constant, if `v` is one.
-std::optional<int64_t> constantIndex(mlir::Value v);
-
-/// Runs the textual pass pipeline `text` on `module` with the IR printing
-/// options; a pipeline that does not parse is reported on `anchor`.
-mlir::LogicalResult runPipelineText(mlir::ModuleOp module,
-                                    const std::string &text,
-                                    const IRPrinting &printing,
-                                    mlir::Operation *anchor);
-
 /// The result of compiling for WebGPU: one WGSL module per kernel and the
 /// manifest the JS runtime dispatches them from.
 struct WebGpuArtifact {

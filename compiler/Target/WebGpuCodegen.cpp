@@ -9,7 +9,7 @@
 // runtime (runtime/webgpu/) replays on a GPUDevice.
 //
 //===----------------------------------------------------------------------===//
-#include "compiler/Target/Target.h"
+#include "compiler/Target/GpuHost.h"
 #include "compiler/Target/WgslEmitter.h"
 #include "dialects/Cascade/IR/CascadeOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -45,45 +45,18 @@ namespace cascade {
 
 namespace {
 
-/// Which model tensor or scratch buffer a launch argument is.
-struct BufferRefs {
-  func::FuncOp host;
-  llvm::DenseMap<Value, int64_t> scratch;
-  llvm::json::Object describe(Value v) {
-    if (auto arg = dyn_cast<BlockArgument>(v))
-      return llvm::json::Object{
-          {"tensor",
-           host.getArgAttrOfType<StringAttr>(arg.getArgNumber(), attrs::kName)
-               .str()}};
-    return llvm::json::Object{{"scratch", scratch.lookup(v)}};
-  }
-};
-
-LogicalResult translateLaunches(ModuleOp module, func::FuncOp host,
-                                const WgslOptions &options,
+LogicalResult translateLaunches(func::FuncOp host, const WgslOptions &options,
                                 const std::string &modelName,
                                 WebGpuArtifact &out, llvm::json::Array &scratch,
                                 llvm::json::Array &kernels,
                                 llvm::json::Object &limits) {
-  BufferRefs refs{host, llvm::DenseMap<Value, int64_t>()};
+  HostBuffers buffers(host);
   int64_t maxInvocations = 1, maxBuffers = 1;
-  for (Operation &op : host.getBody().front()) {
-    if (isa<arith::ConstantOp, memref::DeallocOp, func::ReturnOp>(op))
-      continue;
-    if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
-      MemRefType t = alloc.getType();
-      if (!t.hasStaticShape())
-        return alloc.emitError("internal error: dynamic scratch buffer");
-      refs.scratch[alloc] = scratch.size();
-      scratch.push_back(t.getNumElements());
-      out.scratchBytes += t.getNumElements() * (options.f16 ? 2 : 4);
-      continue;
-    }
-    auto launch = dyn_cast<gpu::LaunchFuncOp>(op);
-    if (!launch)
-      return op.emitError("internal error: host code left after kernel "
-                          "outlining: ")
-             << op.getName();
+  auto onScratch = [&](MemRefType t) {
+    scratch.push_back(t.getNumElements());
+    out.scratchBytes += t.getNumElements() * (options.f16 ? 2 : 4);
+  };
+  auto onLaunch = [&](gpu::LaunchFuncOp launch) -> LogicalResult {
     auto kernel = SymbolTable::lookupNearestSymbolFrom<gpu::GPUFuncOp>(
         launch, launch.getKernel());
     if (!kernel)
@@ -110,7 +83,11 @@ LogicalResult translateLaunches(ModuleOp module, func::FuncOp host,
       const WgslArgument &a = k.arguments[i];
       if (!isa<MemRefType>(v.getType()))
         continue;
-      llvm::json::Object o = refs.describe(v);
+      std::optional<llvm::json::Object> described = buffers.describe(v);
+      if (!described)
+        return launch.emitError("internal error: a kernel buffer is neither "
+                                "a model tensor nor a scratch buffer");
+      llvm::json::Object o = std::move(*described);
       o["elements"] = a.elements;
       o["written"] = a.written;
       if (a.binding >= 0) {
@@ -121,8 +98,8 @@ LogicalResult translateLaunches(ModuleOp module, func::FuncOp host,
         parts.push_back(std::move(o));
       }
     }
-    int64_t buffers = bindings.size() + (k.packBinding >= 0 ? 1 : 0);
-    maxBuffers = std::max(maxBuffers, buffers);
+    int64_t used = bindings.size() + (k.packBinding >= 0 ? 1 : 0);
+    maxBuffers = std::max(maxBuffers, used);
     maxInvocations =
         std::max(maxInvocations,
                  k.workgroupSize[0] * k.workgroupSize[1] * k.workgroupSize[2]);
@@ -138,7 +115,10 @@ LogicalResult translateLaunches(ModuleOp module, func::FuncOp host,
                                          {"elements", k.packElements},
                                          {"parts", std::move(parts)}};
     kernels.push_back(std::move(entry));
-  }
+    return success();
+  };
+  if (failed(walkHostLaunches(buffers, onScratch, onLaunch)))
+    return failure();
   // What the runtime must request of the adapter (all within the defaults
   // unless hidden test options lowered them).
   limits =
@@ -190,8 +170,8 @@ LogicalResult compileForWebGpu(ModuleOp input, const TargetOptions &t,
 
   llvm::json::Array scratch, kernels;
   llvm::json::Object limits;
-  if (failed(translateLaunches(*module, getModelFunction(*module), options,
-                               modelName, out, scratch, kernels, limits)))
+  if (failed(translateLaunches(getModelFunction(*module), options, modelName,
+                               out, scratch, kernels, limits)))
     return failure();
 
   llvm::json::Object manifest = manifestBase(input);

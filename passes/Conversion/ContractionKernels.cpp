@@ -431,8 +431,9 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
                (!kn->dot && !step && !restricted && kn->outerReduced.empty() &&
                 columnsOuter && rowBlocks >= 4 && ext[kn->n] > colStep);
   int64_t panelRows = kBlocked ? kKC : ext[kn->k];
-  for (unsigned d : kn->outerReduced)
-    panelRows *= kn->transB ? ext[d] : 1;
+  if (kn->transB)
+    for (unsigned d : kn->outerReduced)
+      panelRows *= ext[d];
   // The panel row of the reduced position `pos` (transposed panels hold
   // every outer reduced position too, flattened before k).
   auto panelRow = [&](OpBuilder &pb, ArrayRef<Value> pos, Value lo) {

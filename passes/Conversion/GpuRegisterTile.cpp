@@ -50,6 +50,16 @@ Value memrefOf(Operation *op) {
 /// loop-carried value. Returns true when it did.
 bool promoteOne(RewriterBase &rewriter, scf::ForOp &loop) {
   Block *body = loop.getBody();
+  // Loads and stores of distinct buffers cannot alias (kernel arguments and
+  // allocations), but calls or unknown effects in the loop are refused.
+  bool unknown = false;
+  body->walk([&](Operation *o) {
+    if (!isa<memref::LoadOp, memref::StoreOp>(o) && !isMemoryEffectFree(o) &&
+        !o->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
+      unknown = true;
+  });
+  if (unknown)
+    return false;
   for (Operation &op : *body) {
     auto load = dyn_cast<memref::LoadOp>(op);
     if (!load)
@@ -62,7 +72,7 @@ bool promoteOne(RewriterBase &rewriter, scf::ForOp &loop) {
       continue;
     memref::StoreOp store;
     bool other = false;
-    loop.getBody()->walk([&](Operation *user) {
+    body->walk([&](Operation *user) {
       if (user == load.getOperation() || memrefOf(user) != buffer)
         return;
       auto s = dyn_cast<memref::StoreOp>(user);
@@ -72,15 +82,7 @@ bool promoteOne(RewriterBase &rewriter, scf::ForOp &loop) {
       else
         other = true;
     });
-    // Anything else touching memory in the loop could alias nothing here
-    // (buffers are distinct), but calls or unknown effects are refused.
-    bool unknown = false;
-    loop.getBody()->walk([&](Operation *o) {
-      if (!isa<memref::LoadOp, memref::StoreOp>(o) && !isMemoryEffectFree(o) &&
-          !o->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
-        unknown = true;
-    });
-    if (!store || other || unknown)
+    if (!store || other)
       continue;
     rewriter.setInsertionPoint(loop);
     Value init = memref::LoadOp::create(rewriter, load.getLoc(), buffer,

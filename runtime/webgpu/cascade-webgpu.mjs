@@ -157,7 +157,7 @@ export class Model {
    *  input or a weight. Weights stay on the device between runs. */
   set(name, data) {
     const t = this.tensors.get(name);
-    check(t && t.info !== undefined && !this.manifest.outputs.includes(t.info),
+    check(t && !this.manifest.outputs.includes(t.info),
           `model '${this.manifest.model}' has no input or weight '${name}'`);
     const n = count(t.info.shape);
     check(data.length === n,

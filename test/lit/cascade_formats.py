@@ -5,6 +5,18 @@ import lit.Test
 import lit.formats
 
 
+def verdict(proc, out, marker):
+    """The result of a run: FAIL when it did not finish, exited non-zero or
+    printed no `marker`; UNSUPPORTED (a skip) when it exited 77."""
+    if proc is None:
+        return lit.Test.FAIL, out
+    if proc.returncode == 77:
+        return lit.Test.UNSUPPORTED, out
+    if proc.returncode != 0 or marker not in proc.stdout:
+        return lit.Test.FAIL, out
+    return lit.Test.PASS, out
+
+
 class ExampleFormat(lit.formats.TestFormat):
     def getTestsInDirectory(self, testSuite, path_in_suite, litConfig, localConfig):
         examples = os.path.join(localConfig.cascade_src_root, "examples")
@@ -66,11 +78,7 @@ class AArch64ExampleFormat(lit.formats.TestFormat):
             return lit.Test.FAIL, "timed out: " + " ".join(cmd)
         out = ("$ QEMU_CPU=" + qemu_cpu + " " + " ".join(cmd) + "\n" +
                proc.stdout + proc.stderr)
-        if proc.returncode == 77:
-            return lit.Test.UNSUPPORTED, out
-        if proc.returncode != 0 or "max_rel_err=" not in proc.stdout:
-            return lit.Test.FAIL, out
-        return lit.Test.PASS, out
+        return verdict(proc, out, "max_rel_err=")
 
 
 class CudaExampleFormat(lit.formats.TestFormat):
@@ -181,14 +189,7 @@ class WebGpuExampleFormat(CudaExampleFormat):
                 if node is None:
                     return lit.Test.UNSUPPORTED, out + "\nnode is not installed"
                 proc, more = self.run([node, validator, manifest], env)
-                out += more
-                if proc is None:
-                    return lit.Test.FAIL, out
-                if proc.returncode == 77:
-                    return lit.Test.UNSUPPORTED, out
-                if proc.returncode != 0 or "ok: " not in proc.stdout:
-                    return lit.Test.FAIL, out
-                return lit.Test.PASS, out
+                return verdict(proc, out + more, "ok: ")
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
         flags = ["--target=webgpu"]
@@ -196,10 +197,4 @@ class WebGpuExampleFormat(CudaExampleFormat):
             flags += ["--webgpu-max-storage-buffers=2", "--webgpu-max-workgroups=16"]
         proc, out = self.run([cascade, "run", model, *flags, "--random-inputs",
                               "--seed=7", "--check"], env)
-        if proc is None:
-            return lit.Test.FAIL, out
-        if proc.returncode == 77:
-            return lit.Test.UNSUPPORTED, out
-        if proc.returncode != 0 or "max_rel_err=" not in proc.stdout:
-            return lit.Test.FAIL, out
-        return lit.Test.PASS, out
+        return verdict(proc, out, "max_rel_err=")
