@@ -26,6 +26,7 @@ struct Operand {
   SmallVector<AffineExpr> exprs;
   Value buffer;      // set when lowering
   bool pack = false; // copy it first so that k is its last index
+  bool tile = false;  // buffer holds only this kernel's tile, from 0
   bool uses(unsigned d) const { return llvm::is_contained(dims, d); }
 };
 
@@ -306,6 +307,18 @@ Value pack(OpBuilder &b, Location loc, Operand &o, unsigned k,
   return packed;
 }
 
+/// Whether `v` is defined inside `op`. Walks up by blocks: the enclosing
+/// loops may still be under construction (regions without a parent op).
+bool definedIn(Value v, Operation *op) {
+  for (Block *block = v.getParentBlock(); block;) {
+    Operation *parent = block->getParentOp();
+    if (parent == op)
+      return true;
+    block = parent ? parent->getBlock() : nullptr;
+  }
+  return false;
+}
+
 } // namespace
 
 LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
@@ -390,12 +403,15 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
   for (Operand *o : {&kn->a, &kn->b})
     if (o->pack)
       packed.push_back(pack(b, loc, *o, kn->k, ext));
-  Value inA = kn->a.buffer, inB = kn->b.buffer;
   // Coordinates of a read at the point `at` (fixed index 0 included),
   // computed at `ib`'s insertion point.
   auto indices = [&](OpBuilder &ib, const Operand &o, ArrayRef<Value> at) {
     SmallVector<Value> idx;
     for (auto [r, d] : llvm::enumerate(o.dims)) {
+      if (o.tile) {
+        idx.push_back(at[d]);
+        continue;
+      }
       if (o.exprs.empty() || isa<AffineDimExpr>(o.exprs[r])) {
         idx.push_back(absolute(ib, d, at[d]));
         continue;
@@ -417,6 +433,95 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
   auto place = [&](OpBuilder &nb, Value buf, SmallVector<Value> idx) {
     return remap ? remap(nb, buf, idx) : idx;
   };
+  // Inside a fused step, an operand read from a whole tensor (a model
+  // input such as Q[h,e,p]) is first copied to a contiguous tile. Its rows
+  // lie a tensor row apart (2 KiB for 512 positions), so the 64 rows of a
+  // tile fall into a few cache sets and evict each other on every sweep.
+  // A tile the step does not move (Q's queries) is copied once, before the
+  // step loop.
+  if (step && !kn->dot) {
+    auto stepArg = dyn_cast<BlockArgument>(step);
+    Operation *stepLoop =
+        stepArg ? stepArg.getOwner()->getParentOp() : nullptr;
+    for (Operand *o : {&kn->a, &kn->b}) {
+      auto type = cast<MemRefType>(o->buffer.getType());
+      int64_t tileElems = 1;
+      bool movesWithStep = false;
+      for (auto [r, d] : llvm::enumerate(o->dims)) {
+        tileElems *= ext[d];
+        movesWithStep |= d == 0 || (!o->exprs.empty() &&
+                                    toLinear(o->exprs[r], op.getNumLoops())
+                                            ->coeffs[0] != 0);
+      }
+      if (!type.hasStaticShape() || llvm::is_contained(o->dims, 0u) ||
+          type.getNumElements() <= tileElems)
+        continue;
+      bool hoist = stepLoop && !movesWithStep &&
+                   llvm::all_of(o->dims, [&](unsigned d) {
+                     return !base[d] || !definedIn(base[d], stepLoop);
+                   });
+      OpBuilder pb(b.getContext());
+      if (hoist)
+        pb.setInsertionPoint(stepLoop);
+      else
+        pb.setInsertionPoint(b.getInsertionBlock(), b.getInsertionPoint());
+      SmallVector<int64_t> shape;
+      for (unsigned d : o->dims)
+        shape.push_back(ext[d]);
+      Value tile = memref::AllocOp::create(
+          pb, loc, MemRefType::get(shape, type.getElementType()),
+          pb.getI64IntegerAttr(64));
+      // Row-major copy loops; the last dimension by vectors when it allows.
+      int64_t last = ext[o->dims.back()];
+      int64_t width = last % kn->lanes == 0 ? kn->lanes : 1;
+      SmallVector<Value> at(ext.size());
+      if (step)
+        at[0] = step;
+      std::function<void(OpBuilder &, unsigned)> copy = [&](OpBuilder &cb,
+                                                            unsigned r) {
+        unsigned d = o->dims[r];
+        bool inner = r + 1 == o->dims.size();
+        scf::ForOp::create(
+            cb, loc, cst(cb, 0), cst(cb, ext[d]), cst(cb, inner ? width : 1),
+            ValueRange{}, [&](OpBuilder &lb, Location, Value iv, ValueRange) {
+              at[d] = iv;
+              if (!inner) {
+                copy(lb, r + 1);
+              } else {
+                SmallVector<Value> src =
+                    place(lb, o->buffer, indices(lb, *o, at));
+                SmallVector<Value> dst;
+                for (unsigned dd : o->dims)
+                  dst.push_back(at[dd]);
+                if (width > 1)
+                  vector::StoreOp::create(
+                      lb, loc,
+                      vector::LoadOp::create(
+                          lb, loc,
+                          VectorType::get({width}, type.getElementType()),
+                          o->buffer, src),
+                      tile, dst);
+                else
+                  memref::StoreOp::create(
+                      lb, loc, memref::LoadOp::create(lb, loc, o->buffer, src),
+                      tile, dst);
+              }
+              scf::YieldOp::create(lb, loc);
+            });
+      };
+      copy(pb, 0);
+      if (hoist) {
+        OpBuilder after(b.getContext());
+        after.setInsertionPointAfter(stepLoop);
+        memref::DeallocOp::create(after, loc, tile);
+      } else {
+        packed.push_back(tile);
+      }
+      o->buffer = tile;
+      o->tile = true;
+    }
+  }
+  Value inA = kn->a.buffer, inB = kn->b.buffer;
   // The output element at loop position `idx`.
   auto placeOut = [&](OpBuilder &nb, SmallVector<Value> idx) {
     return place(nb, out, absoluteAll(nb, idx));

@@ -1008,18 +1008,21 @@ struct LowerToLoops
         emitInitCopy(b, m, buffers.lookup(m.getResult()), buffers, bounds);
     bool ok = true;
     int64_t extent = EinsumOp(members.front()).getExtents()[0];
-    scf::ForOp::create(
+    // The loop exists before its body is built, so that kernels inside can
+    // place work before it (copies of tiles that every step reads).
+    auto loop = scf::ForOp::create(
         b, loc, arith::ConstantIndexOp::create(b, loc, 0),
         arith::ConstantIndexOp::create(b, loc, extent),
-        arith::ConstantIndexOp::create(b, loc, 1), ValueRange{},
-        [&](OpBuilder &fb, Location, Value step, ValueRange) {
-          RankBounds inner = bounds;
-          inner[LoopSchedule::rankOf(members.front(), 0)] = {step, {}, {}};
-          for (EinsumOp m : members)
-            ok &= succeeded(lowerEinsum(fb, m, buffers.lookup(m.getResult()),
-                                        buffers, inner));
-          scf::YieldOp::create(fb, loc);
-        });
+        arith::ConstantIndexOp::create(b, loc, 1));
+    {
+      OpBuilder fb = OpBuilder::atBlockTerminator(loop.getBody());
+      RankBounds inner = bounds;
+      inner[LoopSchedule::rankOf(members.front(), 0)] = {
+          loop.getInductionVar(), {}, {}};
+      for (EinsumOp m : members)
+        ok &= succeeded(lowerEinsum(fb, m, buffers.lookup(m.getResult()),
+                                    buffers, inner));
+    }
     if (nested) {
       // Later equations of the enclosing group read the final values.
       for (EinsumOp m : members)
