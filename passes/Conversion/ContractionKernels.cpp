@@ -325,7 +325,8 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
                                      ArrayRef<Value> inputs, bool parallel,
                                      int64_t registers, Value step,
                                      const BufferRemap &remap,
-                                     ArrayRef<IndexRange> ranges) {
+                                     ArrayRef<IndexRange> ranges,
+                                     const TileEpilogue &epilogue) {
   // Loops run over [0, ext[d]); `base[d]` is added to reach the index.
   SmallVector<int64_t> ext(op.getExtents());
   SmallVector<Value> base(ext.size());
@@ -793,6 +794,7 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
         SmallVector<Value> sums = reduce(nb, 0, pos, init);
         // Store the tile (scaled once).
         SmallVector<Value> outAt(at.begin(), at.begin() + numOut);
+        SmallVector<Value> stored;
         for (int64_t i = 0; i < curMR; ++i)
           for (int64_t j = 0; j < kn->nr; ++j) {
             Value acc = sums[i * kn->nr + j];
@@ -817,8 +819,15 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
                         nb, loc,
                         DenseElementsAttr::get(vecType, (float)kn->scale)));
               vector::StoreOp::create(nb, loc, acc, out, placeOut(nb, outAt));
+              stored.push_back(acc);
             }
           }
+        if (epilogue && !kn->dot && !kBlocked) {
+          SmallVector<Value> origin = absoluteAll(
+              nb, SmallVector<Value>(at.begin(), at.begin() + numOut));
+          epilogue(nb, KernelTile{kn->m, kn->n, curMR, kn->nr, kn->lanes,
+                                  stored, origin});
+        }
       };
   SmallVector<Value> at(op.getNumLoops());
   if (step)

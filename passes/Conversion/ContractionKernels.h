@@ -31,19 +31,37 @@ struct IndexRange {
   int64_t extent = 0;
 };
 
+/// A register tile as the broadcast-form kernel stores it, for an epilogue:
+/// `vectors[i * cols + j]` holds row `m` = at[m] + i, columns `n` = at[n] +
+/// j * lanes and on (the final, scaled sums), and `at` is the point of its
+/// first element in the einsum's output coordinates (absolute; index 0 the
+/// step inside a fused loop).
+struct KernelTile {
+  unsigned m, n;
+  int64_t rows, cols, lanes;
+  llvm::ArrayRef<mlir::Value> vectors;
+  llvm::ArrayRef<mlir::Value> at;
+};
+using TileEpilogue =
+    std::function<void(mlir::OpBuilder &, const KernelTile &)>;
+
 /// `registers` is the number of vector registers of the target: it sizes the
 /// register tile. With `step`, index 0 is fixed to it (the step of an
 /// enclosing fused loop; the broadcast form only, with reads such as
 /// `K[e, 32*m1 + m0]`), and `remap` translates coordinates to buffer indices.
 /// `ranges` (one per index, or empty) restricts indices to part of their
 /// range (extent 0: the whole), as enclosing shared loops select: the kernel
-/// then computes that part of the output only.
+/// then computes that part of the output only. `epilogue`, when given, is
+/// called once per register tile after its store, with the tile's final
+/// sums; kernels of other shapes (the dot form, blocked reductions) do not
+/// call it.
 mlir::LogicalResult
 lowerContractionKernel(mlir::OpBuilder &b, EinsumOp op, mlir::Value out,
                        llvm::ArrayRef<mlir::Value> inputs, bool parallel,
                        int64_t registers, mlir::Value step = {},
                        const BufferRemap &remap = nullptr,
-                       llvm::ArrayRef<IndexRange> ranges = {});
+                       llvm::ArrayRef<IndexRange> ranges = {},
+                       const TileEpilogue &epilogue = nullptr);
 
 } // namespace cascade
 

@@ -3,6 +3,7 @@
 #include "dialects/Cascade/IR/Access.h"
 #include "dialects/Cascade/IR/CascadeOps.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "passes/Conversion/ContractionKernels.h"
 #include "passes/Conversion/LoopNest.h"
@@ -690,6 +691,62 @@ struct LowerToLoops
     return buf;
   }
 
+  /// When `red` reduces `prod`'s result over one of its coordinates and
+  /// only reads it (`LM[m1,h,p] = QK_T[m1,m0,h,p] :: max(m0)`): for each of
+  /// `prod`'s output coordinates, the index of `red` that reads it.
+  static std::optional<SmallVector<unsigned>> rowReduction(EinsumOp prod,
+                                                           EinsumOp red) {
+    if (!red.hasReduction() || red.isRecurrence() ||
+        red.getInputs().size() != 1 || red.getInputs()[0] != prod.getResult())
+      return std::nullopt;
+    Operation *yielded = red.getYieldedOp();
+    auto read = yielded ? dyn_cast<ReadOp>(yielded) : ReadOp();
+    if (!read || red.getNumLoops() != red.getNumOutputDims() + 1)
+      return std::nullopt;
+    SmallVector<unsigned> dims;
+    for (AffineExpr e : read.getMap().getResults()) {
+      auto d = dyn_cast<AffineDimExpr>(e);
+      if (!d || llvm::is_contained(dims, d.getPosition()))
+        return std::nullopt;
+      dims.push_back(d.getPosition());
+    }
+    if (dims.size() != red.getNumLoops())
+      return std::nullopt;
+    return dims;
+  }
+
+  /// The epilogue of `rowReduction`: combines the tile's rows in registers
+  /// and each column vector into `red`'s buffer. Returns false (emitting
+  /// nothing) unless the tile's rows are the reduced coordinate and its
+  /// columns `red`'s last, contiguous one.
+  bool emitRowReduction(OpBuilder &b, EinsumOp red, ArrayRef<unsigned> dims,
+                        Value buf, const KernelTile &t) {
+    unsigned numOut = red.getNumOutputDims();
+    if (dims[t.m] != numOut || dims[t.n] != numOut - 1)
+      return false;
+    Location loc = red.getLoc();
+    auto vecType = cast<VectorType>(t.vectors.front().getType());
+    for (int64_t j = 0; j < t.cols; ++j) {
+      Value v = t.vectors[j];
+      for (int64_t i = 1; i < t.rows; ++i)
+        v = BodyEmitter::combine(b, loc, red.getReduction(), v,
+                                 t.vectors[i * t.cols + j]);
+      SmallVector<Value> idx(numOut);
+      for (auto [r, d] : llvm::enumerate(dims))
+        if (d < numOut)
+          idx[d] = t.at[r];
+      idx[numOut - 1] = arith::AddIOp::create(
+          b, loc, idx[numOut - 1],
+          arith::ConstantIndexOp::create(b, loc, j * t.lanes));
+      SmallVector<Value> at = bufferIndex(b, loc, buf, idx, &layouts);
+      Value acc = vector::LoadOp::create(b, loc, vecType, buf, at);
+      vector::StoreOp::create(
+          b, loc, BodyEmitter::combine(b, loc, red.getReduction(), acc, v),
+          buf, at);
+    }
+    return true;
+  }
+
   /// Lowers one einsum into `buf`, within the ranges enclosing fused loops
   /// give its ranks (`bounds`). Inside a fused recurrence group, index 0 is
   /// fixed to the group's step and the recurrence's init copy is left to
@@ -697,7 +754,8 @@ struct LowerToLoops
   /// the others get the default: a micro-kernel for contractions, else a
   /// nest in chooseLoopOrder's order.
   LogicalResult lowerEinsum(OpBuilder &b, EinsumOp op, Value buf,
-                            IRMapping &buffers, const RankBounds &bounds = {}) {
+                            IRMapping &buffers, const RankBounds &bounds = {},
+                            const TileEpilogue &epilogue = nullptr) {
     Value step;
     bool otherBounds = false, kernelBounds = true;
     SmallVector<IndexRange> ranges(op.getNumLoops());
@@ -729,7 +787,8 @@ struct LowerToLoops
              succeeded(lowerContractionKernel(
                  b, op, buf, argBuffers, parallel && !inParallel, registers,
                  step, remap,
-                 otherBounds ? ArrayRef(ranges) : ArrayRef<IndexRange>()));
+                 otherBounds ? ArrayRef(ranges) : ArrayRef<IndexRange>(),
+                 epilogue));
     };
     if (otherBounds || touched) {
       SmallVector<Value> argBuffers;
@@ -1019,9 +1078,32 @@ struct LowerToLoops
       RankBounds inner = bounds;
       inner[LoopSchedule::rankOf(members.front(), 0)] = {
           loop.getInductionVar(), {}, {}};
-      for (EinsumOp m : members)
+      for (unsigned i = 0; i < members.size(); ++i) {
+        EinsumOp m = members[i];
+        // A reduction of the previous member's kernel tile over its rows
+        // (the 1-pass cascade's local max) is done in the kernel's
+        // epilogue, from registers, instead of as a pass over the tile.
+        if (i + 1 < members.size())
+          if (auto rows = rowReduction(m, members[i + 1])) {
+            EinsumOp red = members[i + 1];
+            Value redBuf = buffers.lookup(red.getResult());
+            SmallVector<Value> args{buffers.lookup(m.getResult())};
+            ok &= succeeded(
+                lowerScheduled(fb, red, redBuf, args, inner, /*initOnly=*/true));
+            bool fused = false;
+            TileEpilogue epilogue = [&](OpBuilder &eb, const KernelTile &t) {
+              fused |= emitRowReduction(eb, red, *rows, redBuf, t);
+            };
+            ok &= succeeded(lowerEinsum(fb, m, buffers.lookup(m.getResult()),
+                                        buffers, inner, epilogue));
+            if (!fused)
+              ok &= succeeded(lowerEinsum(fb, red, redBuf, buffers, inner));
+            ++i;
+            continue;
+          }
         ok &= succeeded(lowerEinsum(fb, m, buffers.lookup(m.getResult()),
                                     buffers, inner));
+      }
     }
     if (nested) {
       // Later equations of the enclosing group read the final values.
@@ -1270,9 +1352,11 @@ struct LowerToLoops
   }
 
   /// Lowers `op` as its schedule says, within `bounds`.
+  /// With `initOnly`, emits only a reduction's start from the identity.
   LogicalResult lowerScheduled(OpBuilder &b, EinsumOp op, Value buf,
                                ArrayRef<Value> argBuffers,
-                               const RankBounds &bounds) {
+                               const RankBounds &bounds,
+                               bool initOnly = false) {
     using Part = LoopSchedule::Part;
     Location loc = op.getLoc();
     ArrayRef<int64_t> extents = op.getExtents();
@@ -1411,6 +1495,8 @@ struct LowerToLoops
                       storeAt(nb, loc, c, buf, ivs.take_front(numOut), lm);
                     });
     }
+    if (initOnly)
+      return success();
 
     bool ok = true;
     auto point = [&](OpBuilder &nb, ArrayRef<Value> ivs) -> Value {
