@@ -163,7 +163,10 @@ def CascadeOnePass : Pass<"cascade-one-pass", "mlir::ModuleOp"> {
     Option<"tile", "tile", "int64_t", /*default=*/"32",
            "Extent of the inner tile m0 of the split index">,
     Option<"rank", "rank", "std::string", /*default=*/"\"\"",
-           "Only rewrite softmaxes over an index of this rank (all if empty)">
+           "Only rewrite softmaxes over an index of this rank (all if empty)">,
+    Option<"fitTile", "fit-tile", "bool", /*default=*/"false",
+           "Halve the tile (not below 32) until it divides the extent, so "
+           "that every step is a full tile">
   ];
 }
 

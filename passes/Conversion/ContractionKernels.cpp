@@ -26,7 +26,7 @@ struct Operand {
   SmallVector<AffineExpr> exprs;
   Value buffer;      // set when lowering
   bool pack = false; // copy it first so that k is its last index
-  bool tile = false;  // buffer holds only this kernel's tile, from 0
+  bool tile = false; // buffer holds only this kernel's tile, from 0
   bool uses(unsigned d) const { return llvm::is_contained(dims, d); }
 };
 
@@ -441,27 +441,26 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
   // few cache sets and evict each other on every sweep.
   if (step && !kn->dot) {
     auto stepArg = dyn_cast<BlockArgument>(step);
-    Operation *stepLoop =
-        stepArg ? stepArg.getOwner()->getParentOp() : nullptr;
+    Operation *stepLoop = stepArg ? stepArg.getOwner()->getParentOp() : nullptr;
     for (Operand *o : {&kn->a, &kn->b}) {
       auto type = cast<MemRefType>(o->buffer.getType());
       int64_t tileElems = 1;
       bool movesWithStep = false;
       for (auto [r, d] : llvm::enumerate(o->dims)) {
         tileElems *= ext[d];
-        movesWithStep |= d == 0 || (!o->exprs.empty() &&
-                                    toLinear(o->exprs[r], op.getNumLoops())
-                                            ->coeffs[0] != 0);
+        movesWithStep |=
+            d == 0 || (!o->exprs.empty() &&
+                       toLinear(o->exprs[r], op.getNumLoops())->coeffs[0] != 0);
       }
       if (!type.hasStaticShape() || llvm::is_contained(o->dims, 0u) ||
           type.getNumElements() <= tileElems)
         continue;
       // Copying a tile in every step costs more than the conflicts it
       // saves (measured on K and V): only tiles copied once.
-      bool hoist = stepLoop && !movesWithStep &&
-                   llvm::all_of(o->dims, [&](unsigned d) {
-                     return !base[d] || !definedIn(base[d], stepLoop);
-                   });
+      bool hoist =
+          stepLoop && !movesWithStep && llvm::all_of(o->dims, [&](unsigned d) {
+            return !base[d] || !definedIn(base[d], stepLoop);
+          });
       if (!hoist)
         continue;
       OpBuilder pb(stepLoop);

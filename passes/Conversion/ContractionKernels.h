@@ -42,8 +42,7 @@ struct KernelTile {
   llvm::ArrayRef<mlir::Value> vectors;
   llvm::ArrayRef<mlir::Value> at;
 };
-using TileEpilogue =
-    std::function<void(mlir::OpBuilder &, const KernelTile &)>;
+using TileEpilogue = std::function<void(mlir::OpBuilder &, const KernelTile &)>;
 
 /// `registers` is the number of vector registers of the target: it sizes the
 /// register tile. With `step`, index 0 is fixed to it (the step of an

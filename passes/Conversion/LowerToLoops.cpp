@@ -741,8 +741,8 @@ struct LowerToLoops
       SmallVector<Value> at = bufferIndex(b, loc, buf, idx, &layouts);
       Value acc = vector::LoadOp::create(b, loc, vecType, buf, at);
       vector::StoreOp::create(
-          b, loc, BodyEmitter::combine(b, loc, red.getReduction(), acc, v),
-          buf, at);
+          b, loc, BodyEmitter::combine(b, loc, red.getReduction(), acc, v), buf,
+          at);
     }
     return true;
   }
@@ -1069,10 +1069,10 @@ struct LowerToLoops
     int64_t extent = EinsumOp(members.front()).getExtents()[0];
     // The loop exists before its body is built, so that kernels inside can
     // place work before it (copies of tiles that every step reads).
-    auto loop = scf::ForOp::create(
-        b, loc, arith::ConstantIndexOp::create(b, loc, 0),
-        arith::ConstantIndexOp::create(b, loc, extent),
-        arith::ConstantIndexOp::create(b, loc, 1));
+    auto loop =
+        scf::ForOp::create(b, loc, arith::ConstantIndexOp::create(b, loc, 0),
+                           arith::ConstantIndexOp::create(b, loc, extent),
+                           arith::ConstantIndexOp::create(b, loc, 1));
     {
       OpBuilder fb = OpBuilder::atBlockTerminator(loop.getBody());
       RankBounds inner = bounds;
@@ -1088,8 +1088,8 @@ struct LowerToLoops
             EinsumOp red = members[i + 1];
             Value redBuf = buffers.lookup(red.getResult());
             SmallVector<Value> args{buffers.lookup(m.getResult())};
-            ok &= succeeded(
-                lowerScheduled(fb, red, redBuf, args, inner, /*initOnly=*/true));
+            ok &= succeeded(lowerScheduled(fb, red, redBuf, args, inner,
+                                           /*initOnly=*/true));
             bool fused = false;
             TileEpilogue epilogue = [&](OpBuilder &eb, const KernelTile &t) {
               fused |= emitRowReduction(eb, red, *rows, redBuf, t);
@@ -1101,8 +1101,8 @@ struct LowerToLoops
             ++i;
             continue;
           }
-        ok &= succeeded(lowerEinsum(fb, m, buffers.lookup(m.getResult()),
-                                    buffers, inner));
+        ok &= succeeded(
+            lowerEinsum(fb, m, buffers.lookup(m.getResult()), buffers, inner));
       }
     }
     if (nested) {
