@@ -54,6 +54,10 @@ struct TiledGroup {
   SmallVector<SharedLoop> shared;
 };
 
+/// Called after a loop nest stores the value `v` at output coordinates
+/// `at`: for a consumer fused into the nest.
+using PointHook = std::function<void(OpBuilder &, ArrayRef<Value> at, Value v)>;
+
 SmallVector<Value> bufferIndex(OpBuilder &b, Location loc, Value buf,
                                ValueRange idx, const LayoutMap *layouts) {
   SmallVector<Value> out(idx.begin(), idx.end());
@@ -755,7 +759,8 @@ struct LowerToLoops
   /// nest in chooseLoopOrder's order.
   LogicalResult lowerEinsum(OpBuilder &b, EinsumOp op, Value buf,
                             IRMapping &buffers, const RankBounds &bounds = {},
-                            const TileEpilogue &epilogue = nullptr) {
+                            const TileEpilogue &epilogue = nullptr,
+                            const PointHook &afterStore = nullptr) {
     Value step;
     bool otherBounds = false, kernelBounds = true;
     SmallVector<IndexRange> ranges(op.getNumLoops());
@@ -785,8 +790,9 @@ struct LowerToLoops
     auto tryKernel = [&](ArrayRef<Value> argBuffers) {
       return !op.isRecurrence() && kernels && !touched && kernelBounds &&
              succeeded(lowerContractionKernel(
-                 b, op, buf, argBuffers, parallel && !inParallel, registers,
-                 step, remap,
+                 // An epilogue reduces across tiles: one thread.
+                 b, op, buf, argBuffers, parallel && !inParallel && !epilogue,
+                 registers, step, remap,
                  otherBounds ? ArrayRef(ranges) : ArrayRef<IndexRange>(),
                  epilogue));
     };
@@ -800,7 +806,7 @@ struct LowerToLoops
         return success();
       if (op.isRecurrence() && !step)
         emitInitCopy(b, op, buf, buffers, bounds);
-      return lowerScheduled(b, op, buf, argBuffers, bounds);
+      return lowerScheduled(b, op, buf, argBuffers, bounds, false, afterStore);
     }
     // `parallel` is the pass option (ODS): outer loops on the thread pool.
     Location loc = op.getLoc();
@@ -1084,7 +1090,8 @@ struct LowerToLoops
         // (the 1-pass cascade's local max) is done in the kernel's
         // epilogue, from registers, instead of as a pass over the tile.
         if (i + 1 < members.size())
-          if (auto rows = rowReduction(m, members[i + 1])) {
+          if (auto rows = rowReduction(m, members[i + 1]);
+              rows && !sched.touches(m) && !sched.touches(members[i + 1])) {
             EinsumOp red = members[i + 1];
             Value redBuf = buffers.lookup(red.getResult());
             SmallVector<Value> args{buffers.lookup(m.getResult())};
@@ -1094,8 +1101,23 @@ struct LowerToLoops
             TileEpilogue epilogue = [&](OpBuilder &eb, const KernelTile &t) {
               fused |= emitRowReduction(eb, red, *rows, redBuf, t);
             };
+            // A producer lowered as a loop nest (the exponentials AV_SLN of
+            // the sum AV_SLD) adds each value it stores.
+            PointHook afterStore = [&](OpBuilder &eb, ArrayRef<Value> at,
+                                       Value v) {
+              SmallVector<Value> idx(red.getNumOutputDims());
+              for (auto [r, d] : llvm::enumerate(*rows))
+                if (d < idx.size())
+                  idx[d] = at[r];
+              Location rl = red.getLoc();
+              Value acc = loadAt(eb, rl, redBuf, idx, &layouts);
+              storeAt(eb, rl,
+                      BodyEmitter::combine(eb, rl, red.getReduction(), acc, v),
+                      redBuf, idx, &layouts);
+              fused = true;
+            };
             ok &= succeeded(lowerEinsum(fb, m, buffers.lookup(m.getResult()),
-                                        buffers, inner, epilogue));
+                                        buffers, inner, epilogue, afterStore));
             if (!fused)
               ok &= succeeded(lowerEinsum(fb, red, redBuf, buffers, inner));
             ++i;
@@ -1355,8 +1377,8 @@ struct LowerToLoops
   /// With `initOnly`, emits only a reduction's start from the identity.
   LogicalResult lowerScheduled(OpBuilder &b, EinsumOp op, Value buf,
                                ArrayRef<Value> argBuffers,
-                               const RankBounds &bounds,
-                               bool initOnly = false) {
+                               const RankBounds &bounds, bool initOnly = false,
+                               const PointHook &afterStore = nullptr) {
     using Part = LoopSchedule::Part;
     Location loc = op.getLoc();
     ArrayRef<int64_t> extents = op.getExtents();
@@ -1535,6 +1557,8 @@ struct LowerToLoops
             v = BodyEmitter::combine(nb, loc, op.getReduction(),
                                      loadAt(nb, loc, buf, idx, lm), v);
           storeAt(nb, loc, v, buf, idx, lm);
+          if (afterStore && !op.hasReduction() && !iter)
+            afterStore(nb, idx, v);
         });
     return success(ok);
   }
