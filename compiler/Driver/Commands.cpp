@@ -403,10 +403,8 @@ int writeArtifact(
   if (!makeOutputDir(dir))
     return kExitError;
   TempDir tmp(dir);
-  if (!tmp.ok) {
-    llvm::errs() << dir << ": error: cannot create a temporary folder\n";
+  if (!tmp.usable())
     return kExitError;
-  }
   std::vector<std::string> names;
   for (const auto &[file, text] : files) {
     if (!writeFile(tmp.file(file), text))
@@ -491,10 +489,8 @@ int runCompile(const CliOptions &o) {
   if (!makeOutputDir(o.output))
     return kExitError;
   TempDir tmp(o.output);
-  if (!tmp.ok) {
-    llvm::errs() << o.output << ": error: cannot create a temporary folder\n";
+  if (!tmp.usable())
     return kExitError;
-  }
   std::vector<std::string> files = {name + ".o", "lib" + name + ".so",
                                     name + ".h", name + ".json"};
   if (!writeFile(tmp.file(name + ".o"), art.object) ||

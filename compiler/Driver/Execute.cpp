@@ -176,10 +176,8 @@ int executeInProcess(const CpuArtifact &art, std::vector<HostTensor> &args,
                      std::vector<HostTensor> &outputs, unsigned bench,
                      double &medianMs) {
   TempDir tmp;
-  if (!tmp.ok) {
-    llvm::errs() << "error: cannot create a temporary folder\n";
+  if (!tmp.usable())
     return kExitError;
-  }
   std::string lib = writeAndLink(tmp, art, "libmodel.so", false);
   if (lib.empty())
     return kExitError;
@@ -212,10 +210,8 @@ int executeEmulated(const CpuArtifact &art,
                     std::vector<HostTensor> &outputs, unsigned bench,
                     double &medianMs) {
   TempDir tmp;
-  if (!tmp.ok) {
-    llvm::errs() << "error: cannot create a temporary folder\n";
+  if (!tmp.usable())
     return kExitError;
-  }
   std::string exe = writeAndLink(tmp, art, "model", true);
   if (exe.empty())
     return kExitError;
@@ -240,10 +236,8 @@ int executeCuda(const CudaArtifact &art, std::vector<HostTensor> &args,
                 std::vector<HostTensor> &outputs, unsigned bench,
                 double &medianMs) {
   TempDir tmp;
-  if (!tmp.ok) {
-    llvm::errs() << "error: cannot create a temporary folder\n";
+  if (!tmp.usable())
     return kExitError;
-  }
   auto manifest = llvm::json::parse(art.manifest);
   llvm::json::Object *root = manifest ? manifest->getAsObject() : nullptr;
   if (!root) {
@@ -320,10 +314,8 @@ int executeWebGpu(const WebGpuArtifact &art, const WebGpuRunner &runner,
                   std::vector<HostTensor> &outputs, unsigned bench,
                   double &medianMs) {
   TempDir tmp;
-  if (!tmp.ok) {
-    llvm::errs() << "error: cannot create a temporary folder\n";
+  if (!tmp.usable())
     return kExitError;
-  }
   for (const auto &[file, code] : art.wgsl)
     if (!writeFile(tmp.file(file), code))
       return kExitError;

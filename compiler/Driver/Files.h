@@ -26,10 +26,11 @@ inline bool writeFile(const std::string &path, llvm::StringRef data) {
 /// A temporary directory removed when it goes out of scope.
 struct TempDir {
   llvm::SmallString<256> path;
+  std::string parent;
   bool ok;
   /// In the system's temporary folder, or inside `parent` (made absolute,
   /// so the files can be renamed into `parent` later).
-  explicit TempDir(const std::string &parent = "") {
+  explicit TempDir(const std::string &parent = "") : parent(parent) {
     llvm::SmallString<256> model(parent);
     std::error_code ec;
     if (!parent.empty()) {
@@ -41,6 +42,13 @@ struct TempDir {
     if (!ec)
       ec = llvm::sys::fs::createUniqueDirectory(model, path);
     ok = !ec;
+  }
+  /// Whether the folder exists; reports it on stderr when it does not.
+  bool usable() const {
+    if (!ok)
+      llvm::errs() << (parent.empty() ? "" : parent + ": ")
+                   << "error: cannot create a temporary folder\n";
+    return ok;
   }
   ~TempDir() {
     if (ok)
