@@ -439,9 +439,11 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
   // contiguous tile once, before the step loop. Its rows lie a tensor row
   // apart (2 KiB for 512 positions), so the 64 rows of a tile fall into a
   // few cache sets and evict each other on every sweep.
-  if (step && !kn->dot) {
-    auto stepArg = dyn_cast<BlockArgument>(step);
-    Operation *stepLoop = stepArg ? stepArg.getOwner()->getParentOp() : nullptr;
+  // Copying a tile in every step costs more than the conflicts it saves
+  // (measured on K and V): only tiles that can be copied once.
+  auto stepArg = dyn_cast_if_present<BlockArgument>(step);
+  Operation *stepLoop = stepArg ? stepArg.getOwner()->getParentOp() : nullptr;
+  if (stepLoop && !kn->dot) {
     for (Operand *o : {&kn->a, &kn->b}) {
       auto type = cast<MemRefType>(o->buffer.getType());
       int64_t tileElems = 1;
@@ -452,16 +454,11 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
             d == 0 || (!o->exprs.empty() &&
                        toLinear(o->exprs[r], op.getNumLoops())->coeffs[0] != 0);
       }
-      if (!type.hasStaticShape() || llvm::is_contained(o->dims, 0u) ||
+      bool baseInLoop = llvm::any_of(o->dims, [&](unsigned d) {
+        return base[d] && definedIn(base[d], stepLoop);
+      });
+      if (movesWithStep || baseInLoop || !type.hasStaticShape() ||
           type.getNumElements() <= tileElems)
-        continue;
-      // Copying a tile in every step costs more than the conflicts it
-      // saves (measured on K and V): only tiles copied once.
-      bool hoist =
-          stepLoop && !movesWithStep && llvm::all_of(o->dims, [&](unsigned d) {
-            return !base[d] || !definedIn(base[d], stepLoop);
-          });
-      if (!hoist)
         continue;
       OpBuilder pb(stepLoop);
       SmallVector<int64_t> shape;

@@ -728,27 +728,41 @@ struct LowerToLoops
     unsigned numOut = red.getNumOutputDims();
     if (dims[t.m] != numOut || dims[t.n] != numOut - 1)
       return false;
-    Location loc = red.getLoc();
-    auto vecType = cast<VectorType>(t.vectors.front().getType());
     for (int64_t j = 0; j < t.cols; ++j) {
       Value v = t.vectors[j];
       for (int64_t i = 1; i < t.rows; ++i)
-        v = BodyEmitter::combine(b, loc, red.getReduction(), v,
+        v = BodyEmitter::combine(b, red.getLoc(), red.getReduction(), v,
                                  t.vectors[i * t.cols + j]);
-      SmallVector<Value> idx(numOut);
-      for (auto [r, d] : llvm::enumerate(dims))
-        if (d < numOut)
-          idx[d] = t.at[r];
-      idx[numOut - 1] = arith::AddIOp::create(
-          b, loc, idx[numOut - 1],
-          arith::ConstantIndexOp::create(b, loc, j * t.lanes));
-      SmallVector<Value> at = bufferIndex(b, loc, buf, idx, &layouts);
-      Value acc = vector::LoadOp::create(b, loc, vecType, buf, at);
-      vector::StoreOp::create(
-          b, loc, BodyEmitter::combine(b, loc, red.getReduction(), acc, v), buf,
-          at);
+      accumulateInto(b, red, dims, buf, t.at, v, j * t.lanes);
     }
     return true;
+  }
+
+  /// Combines `v` (a scalar, or a vector along `red`'s last index) into
+  /// `red`'s element read by the producer's point `at`, its last coordinate
+  /// moved by `offset`.
+  void accumulateInto(OpBuilder &b, EinsumOp red, ArrayRef<unsigned> dims,
+                      Value buf, ArrayRef<Value> at, Value v, int64_t offset) {
+    Location loc = red.getLoc();
+    unsigned numOut = red.getNumOutputDims();
+    SmallVector<Value> idx(numOut);
+    for (auto [r, d] : llvm::enumerate(dims))
+      if (d < numOut)
+        idx[d] = at[r];
+    if (offset)
+      idx[numOut - 1] =
+          arith::AddIOp::create(b, loc, idx[numOut - 1],
+                                arith::ConstantIndexOp::create(b, loc, offset));
+    SmallVector<Value> pos = bufferIndex(b, loc, buf, idx, &layouts);
+    Value acc =
+        isa<VectorType>(v.getType())
+            ? (Value)vector::LoadOp::create(b, loc, v.getType(), buf, pos)
+            : (Value)memref::LoadOp::create(b, loc, buf, pos);
+    Value sum = BodyEmitter::combine(b, loc, red.getReduction(), acc, v);
+    if (isa<VectorType>(v.getType()))
+      vector::StoreOp::create(b, loc, sum, buf, pos);
+    else
+      memref::StoreOp::create(b, loc, sum, buf, pos);
   }
 
   /// Lowers one einsum into `buf`, within the ranges enclosing fused loops
@@ -1105,15 +1119,7 @@ struct LowerToLoops
             // the sum AV_SLD) adds each value it stores.
             PointHook afterStore = [&](OpBuilder &eb, ArrayRef<Value> at,
                                        Value v) {
-              SmallVector<Value> idx(red.getNumOutputDims());
-              for (auto [r, d] : llvm::enumerate(*rows))
-                if (d < idx.size())
-                  idx[d] = at[r];
-              Location rl = red.getLoc();
-              Value acc = loadAt(eb, rl, redBuf, idx, &layouts);
-              storeAt(eb, rl,
-                      BodyEmitter::combine(eb, rl, red.getReduction(), acc, v),
-                      redBuf, idx, &layouts);
+              accumulateInto(eb, red, *rows, redBuf, at, v, 0);
               fused = true;
             };
             ok &= succeeded(lowerEinsum(fb, m, buffers.lookup(m.getResult()),
