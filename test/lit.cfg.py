@@ -36,6 +36,14 @@ config.substitutions.append(("%clang", config.clang))
 if config.have_fuzzer:
     config.available_features.add("fuzzer")
 
+# Code paths that only AVX-512 CPUs take (exp by vscalefps) run only there.
+try:
+    with open("/proc/cpuinfo") as f:
+        if " avx512f" in f.read():
+            config.available_features.add("avx512")
+except OSError:
+    pass
+
 # aarch64 programs run under qemu-user against Debian's cross sysroot.
 import shutil
 if shutil.which("qemu-aarch64") and os.path.exists("/usr/aarch64-linux-gnu/lib/crt1.o") \

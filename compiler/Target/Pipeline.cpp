@@ -83,7 +83,10 @@ void addLowerToLoopsPipeline(OpPassManager &pm, const CpuMachine &machine) {
 }
 
 void addLoopsToLLVMPipeline(OpPassManager &pm, const CpuMachine &machine) {
-  pm.addPass(createCascadeMathApproximation());
+  CascadeMathApproximationOptions math;
+  // AVX-512 scales by 2^k in one instruction (vscalefps).
+  math.scaleExp = machine.arch == "x86_64" && machine.registers == 32;
+  pm.addPass(createCascadeMathApproximation(math));
   // scf.parallel loops run on the OpenMP runtime's thread pool (libomp):
   // the one pool of a Cascade process. Without it (cross targets with no
   // libomp build) scf-to-cf runs them as sequential loops.
