@@ -33,8 +33,9 @@ namespace {
 ///
 /// Special values: x = NaN gives NaN (r is NaN; k is computed from a copy
 /// of x that is never NaN, so the float-to-int conversion is defined),
-/// +inf gives inf, -inf and x < -110 give 0 (x is raised to -110, whose
-/// 2^k is far below the smallest denormal).
+/// +inf gives inf, -inf and every x whose result is below the smallest
+/// normal float give 0 (upstream's flushes from -87.68 on).
+/// 17 instructions after vectorization, upstream's 20.
 struct ExpByScaling : public OpRewritePattern<math::ExpOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -50,10 +51,16 @@ struct ExpByScaling : public OpRewritePattern<math::ExpOp> {
       return math::FmaOp::create(b, x, y, z);
     };
     Value x = op.getOperand();
-    // Below -110 the result rounds to 0; NaN stays (the compare is false).
-    Value low = cst(-110.0f);
-    Value isLow = arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, x, low);
-    x = arith::SelectOp::create(b, isLow, low, x);
+    // Results below the smallest normal float (x < ln 2^-126) are 0, chosen
+    // at the end; x is replaced by 0 for the computation meanwhile. A
+    // denormal or underflowing result would cost a microcode assist (100+
+    // cycles on x86) in vscalefps and in every later operation that reads
+    // it, and a softmax over large scores produces thousands. NaN stays
+    // (the compare is false).
+    Value isLow = arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, x,
+                                        cst(-87.3365447f));
+    Value zero = cst(0.0f);
+    x = arith::SelectOp::create(b, isLow, zero, x);
     // k from a copy bounded above and never NaN (minnumf(NaN, c) = c): from
     // x = 89 on, 2^128 * p(r) with p(r) > 1 overflows to inf as it should.
     Value bounded = arith::MinNumFOp::create(b, x, cst(89.0f));
@@ -67,7 +74,8 @@ struct ExpByScaling : public OpRewritePattern<math::ExpOp> {
                     1.6666665459e-1f, 5.0000001201e-1f, 1.0f, 1.0f})
       p = fma(p, r, cst(c));
     Value n = arith::FPToSIOp::create(b, b.getI32Type(), k);
-    rewriter.replaceOp(op, LLVM::LoadExpOp::create(b, b.getF32Type(), p, n));
+    Value y = LLVM::LoadExpOp::create(b, b.getF32Type(), p, n);
+    rewriter.replaceOp(op, arith::SelectOp::create(b, isLow, zero, y));
     return success();
   }
 };
