@@ -76,6 +76,32 @@ def CascadeLowerToLoops : Pass<"cascade-lower-to-loops", "mlir::ModuleOp"> {
   ];
 }
 
+def CascadeOrientContractions
+    : Pass<"cascade-orient-contractions", "mlir::ModuleOp"> {
+  let summary = "Compute a contraction transposed when that transposes the "
+                "smaller operand";
+  let description = [{
+    The CPU contraction kernels vectorize along the output's last index `n`
+    and transpose, panel by panel and on every call, an operand that carries
+    `n` but runs along a reduced index (a weight `W[n,k]`). When the other
+    operand is at most half its size (activations `X[p,k]` against a BERT
+    weight), the equation is computed with `p` moved last and copied back:
+
+        C[p,n] = X[p,k] * W[n,k]   ->   C_T[n,p] = X[p,k] * W[n,k]
+                                        C[p,n]   = C_T[n,p]
+
+    Applies to `+`-reductions of two plain reads (times constants) whose
+    moved index is a multiple of `lanes`; equations a schedule touches or
+    puts in a `fuse` group stay as written. Run by the CPU targets when
+    their contraction kernels are on, right before lowering to loops.
+  }];
+  let options = [
+    Option<"lanes", "lanes", "int64_t", /*default=*/"16",
+           "The moved index must be a multiple of this (the kernels' vector "
+           "lanes)">
+  ];
+}
+
 def CascadeMathApproximation : Pass<"cascade-math-approximation"> {
   let summary = "Replace transcendental math ops by vectorizable polynomials";
   let description = [{

@@ -73,6 +73,8 @@ void addLowerToLoopsPipeline(OpPassManager &pm, const CpuMachine &machine) {
     return;
   }
   pm.addPass(createCascadeOutlineLayers());
+  if (machine.kernels)
+    pm.addPass(createCascadeOrientContractions());
   CascadeLowerToLoopsOptions options;
   options.registers = machine.registers;
   options.kernels = machine.kernels;

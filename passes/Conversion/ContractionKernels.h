@@ -62,6 +62,16 @@ lowerContractionKernel(mlir::OpBuilder &b, EinsumOp op, mlir::Value out,
                        llvm::ArrayRef<IndexRange> ranges = {},
                        const TileEpilogue &epilogue = nullptr);
 
+/// Lowers `C[..., p, ..., n] = T[..., n, ..., p]` (a plain read whose last
+/// coordinate is an output index other than the last) as copies of
+/// lanes x lanes blocks through a register transpose. Fails, emitting
+/// nothing, for other equations or extents that are not multiples of lanes.
+mlir::LogicalResult lowerTransposeKernel(mlir::OpBuilder &b, EinsumOp op,
+                                         mlir::Value out,
+                                         llvm::ArrayRef<mlir::Value> inputs,
+                                         bool parallel, int64_t lanes,
+                                         const BufferRemap &remap);
+
 } // namespace cascade
 
 #endif

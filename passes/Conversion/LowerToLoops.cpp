@@ -836,6 +836,11 @@ struct LowerToLoops
 
     if (tryKernel(argBuffers))
       return success();
+    if (kernels && !touched &&
+        succeeded(lowerTransposeKernel(b, op, buf, argBuffers,
+                                       parallel && !inParallel,
+                                       registers >= 32 ? 16 : 8, remap)))
+      return success();
 
     // Loops over every index but the fixed one.
     auto withoutStep = [&](ArrayRef<unsigned> order) {

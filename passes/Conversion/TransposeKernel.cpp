@@ -1,0 +1,126 @@
+//===- TransposeKernel.cpp - Copies that transpose, in register blocks ----===//
+//
+// `C[p,n] = T[n,p]` lowered as loops writes C along n and reads T with a
+// stride of a whole row per element. This copies lanes x lanes blocks
+// instead: lanes vector loads along T's last index, a register transpose,
+// lanes vector stores along C's. cascade-orient-contractions makes such
+// copies after the transposed contractions it introduces.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/Cascade/IR/Access.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "passes/Conversion/ContractionKernels.h"
+#include "llvm/ADT/SmallBitVector.h"
+
+using namespace mlir;
+
+namespace cascade {
+
+LogicalResult lowerTransposeKernel(OpBuilder &b, EinsumOp op, Value out,
+                                   ArrayRef<Value> inputs, bool parallel,
+                                   int64_t lanes, const BufferRemap &remap) {
+  unsigned numOut = op.getNumOutputDims();
+  if (op.hasReduction() || op.isRecurrence() || numOut < 2 ||
+      op.getNumLoops() != numOut)
+    return failure();
+  auto read = op.getYieldedValue().getDefiningOp<ReadOp>();
+  if (!read || read.getMap().getNumResults() != numOut)
+    return failure();
+  // The read's coordinates: a permutation of the output indices.
+  SmallVector<unsigned> src;
+  llvm::SmallBitVector seen(numOut);
+  for (AffineExpr e : read.getMap().getResults()) {
+    auto d = dyn_cast<AffineDimExpr>(e);
+    if (!d || seen.test(d.getPosition()))
+      return failure();
+    seen.set(d.getPosition());
+    src.push_back(d.getPosition());
+  }
+  unsigned n = numOut - 1, q = src.back();
+  ArrayRef<int64_t> ext = op.getExtents();
+  if (q == n || ext[n] % lanes != 0 || ext[q] % lanes != 0)
+    return failure();
+  Value in = inputs[cast<BlockArgument>(read.getTensor()).getArgNumber()];
+  Location loc = op.getLoc();
+  auto cst = [&](OpBuilder &nb, int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(nb, loc, v);
+  };
+  auto place = [&](OpBuilder &nb, Value buf, SmallVector<Value> idx) {
+    return remap ? remap(nb, buf, idx) : idx;
+  };
+  auto vecType = VectorType::get({lanes}, b.getF32Type());
+  auto tileType = VectorType::get({lanes, lanes}, b.getF32Type());
+
+  // Loops: the other indices in output order, then blocks of q and of n.
+  SmallVector<unsigned> dims;
+  SmallVector<int64_t> steps;
+  for (unsigned d = 0; d < numOut; ++d)
+    if (d != q && d != n) {
+      dims.push_back(d);
+      steps.push_back(1);
+    }
+  for (unsigned d : {q, n}) {
+    dims.push_back(d);
+    steps.push_back(lanes);
+  }
+  int64_t elements = 1;
+  for (int64_t e : ext)
+    elements *= e;
+  SmallVector<Value> at(numOut);
+  auto block = [&](OpBuilder &nb) {
+    Value tile = arith::ConstantOp::create(
+        nb, loc, DenseElementsAttr::get(tileType, 0.0f));
+    Value n0 = at[n], q0 = at[q];
+    for (int64_t r = 0; r < lanes; ++r) {
+      at[n] = arith::AddIOp::create(nb, loc, n0, cst(nb, r));
+      SmallVector<Value> idx;
+      for (unsigned d : src)
+        idx.push_back(at[d]);
+      Value v =
+          vector::LoadOp::create(nb, loc, vecType, in, place(nb, in, idx));
+      tile = vector::InsertOp::create(nb, loc, v, tile, r);
+    }
+    at[n] = n0;
+    Value t =
+        vector::TransposeOp::create(nb, loc, tile, ArrayRef<int64_t>{1, 0});
+    for (int64_t c = 0; c < lanes; ++c) {
+      at[q] = arith::AddIOp::create(nb, loc, q0, cst(nb, c));
+      vector::StoreOp::create(nb, loc, vector::ExtractOp::create(nb, loc, t, c),
+                              out, place(nb, out, at));
+    }
+    at[q] = q0;
+  };
+  std::function<void(OpBuilder &, unsigned)> level = [&](OpBuilder &nb,
+                                                         unsigned i) {
+    if (i == dims.size())
+      return block(nb);
+    unsigned d = dims[i];
+    auto body = [&](OpBuilder &lb, Value iv) {
+      at[d] = iv;
+      level(lb, i + 1);
+    };
+    // The outermost loop on the thread pool when the copy is large.
+    if (i == 0 && parallel && elements >= (int64_t(1) << 15)) {
+      scf::ParallelOp::create(nb, loc, ValueRange{cst(nb, 0)},
+                              ValueRange{cst(nb, ext[d])},
+                              ValueRange{cst(nb, steps[i])},
+                              [&](OpBuilder &pb, Location, ValueRange ivs) {
+                                body(pb, ivs[0]);
+                                scf::ReduceOp::create(pb, loc);
+                              });
+      return;
+    }
+    scf::ForOp::create(nb, loc, cst(nb, 0), cst(nb, ext[d]), cst(nb, steps[i]),
+                       ValueRange{},
+                       [&](OpBuilder &fb, Location, Value iv, ValueRange) {
+                         body(fb, iv);
+                         scf::YieldOp::create(fb, loc);
+                       });
+  };
+  level(b, 0);
+  return success();
+}
+
+} // namespace cascade
