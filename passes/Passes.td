@@ -84,8 +84,9 @@ def CascadeOrientContractions
     The CPU contraction kernels vectorize along the output's last index `n`
     and transpose, panel by panel and on every call, an operand that carries
     `n` but runs along a reduced index (a weight `W[n,k]`). When the other
-    operand is at most half its size (activations `X[p,k]` against a BERT
-    weight), the equation is computed with `p` moved last and copied back:
+    operand and the result together are at most half its size (activations
+    `X[p,k]` of 128 tokens against a BERT weight), the equation is computed
+    with `p` moved last and copied back:
 
         C[p,n] = X[p,k] * W[n,k]   ->   C_T[n,p] = X[p,k] * W[n,k]
                                         C[p,n]   = C_T[n,p]

@@ -6,7 +6,7 @@
 // reduced k), the kernel transposes it panel by panel on every call. If
 // the other operand is much smaller (the activations X[p,k] of a few
 // hundred tokens against a 768 x 3072 weight), computing the transposed
-// result is cheaper:
+// result is cheaper (when a and the result together are at most half of W):
 //
 //   C[p,n] = X[p,k] * W[n,k]   becomes   C_T[n,p] = X[p,k] * W[n,k]
 //                                        C[p,n]   = C_T[n,p]
@@ -89,8 +89,14 @@ std::optional<unsigned> indexToMoveLast(EinsumOp op, const LoopSchedule &sched,
       count *= ext[d];
     return count;
   };
-  // Worth a copy of the result only if a is much smaller than b.
-  if (2 * elements(a) > elements(b))
+  // Elements transposed per call: b's panels as written; a's panels (at
+  // most) and the copy of the result when oriented. Measured at BERT-base
+  // sizes, orienting wins 10-16% at 128 tokens and loses 7-9% at 512 on
+  // the 768 -> 3072 projection, where this ratio is 0.42 and 1.7.
+  int64_t result = 1;
+  for (unsigned d = 0; d < numOut; ++d)
+    result *= ext[d];
+  if (2 * (elements(a) + result) > elements(b))
     return std::nullopt;
   return p;
 }
