@@ -560,7 +560,6 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
       // multiple of 16 long when the extent is (kKC is).
       if (kn->transB && kn->lanes == 16 && ext[kn->k] % 16 == 0 &&
           colStep % 16 == 0) {
-        auto tileType = VectorType::get({16, 16}, fb0.getF32Type());
         scf::ForOp::create(
             fb0, loc, lo, hi, cst(fb0, 16), ValueRange{},
             [&](OpBuilder &kb, Location, Value k0, ValueRange) {
@@ -574,26 +573,22 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
                   kb, loc, cst(kb, 0), cst(kb, colStep), cst(kb, 16),
                   ValueRange{},
                   [&](OpBuilder &jb, Location, Value j0, ValueRange) {
-                    Value tile = arith::ConstantOp::create(
-                        jb, loc, DenseElementsAttr::get(tileType, 0.0f));
                     Value n0 = arith::AddIOp::create(jb, loc, at[kn->n], j0);
-                    for (int64_t r = 0; r < 16; ++r) {
-                      pos[kn->n] =
-                          arith::AddIOp::create(jb, loc, n0, cst(jb, r));
-                      Value v = vector::LoadOp::create(
-                          jb, loc, vecType, inB,
-                          place(jb, inB, indices(jb, kn->b, pos)));
-                      tile = vector::InsertOp::create(jb, loc, v, tile, r);
-                    }
-                    Value t = vector::TransposeOp::create(
-                        jb, loc, tile, ArrayRef<int64_t>{1, 0});
-                    for (int64_t c = 0; c < 16; ++c) {
-                      Value v = vector::ExtractOp::create(jb, loc, t, c);
-                      Value dst =
-                          arith::AddIOp::create(jb, loc, row, cst(jb, c));
-                      vector::StoreOp::create(jb, loc, v, panel,
-                                              ValueRange{dst, j0});
-                    }
+                    transposeBlock(
+                        jb, loc, 16,
+                        [&](OpBuilder &rb, int64_t r) -> Value {
+                          pos[kn->n] =
+                              arith::AddIOp::create(rb, loc, n0, cst(rb, r));
+                          return vector::LoadOp::create(
+                              rb, loc, vecType, inB,
+                              place(rb, inB, indices(rb, kn->b, pos)));
+                        },
+                        [&](OpBuilder &cb, int64_t c, Value column) {
+                          Value dst =
+                              arith::AddIOp::create(cb, loc, row, cst(cb, c));
+                          vector::StoreOp::create(cb, loc, column, panel,
+                                                  ValueRange{dst, j0});
+                        });
                     scf::YieldOp::create(jb, loc);
                   });
               scf::YieldOp::create(kb, loc);

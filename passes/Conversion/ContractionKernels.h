@@ -62,6 +62,15 @@ lowerContractionKernel(mlir::OpBuilder &b, EinsumOp op, mlir::Value out,
                        llvm::ArrayRef<IndexRange> ranges = {},
                        const TileEpilogue &epilogue = nullptr);
 
+/// Transposes a lanes x lanes block in registers: `loadRow(b, r)` gives row
+/// r (a vector of lanes elements), `storeColumn(b, c, v)` receives column c.
+/// The transposed weight panels and the transpose kernel both use it.
+void transposeBlock(
+    mlir::OpBuilder &b, mlir::Location loc, int64_t lanes,
+    llvm::function_ref<mlir::Value(mlir::OpBuilder &, int64_t)> loadRow,
+    llvm::function_ref<void(mlir::OpBuilder &, int64_t, mlir::Value)>
+        storeColumn);
+
 /// Lowers `C[..., p, ..., n] = T[..., n, ..., p]` (a plain read whose last
 /// coordinate is an output index other than the last) as copies of
 /// lanes x lanes blocks through a register transpose. Fails, emitting

@@ -18,6 +18,22 @@ using namespace mlir;
 
 namespace cascade {
 
+void transposeBlock(
+    OpBuilder &b, Location loc, int64_t lanes,
+    function_ref<Value(OpBuilder &, int64_t)> loadRow,
+    function_ref<void(OpBuilder &, int64_t, Value)> storeColumn) {
+  auto tileType = VectorType::get({lanes, lanes}, b.getF32Type());
+  Value tile =
+      arith::ConstantOp::create(b, loc, DenseElementsAttr::get(tileType, 0.0f));
+  for (int64_t r = 0; r < lanes; ++r)
+    tile = vector::InsertOp::create(b, loc, loadRow(b, r), tile, r);
+  // Canonicalization turns the transpose into element moves, which LLVM
+  // lowers to permutes.
+  Value t = vector::TransposeOp::create(b, loc, tile, ArrayRef<int64_t>{1, 0});
+  for (int64_t c = 0; c < lanes; ++c)
+    storeColumn(b, c, vector::ExtractOp::create(b, loc, t, c));
+}
+
 LogicalResult lowerTransposeKernel(OpBuilder &b, EinsumOp op, Value out,
                                    ArrayRef<Value> inputs, bool parallel,
                                    int64_t lanes, const BufferRemap &remap) {
@@ -51,7 +67,6 @@ LogicalResult lowerTransposeKernel(OpBuilder &b, EinsumOp op, Value out,
     return remap ? remap(nb, buf, idx) : idx;
   };
   auto vecType = VectorType::get({lanes}, b.getF32Type());
-  auto tileType = VectorType::get({lanes, lanes}, b.getF32Type());
 
   // Loops: the other indices in output order, then blocks of q and of n.
   SmallVector<unsigned> dims;
@@ -70,26 +85,22 @@ LogicalResult lowerTransposeKernel(OpBuilder &b, EinsumOp op, Value out,
     elements *= e;
   SmallVector<Value> at(numOut);
   auto block = [&](OpBuilder &nb) {
-    Value tile = arith::ConstantOp::create(
-        nb, loc, DenseElementsAttr::get(tileType, 0.0f));
     Value n0 = at[n], q0 = at[q];
-    for (int64_t r = 0; r < lanes; ++r) {
-      at[n] = arith::AddIOp::create(nb, loc, n0, cst(nb, r));
-      SmallVector<Value> idx;
-      for (unsigned d : src)
-        idx.push_back(at[d]);
-      Value v =
-          vector::LoadOp::create(nb, loc, vecType, in, place(nb, in, idx));
-      tile = vector::InsertOp::create(nb, loc, v, tile, r);
-    }
-    at[n] = n0;
-    Value t =
-        vector::TransposeOp::create(nb, loc, tile, ArrayRef<int64_t>{1, 0});
-    for (int64_t c = 0; c < lanes; ++c) {
-      at[q] = arith::AddIOp::create(nb, loc, q0, cst(nb, c));
-      vector::StoreOp::create(nb, loc, vector::ExtractOp::create(nb, loc, t, c),
-                              out, place(nb, out, at));
-    }
+    transposeBlock(
+        nb, loc, lanes,
+        [&](OpBuilder &rb, int64_t r) -> Value {
+          // Row n0 + r of T; `at` keeps n0 for the stores.
+          Value row = arith::AddIOp::create(rb, loc, n0, cst(rb, r));
+          SmallVector<Value> idx;
+          for (unsigned d : src)
+            idx.push_back(d == n ? row : at[d]);
+          return vector::LoadOp::create(rb, loc, vecType, in,
+                                        place(rb, in, idx));
+        },
+        [&](OpBuilder &cb, int64_t c, Value column) {
+          at[q] = arith::AddIOp::create(cb, loc, q0, cst(cb, c));
+          vector::StoreOp::create(cb, loc, column, out, place(cb, out, at));
+        });
     at[q] = q0;
   };
   std::function<void(OpBuilder &, unsigned)> level = [&](OpBuilder &nb,
