@@ -151,6 +151,11 @@ struct OrientContractions
   using CascadeOrientContractionsBase::CascadeOrientContractionsBase;
 
   void runOnOperation() override {
+    if (lanes < 1) {
+      getOperation().emitError(
+          "cascade-orient-contractions: lanes must be positive");
+      return signalPassFailure();
+    }
     getOperation().walk([&](func::FuncOp func) {
       LoopSchedule sched = LoopSchedule::fromFunction(func);
       for (EinsumOp op : llvm::to_vector(func.getOps<EinsumOp>()))
