@@ -72,7 +72,10 @@ def CascadeLowerToLoops : Pass<"cascade-lower-to-loops", "mlir::ModuleOp"> {
            "parallel loops over heads and query tiles">,
     Option<"registers", "registers", "int64_t", /*default=*/"16",
            "Vector registers of the target (16 for AVX2/NEON, 32 for AVX-512 "
-           "and SVE): sizes the kernels' register tiles">
+           "and SVE): sizes the kernels' register tiles">,
+    Option<"l2Bytes", "l2-bytes", "int64_t", /*default=*/"1048576",
+           "L2 cache of one core, in bytes: decides whether a long "
+           "reduction is cut into blocks">
   ];
 }
 

@@ -162,6 +162,8 @@ std::vector<std::string> Tuner::baseArgs(const std::string &schedule) {
     args.push_back("--cpu=" + o.target.cpu);
   if (!o.target.features.empty())
     args.push_back("--features=" + o.target.features);
+  if (o.target.l2Bytes)
+    args.push_back("--l2-cache=" + std::to_string(o.target.l2Bytes));
   if (!o.weights.empty())
     args.push_back("--weights=" + o.weights);
   for (const std::string &in : o.inputs)

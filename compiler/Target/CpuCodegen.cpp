@@ -18,6 +18,7 @@
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
@@ -137,6 +138,31 @@ static LogicalResult checkMachine(Operation *anchor, const llvm::Target &target,
   return success();
 }
 
+/// The L2 cache of this machine's first core, from Linux's sysfs.
+static std::optional<int64_t> hostL2Bytes() {
+  for (int i = 0; i < 8; ++i) {
+    std::string dir =
+        "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/";
+    auto level = llvm::MemoryBuffer::getFileAsStream(dir + "level");
+    if (!level)
+      return std::nullopt;
+    if ((*level)->getBuffer().trim() != "2")
+      continue;
+    auto size = llvm::MemoryBuffer::getFileAsStream(dir + "size");
+    if (!size)
+      return std::nullopt;
+    llvm::StringRef text = (*size)->getBuffer().trim(); // "2048K"
+    int64_t scale = text.consume_back("K")   ? 1024
+                    : text.consume_back("M") ? 1024 * 1024
+                                             : 1;
+    int64_t v;
+    if (text.getAsInteger(10, v) || v <= 0)
+      return std::nullopt;
+    return v * scale;
+  }
+  return std::nullopt;
+}
+
 static void initializeLLVMTargets() {
   static bool done = [] {
     llvm::InitializeAllTargetInfos();
@@ -208,6 +234,11 @@ FailureOr<CpuMachine> resolveCpuMachine(Operation *anchor,
     m.openmp = m.native;
   }
   m.gpuLoops = t.gpuLoops;
+  if (t.l2Bytes)
+    m.l2Bytes = t.l2Bytes;
+  else if (useHost && t.cpu.empty())
+    if (std::optional<int64_t> l2 = hostL2Bytes())
+      m.l2Bytes = *l2;
   return m;
 }
 

@@ -77,6 +77,7 @@ void addLowerToLoopsPipeline(OpPassManager &pm, const CpuMachine &machine) {
     pm.addPass(createCascadeOrientContractions());
   CascadeLowerToLoopsOptions options;
   options.registers = machine.registers;
+  options.l2Bytes = machine.l2Bytes;
   options.kernels = machine.kernels;
   pm.addPass(createCascadeLowerToLoops(options));
   pm.addPass(createCanonicalizerPass());

@@ -33,6 +33,9 @@ struct TargetOptions {
   // CPU targets: lower with the GPU targets' loop nests (one parallel loop
   // per kernel, collapsed and tiled by blocks) to test that mapping here.
   bool gpuLoops = false;
+  // L2 cache of one core in bytes (`--l2-cache`); 0: the host's when
+  // compiling for it, else 1 MiB.
+  int64_t l2Bytes = 0;
 };
 
 /// The GPU code is generated for (`--arch`), and how kernels are shaped.
@@ -72,13 +75,14 @@ std::string findPtxas();
 /// what the lowering makes of it.
 struct CpuMachine {
   std::string triple, cpu, features;
-  std::string arch;       // "x86_64" or "aarch64": the manifest's target
-  bool native = true;     // runs on this machine (else: under an emulator)
-  int64_t registers = 16; // vector registers, in 256-bit units
-  bool kernels = true;    // register-tiled contraction kernels
-  bool openmp = true;     // scf.parallel on libomp's thread pool
-  bool scalable = false;  // SVE: vector-length-agnostic loops
-  bool gpuLoops = false;  // the CUDA target's loop nests, run on this CPU
+  std::string arch;          // "x86_64" or "aarch64": the manifest's target
+  bool native = true;        // runs on this machine (else: under an emulator)
+  int64_t registers = 16;    // vector registers, in 256-bit units
+  int64_t l2Bytes = 1 << 20; // L2 cache of one core
+  bool kernels = true;       // register-tiled contraction kernels
+  bool openmp = true;        // scf.parallel on libomp's thread pool
+  bool scalable = false;     // SVE: vector-length-agnostic loops
+  bool gpuLoops = false;     // the CUDA target's loop nests, run on this CPU
 };
 
 /// Resolves `--target/--cpu/--features` (host: this machine's CPU and

@@ -44,9 +44,14 @@ struct KernelTile {
 };
 using TileEpilogue = std::function<void(mlir::OpBuilder &, const KernelTile &)>;
 
-/// `registers` is the number of vector registers of the target: it sizes the
-/// register tile. With `step`, index 0 is fixed to it (the step of an
-/// enclosing fused loop; the broadcast form only, with reads such as
+/// What the kernels need to know of the CPU.
+struct KernelMachine {
+  int64_t registers = 16;    // vector registers: size the register tile
+  int64_t l2Bytes = 1 << 20; // L2 cache of one core: sizes reduction blocks
+};
+
+/// `machine` describes the target CPU. With `step`, index 0 is fixed to it (the
+/// step of an enclosing fused loop; the broadcast form only, with reads such as
 /// `K[e, 32*m1 + m0]`), and `remap` translates coordinates to buffer indices.
 /// `ranges` (one per index, or empty) restricts indices to part of their
 /// range (extent 0: the whole), as enclosing shared loops select: the kernel
@@ -57,7 +62,7 @@ using TileEpilogue = std::function<void(mlir::OpBuilder &, const KernelTile &)>;
 mlir::LogicalResult
 lowerContractionKernel(mlir::OpBuilder &b, EinsumOp op, mlir::Value out,
                        llvm::ArrayRef<mlir::Value> inputs, bool parallel,
-                       int64_t registers, mlir::Value step = {},
+                       const KernelMachine &machine, mlir::Value step = {},
                        const BufferRemap &remap = nullptr,
                        llvm::ArrayRef<IndexRange> ranges = {},
                        const TileEpilogue &epilogue = nullptr);

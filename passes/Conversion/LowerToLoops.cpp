@@ -492,6 +492,11 @@ struct LowerToLoops
     : public cascade::impl::CascadeLowerToLoopsBase<LowerToLoops> {
   using CascadeLowerToLoopsBase::CascadeLowerToLoopsBase;
   void runOnOperation() override {
+    if (l2Bytes < 1) {
+      getOperation().emitError("cascade-lower-to-loops: l2-bytes must be "
+                               "positive");
+      return signalPassFailure();
+    }
     SmallVector<func::FuncOp> models;
     // Functions whose signature is already on buffers were lowered before.
     getOperation().walk([&](func::FuncOp f) {
@@ -806,7 +811,7 @@ struct LowerToLoops
              succeeded(lowerContractionKernel(
                  // An epilogue reduces across tiles: one thread.
                  b, op, buf, argBuffers, parallel && !inParallel && !epilogue,
-                 registers, step, remap,
+                 KernelMachine{registers, l2Bytes}, step, remap,
                  otherBounds ? ArrayRef(ranges) : ArrayRef<IndexRange>(),
                  epilogue));
     };

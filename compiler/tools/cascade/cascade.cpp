@@ -28,6 +28,11 @@ static cl::opt<std::string>
 static cl::opt<std::string>
     features("features", cl::desc("CPU features, e.g. +avx2,-avx512f"),
              cl::cat(category));
+static cl::opt<std::string> l2Cache(
+    "l2-cache",
+    cl::desc("CPU targets: L2 cache of one core, e.g. 2M or 1280K (default: "
+             "the host's when compiling for it, else 1M)"),
+    cl::cat(category));
 static cl::opt<std::string>
     arch("arch", cl::desc("GPU architecture (sm_80|sm_90)"), cl::cat(category));
 static cl::opt<bool> gpuLoops(
@@ -35,10 +40,10 @@ static cl::opt<bool> gpuLoops(
     cl::desc("CPU targets: run the CUDA target's loop nests (one parallel "
              "loop per kernel) on this CPU, to test that mapping"),
     cl::cat(category));
-static cl::opt<std::string>
-    emit("emit",
-         cl::desc("opt: ein|mlir|loops|llvm|asm|gpu|ptx|wgsl; compile: lib|exe"),
-         cl::cat(category));
+static cl::opt<std::string> emit(
+    "emit",
+    cl::desc("opt: ein|mlir|loops|llvm|asm|gpu|ptx|wgsl; compile: lib|exe"),
+    cl::cat(category));
 static cl::opt<std::string>
     passes("passes", cl::desc("Pass pipeline to run first (comma-separated)"),
            cl::cat(category));
@@ -146,6 +151,21 @@ static bool parseDuration(StringRef text, double &seconds) {
   return true;
 }
 
+/// A size in bytes: a count with an optional K or M suffix (powers of 2).
+static bool parseBytes(StringRef text, int64_t &bytes) {
+  StringRef b = text.trim();
+  int64_t scale = 1;
+  if (b.consume_back_insensitive("k"))
+    scale = 1024;
+  else if (b.consume_back_insensitive("m"))
+    scale = 1024 * 1024;
+  uint64_t v;
+  if (b.getAsInteger(10, v) || v == 0 || v > (uint64_t(1) << 40) / scale)
+    return false;
+  bytes = int64_t(v) * scale;
+  return true;
+}
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::SetVersionPrinter([](raw_ostream &os) {
@@ -185,6 +205,12 @@ int main(int argc, char **argv) {
     return kExitUsage;
   }
   o.target = {target, cpu, features, arch, gpuLoops};
+  if (!l2Cache.empty() && !parseBytes(l2Cache, o.target.l2Bytes)) {
+    llvm::errs() << "error: --l2-cache needs a size such as 2M, 1280K or "
+                    "1048576, got '"
+                 << l2Cache << "'\n";
+    return kExitUsage;
+  }
   o.printing = {printAfterAll, printAfterChange, dumpDir};
   o.emit = emit;
   o.passes = passes;
