@@ -81,8 +81,8 @@ def CascadeLowerToLoops : Pass<"cascade-lower-to-loops", "mlir::ModuleOp"> {
 
 def CascadeOrientContractions
     : Pass<"cascade-orient-contractions", "mlir::ModuleOp"> {
-  let summary = "Compute a contraction transposed when that transposes the "
-                "smaller operand";
+  let summary = "Choose the layouts of contractions and their operands for "
+                "the CPU kernels";
   let description = [{
     The CPU contraction kernels vectorize along the output's last index `n`
     and transpose, panel by panel and on every call, an operand that carries
@@ -94,8 +94,14 @@ def CascadeOrientContractions
         C[p,n] = X[p,k] * W[n,k]   ->   C_T[n,p] = X[p,k] * W[n,k]
                                         C[p,n]   = C_T[n,p]
 
+    The same applies, whatever the sizes, when the other operand carries a
+    batch index the weight lacks (`XQ[h,e,p] = X[p,d] * WQ[h,e,d]`: X's
+    panels would be transposed again for every head). Then an operand the
+    kernels would read across its rows (`AV[h,e,p]` in `AO[p,d] =
+    AV[h,e,p] * WO[d,h,e]`) is copied once with its reduced indices last.
+
     Applies to `+`-reductions of two plain reads (times constants) whose
-    moved index is a multiple of `lanes`; equations a schedule touches or
+    moved indices are multiples of `lanes`; equations a schedule touches or
     puts in a `fuse` group stay as written. Run by the CPU targets when
     their contraction kernels are on, right before lowering to loops.
   }];

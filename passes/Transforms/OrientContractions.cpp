@@ -1,4 +1,4 @@
-//===- OrientContractions.cpp - Transpose the smaller operand -------------===//
+//===- OrientContractions.cpp - Layouts for the CPU kernels --------------===//
 //
 // The CPU contraction kernels vectorize along the output's last index, and
 // read the operand that carries it in rows along that index. When that
@@ -12,7 +12,14 @@
 //                                        C[p,n]   = C_T[n,p]
 //
 // The kernel then transposes X's panels (or none: AV[h,e,p] is already
-// contiguous along p), and one copy puts the result back in place.
+// contiguous along p), and one copy puts the result back in place. The
+// same holds whatever the sizes when X carries a batch index W lacks (per
+// head projections): W's panels are then transposed once, X's would be
+// transposed once per head.
+//
+// Then an operand the kernels would read across its rows (its last
+// coordinate is the row index, not a reduced one) is copied once with its
+// reduced indices last.
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Conversion/LoopNest.h"
@@ -42,16 +49,26 @@ std::optional<SmallVector<unsigned>> plainDims(ReadOp read) {
   return dims;
 }
 
-/// The output index to move last (`p` above), if `op` is worth orienting.
-std::optional<unsigned> indexToMoveLast(EinsumOp op, const LoopSchedule &sched,
-                                        int64_t lanes) {
+/// The two operands of a contraction the kernels lower: `+`-reduction of
+/// two plain reads (times constants); `b` carries the output's last index
+/// `n` and `a` does not.
+struct Operands {
+  ReadOp readA, readB;
+  SmallVector<unsigned> a, b; // the index of each coordinate
+};
+
+bool uses(ArrayRef<unsigned> dims, unsigned d) {
+  return llvm::is_contained(dims, d);
+}
+
+std::optional<Operands> kernelOperands(EinsumOp op, const LoopSchedule &sched) {
   unsigned numOut = op.getNumOutputDims();
   if (op.isRecurrence() || !op.hasReduction() || op.getReduction() != "add" ||
       numOut < 2 || sched.touches(op) || op->hasAttr(kFuseGroupAttr))
     return std::nullopt;
   SmallVector<Value> factors;
   collectFactors(op.getYieldedValue(), factors);
-  SmallVector<SmallVector<unsigned>> reads;
+  SmallVector<std::pair<ReadOp, SmallVector<unsigned>>> reads;
   for (Value f : factors) {
     if (f.getDefiningOp<ConstOp>())
       continue;
@@ -61,34 +78,53 @@ std::optional<unsigned> indexToMoveLast(EinsumOp op, const LoopSchedule &sched,
     std::optional<SmallVector<unsigned>> dims = plainDims(read);
     if (!dims || dims->empty())
       return std::nullopt;
-    reads.push_back(*dims);
+    reads.push_back({read, *dims});
   }
   if (reads.size() != 2)
     return std::nullopt;
   unsigned n = numOut - 1;
-  auto uses = [](ArrayRef<unsigned> dims, unsigned d) {
-    return llvm::is_contained(dims, d);
-  };
-  ArrayRef<unsigned> a = reads[0], b = reads[1];
-  if (uses(a, n))
-    std::swap(a, b);
-  // b carries the output's last index, a does not; b runs along a reduced
-  // index (else the kernel reads it in rows along n as it is).
-  if (!uses(b, n) || uses(a, n) || b.back() < numOut)
+  if (uses(reads[0].second, n))
+    std::swap(reads[0], reads[1]);
+  if (!uses(reads[1].second, n) || uses(reads[0].second, n))
     return std::nullopt;
-  std::optional<unsigned> p;
+  return Operands{reads[0].first, reads[1].first, reads[0].second,
+                  reads[1].second};
+}
+
+/// The output index to move last (`p` above), if `op` is worth orienting.
+std::optional<unsigned> indexToMoveLast(EinsumOp op, const LoopSchedule &sched,
+                                        int64_t lanes) {
+  std::optional<Operands> ops = kernelOperands(op, sched);
+  unsigned numOut = op.getNumOutputDims(), n = numOut - 1;
+  // b runs along a reduced index (else the kernel reads it in rows along n
+  // as it is).
+  if (!ops || ops->b.back() < numOut)
+    return std::nullopt;
+  ArrayRef<unsigned> a = ops->a, b = ops->b;
+  // The output indices only a carries; the last of them moves.
+  SmallVector<unsigned> aOnly;
   for (unsigned d = 0; d < numOut; ++d)
     if (uses(a, d) && !uses(b, d))
-      p = d;
+      aOnly.push_back(d);
   ArrayRef<int64_t> ext = op.getExtents();
-  if (!p || ext[*p] % lanes != 0)
+  if (aOnly.empty() || ext[aOnly.back()] % lanes != 0)
     return std::nullopt;
+  unsigned p = aOnly.back();
   auto elements = [&](ArrayRef<unsigned> dims) {
     int64_t count = 1;
     for (unsigned d : dims)
       count *= ext[d];
     return count;
   };
+  // b lacks an index a carries besides p (`XQ[h,e,p] = X[p,d] * WQ[h,e,d]`
+  // lacks the head h): as written, its panels are transposed again for
+  // every value of that index, and only ext[p] rows of a share each. With
+  // p last, a's panels are transposed once each and the n rows share them.
+  // The copy back is a register-transposing kernel, so n too must be a
+  // multiple of the lanes. Measured on BERT-base's query, key and value
+  // projections (12 heads of 64): see docs/passes.md.
+  if (aOnly.size() >= 2 && ext[n] >= 24 && ext[n] % lanes == 0)
+    return p;
   // Elements transposed per call: b's panels as written; a's panels (at
   // most) and the copy of the result when oriented. Measured at BERT-base
   // sizes, orienting wins 10-16% at 128 tokens and loses 7-9% at 512 on
@@ -146,6 +182,77 @@ void orient(EinsumOp op, unsigned p, func::FuncOp func) {
   op.erase();
 }
 
+/// The read of `op` to copy with its reduced indices last, if worth it.
+/// The kernels broadcast one element of `a` per row and reduction step; when
+/// a's last coordinate is a row index (`AV[h,e,p]` in `AO[p,d] = AV[h,e,p] *
+/// WO[d,h,e]`), consecutive steps are a whole tensor row apart, and at
+/// power-of-two row lengths those lines fall into a few cache sets. One
+/// copy `AV_T[p,h,e]` makes the steps contiguous; it is amortized over the
+/// ext[n] columns that read each element.
+std::optional<ReadOp> operandToTranspose(EinsumOp op, const LoopSchedule &sched,
+                                         int64_t lanes) {
+  std::optional<Operands> ops = kernelOperands(op, sched);
+  unsigned numOut = op.getNumOutputDims(), numLoops = op.getNumLoops();
+  if (!ops || ops->a.back() >= numOut)
+    return std::nullopt;
+  // The kernels' innermost reduction step is the last reduced index: it
+  // becomes the copy's last coordinate.
+  if (!uses(ops->a, numLoops - 1))
+    return std::nullopt;
+  ArrayRef<int64_t> ext = op.getExtents();
+  if (ext[ops->a.back()] % lanes != 0 || ext[numLoops - 1] % lanes != 0 ||
+      ext[numOut - 1] < 64)
+    return std::nullopt;
+  return ops->readA;
+}
+
+/// Replaces `read` in `op` by a read of a copy of its tensor laid out with
+/// the output indices first and the reduced ones last, both in `op`'s order.
+void transposeOperand(EinsumOp op, ReadOp read, func::FuncOp func) {
+  OpBuilder b(op);
+  Operation *before = op->getPrevNode();
+  unsigned numOut = op.getNumOutputDims(), numLoops = op.getNumLoops();
+  SmallVector<unsigned> dims = *plainDims(read);
+  SmallVector<unsigned> order(dims);
+  llvm::sort(order); // output indices come before reduced ones
+  std::vector<std::string> names;
+  SmallVector<int64_t> extents;
+  for (unsigned d : order) {
+    names.push_back(op.getIndexName(d).str());
+    extents.push_back(op.getExtents()[d]);
+  }
+  // T[order] = tensor[dims], all of the copy's indices outputs.
+  Value tensor = op.getOperandForArg(cast<BlockArgument>(read.getTensor()));
+  EinsumBuilder copy(b, op.getLoc(),
+                     freshTensorName(func, getTensorName(tensor) + "_T"), names,
+                     extents, order.size());
+  SmallVector<AffineExpr> at;
+  for (unsigned d : dims)
+    at.push_back(copy.dim(llvm::find(order, d) - order.begin()));
+  EinsumOp t = copy.finish(copy.read(tensor, at));
+
+  // The contraction, reading the copy.
+  std::vector<std::string> allNames;
+  for (unsigned d = 0; d < numLoops; ++d)
+    allNames.push_back(op.getIndexName(d).str());
+  EinsumBuilder rebuilt(b, op.getLoc(), op.getName(), allNames, op.getExtents(),
+                        numOut);
+  SmallVector<AffineExpr> identity, transposedAt;
+  for (unsigned d = 0; d < numLoops; ++d)
+    identity.push_back(rebuilt.dim(d));
+  for (unsigned d : order)
+    transposedAt.push_back(rebuilt.dim(d));
+  Value body = rebuilt.cloneExpr(
+      op, op.getYieldedValue(), identity, [&](Value v) -> Value {
+        return v == read.getResult() ? rebuilt.read(t.getResult(), transposedAt)
+                                     : Value();
+      });
+  EinsumOp result = rebuilt.finish(body, op.getReduction());
+  inheritMarks(op, before);
+  op.getResult().replaceAllUsesWith(result.getResult());
+  op.erase();
+}
+
 struct OrientContractions
     : public cascade::impl::CascadeOrientContractionsBase<OrientContractions> {
   using CascadeOrientContractionsBase::CascadeOrientContractionsBase;
@@ -161,6 +268,10 @@ struct OrientContractions
       for (EinsumOp op : llvm::to_vector(func.getOps<EinsumOp>()))
         if (std::optional<unsigned> p = indexToMoveLast(op, sched, lanes))
           orient(op, *p, func);
+      // The equations as oriented: an operand read across its rows.
+      for (EinsumOp op : llvm::to_vector(func.getOps<EinsumOp>()))
+        if (std::optional<ReadOp> read = operandToTranspose(op, sched, lanes))
+          transposeOperand(op, *read, func);
     });
   }
 };
