@@ -123,11 +123,12 @@ public:
     return values.lookup(cast<YieldOp>(block.getTerminator()).getValue());
   }
 
-  /// The combiner of a reduction: acc `kind` x. Reductions follow IEEE
-  /// arithmetic (the -inf rule is for elementwise + and -); `reassoc` lets
-  /// LLVM reorder a register accumulation into vector lanes.
-  static Value combine(OpBuilder &b, Location loc, StringRef kind, Value acc,
+  /// The combiner of `red`'s reduction: acc `kind` x. Reductions follow
+  /// IEEE arithmetic (the -inf rule is for elementwise + and -); `reassoc`
+  /// lets LLVM reorder a register accumulation into vector lanes.
+  static Value combine(OpBuilder &b, Location loc, EinsumOp red, Value acc,
                        Value x, bool reassoc = false) {
+    StringRef kind = red.getReduction();
     auto fm = arith::FastMathFlagsAttr::get(
         b.getContext(),
         reassoc ? arith::FastMathFlags::reassoc | arith::FastMathFlags::contract
@@ -136,6 +137,14 @@ public:
       return arith::AddFOp::create(b, loc, acc, x, fm);
     if (kind == "mul")
       return arith::MulFOp::create(b, loc, acc, x, fm);
+    // A relaxed max (see kRelaxedMaxAttr) is x > acc ? x : acc, which x86
+    // does in one vmaxps; IEEE maximum needs a compare and blend around it
+    // for NaN and the sign of zero.
+    if (kind == "max" && red->hasAttr(kRelaxedMaxAttr))
+      return arith::SelectOp::create(
+          b, loc,
+          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, x, acc), x,
+          acc);
     if (kind == "max")
       return arith::MaximumFOp::create(b, loc, acc, x);
     return arith::MinimumFOp::create(b, loc, acc, x);
@@ -736,7 +745,7 @@ struct LowerToLoops
     for (int64_t j = 0; j < t.cols; ++j) {
       Value v = t.vectors[j];
       for (int64_t i = 1; i < t.rows; ++i)
-        v = BodyEmitter::combine(b, red.getLoc(), red.getReduction(), v,
+        v = BodyEmitter::combine(b, red.getLoc(), red, v,
                                  t.vectors[i * t.cols + j]);
       accumulateInto(b, red, dims, buf, t.at, v, j * t.lanes);
     }
@@ -763,7 +772,7 @@ struct LowerToLoops
         isa<VectorType>(v.getType())
             ? (Value)vector::LoadOp::create(b, loc, v.getType(), buf, pos)
             : (Value)memref::LoadOp::create(b, loc, buf, pos);
-    Value sum = BodyEmitter::combine(b, loc, red.getReduction(), acc, v);
+    Value sum = BodyEmitter::combine(b, loc, red, acc, v);
     if (isa<VectorType>(v.getType()))
       vector::StoreOp::create(b, loc, sum, buf, pos);
     else
@@ -907,8 +916,8 @@ struct LowerToLoops
                     ok = false;
                     v = acc[0];
                   } else {
-                    v = BodyEmitter::combine(ib, loc, op.getReduction(), acc[0],
-                                             v, /*reassoc=*/true);
+                    v = BodyEmitter::combine(ib, loc, op, acc[0], v,
+                                             /*reassoc=*/true);
                   }
                   scf::YieldOp::create(ib, loc, v);
                 });
@@ -929,7 +938,7 @@ struct LowerToLoops
           SmallVector<Value> idx = outputIndex(nb, op, ivs);
           if (op.hasReduction()) {
             Value acc = loadAt(nb, loc, buf, idx, lm);
-            v = BodyEmitter::combine(nb, loc, op.getReduction(), acc, v);
+            v = BodyEmitter::combine(nb, loc, op, acc, v);
           }
           storeAt(nb, loc, v, buf, idx, lm);
         },
@@ -1553,7 +1562,7 @@ struct LowerToLoops
       };
       acc.step = [&](OpBuilder &nb, ArrayRef<Value> ivs, Value sum) -> Value {
         Value v = point(nb, ivs);
-        return v ? BodyEmitter::combine(nb, loc, op.getReduction(), sum, v,
+        return v ? BodyEmitter::combine(nb, loc, op, sum, v,
                                         /*reassoc=*/true)
                  : sum;
       };
@@ -1563,19 +1572,19 @@ struct LowerToLoops
       buildLoopNest(b, loc, levels, fixed, nullptr, &acc);
       return success(ok);
     }
-    buildLoopNest(
-        b, loc, levels, fixed, [&](OpBuilder &nb, ArrayRef<Value> ivs) {
-          Value v = point(nb, ivs);
-          if (!v)
-            return;
-          SmallVector<Value> idx = outputIndex(nb, op, ivs);
-          if (op.hasReduction())
-            v = BodyEmitter::combine(nb, loc, op.getReduction(),
-                                     loadAt(nb, loc, buf, idx, lm), v);
-          storeAt(nb, loc, v, buf, idx, lm);
-          if (afterStore && !op.hasReduction() && !iter)
-            afterStore(nb, idx, v);
-        });
+    buildLoopNest(b, loc, levels, fixed,
+                  [&](OpBuilder &nb, ArrayRef<Value> ivs) {
+                    Value v = point(nb, ivs);
+                    if (!v)
+                      return;
+                    SmallVector<Value> idx = outputIndex(nb, op, ivs);
+                    if (op.hasReduction())
+                      v = BodyEmitter::combine(
+                          nb, loc, op, loadAt(nb, loc, buf, idx, lm), v);
+                    storeAt(nb, loc, v, buf, idx, lm);
+                    if (afterStore && !op.hasReduction() && !iter)
+                      afterStore(nb, idx, v);
+                  });
     return success(ok);
   }
 

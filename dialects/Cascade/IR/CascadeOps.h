@@ -27,6 +27,13 @@ constexpr llvm::StringLiteral kFile = "cascade.file";   // weight file
 /// On a `cascade.einsum`: the top-level layer call it was expanded from,
 /// "DEF#N" (a discardable mark; see cascade-outline-layers).
 constexpr llvm::StringLiteral kCallSiteAttr = "cascade.call";
+/// On a `max` reduction (a `cascade.einsum`) whose NaN operands and signs of
+/// zero cannot change the model's result, so that it may drop NaN operands
+/// and pick either zero: `x > acc ? x : acc`, one vmaxps. cascade-one-pass
+/// sets it on the local maximum of each tile (LM): it only shifts exp(X -
+/// max), where a NaN score still makes the row NaN and -0 and +0 subtract
+/// alike. Discardable: without it the reduction is IEEE `maximum`.
+constexpr llvm::StringLiteral kRelaxedMaxAttr = "cascade.relaxed_max";
 /// On a `func.func` made by cascade-outline-layers: the layer it computes.
 constexpr llvm::StringLiteral kLayerAttr = "cascade.layer";
 
