@@ -61,6 +61,21 @@ bool uses(ArrayRef<unsigned> dims, unsigned d) {
   return llvm::is_contained(dims, d);
 }
 
+/// The names and extents of `op`'s indices `dims`, for a new equation over
+/// them.
+struct IndexList {
+  std::vector<std::string> names;
+  SmallVector<int64_t> extents;
+};
+IndexList indicesOf(EinsumOp op, ArrayRef<unsigned> dims) {
+  IndexList list;
+  for (unsigned d : dims) {
+    list.names.push_back(op.getIndexName(d).str());
+    list.extents.push_back(op.getExtents()[d]);
+  }
+  return list;
+}
+
 std::optional<Operands> kernelOperands(EinsumOp op, const LoopSchedule &sched) {
   unsigned numOut = op.getNumOutputDims();
   if (op.isRecurrence() || !op.hasReduction() || op.getReduction() != "add" ||
@@ -150,17 +165,13 @@ void orient(EinsumOp op, unsigned p, func::FuncOp func) {
   order.push_back(p);
   for (unsigned d = numOut; d < numLoops; ++d)
     order.push_back(d);
-  std::vector<std::string> names;
-  SmallVector<int64_t> extents;
   SmallVector<unsigned> position(numLoops);
-  for (auto [i, d] : llvm::enumerate(order)) {
-    names.push_back(op.getIndexName(d).str());
-    extents.push_back(op.getExtents()[d]);
+  for (auto [i, d] : llvm::enumerate(order))
     position[d] = i;
-  }
+  IndexList indices = indicesOf(op, order);
   EinsumBuilder transposed(b, op.getLoc(),
                            freshTensorName(func, op.getName().str() + "_T"),
-                           names, extents, numOut);
+                           indices.names, indices.extents, numOut);
   SmallVector<AffineExpr> dimMap;
   for (unsigned d = 0; d < numLoops; ++d)
     dimMap.push_back(transposed.dim(position[d]));
@@ -168,11 +179,10 @@ void orient(EinsumOp op, unsigned p, func::FuncOp func) {
       transposed.cloneExpr(op, op.getYieldedValue(), dimMap), "add");
 
   // C[outputs] = C_T[outputs with p last]
-  std::vector<std::string> outNames;
-  for (unsigned d = 0; d < numOut; ++d)
-    outNames.push_back(op.getIndexName(d).str());
-  EinsumBuilder copy(b, op.getLoc(), op.getName(), outNames,
-                     op.getExtents().take_front(numOut), numOut);
+  auto outputs = llvm::to_vector(llvm::seq<unsigned>(0, numOut));
+  IndexList outIndices = indicesOf(op, outputs);
+  EinsumBuilder copy(b, op.getLoc(), op.getName(), outIndices.names,
+                     outIndices.extents, numOut);
   SmallVector<AffineExpr> at;
   for (unsigned i = 0; i < numOut; ++i)
     at.push_back(copy.dim(order[i]));
@@ -195,6 +205,11 @@ std::optional<ReadOp> operandToTranspose(EinsumOp op, const LoopSchedule &sched,
   unsigned numOut = op.getNumOutputDims(), numLoops = op.getNumLoops();
   if (!ops || ops->a.back() >= numOut)
     return std::nullopt;
+  // Each index once (the copy's coordinates are its indices).
+  SmallVector<unsigned> sorted(ops->a);
+  llvm::sort(sorted);
+  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
+    return std::nullopt;
   // The kernels' innermost reduction step is the last reduced index: it
   // becomes the copy's last coordinate.
   if (!uses(ops->a, numLoops - 1))
@@ -215,28 +230,21 @@ void transposeOperand(EinsumOp op, ReadOp read, func::FuncOp func) {
   SmallVector<unsigned> dims = *plainDims(read);
   SmallVector<unsigned> order(dims);
   llvm::sort(order); // output indices come before reduced ones
-  std::vector<std::string> names;
-  SmallVector<int64_t> extents;
-  for (unsigned d : order) {
-    names.push_back(op.getIndexName(d).str());
-    extents.push_back(op.getExtents()[d]);
-  }
   // T[order] = tensor[dims], all of the copy's indices outputs.
   Value tensor = op.getOperandForArg(cast<BlockArgument>(read.getTensor()));
+  IndexList copyIndices = indicesOf(op, order);
   EinsumBuilder copy(b, op.getLoc(),
-                     freshTensorName(func, getTensorName(tensor) + "_T"), names,
-                     extents, order.size());
+                     freshTensorName(func, getTensorName(tensor) + "_T"),
+                     copyIndices.names, copyIndices.extents, order.size());
   SmallVector<AffineExpr> at;
   for (unsigned d : dims)
     at.push_back(copy.dim(llvm::find(order, d) - order.begin()));
   EinsumOp t = copy.finish(copy.read(tensor, at));
 
   // The contraction, reading the copy.
-  std::vector<std::string> allNames;
-  for (unsigned d = 0; d < numLoops; ++d)
-    allNames.push_back(op.getIndexName(d).str());
-  EinsumBuilder rebuilt(b, op.getLoc(), op.getName(), allNames, op.getExtents(),
-                        numOut);
+  auto all = llvm::to_vector(llvm::seq<unsigned>(0, numLoops));
+  EinsumBuilder rebuilt(b, op.getLoc(), op.getName(), indicesOf(op, all).names,
+                        op.getExtents(), numOut);
   SmallVector<AffineExpr> identity, transposedAt;
   for (unsigned d = 0; d < numLoops; ++d)
     identity.push_back(rebuilt.dim(d));
