@@ -138,6 +138,19 @@ static LogicalResult checkMachine(Operation *anchor, const llvm::Target &target,
   return success();
 }
 
+std::optional<int64_t> cascade::parseByteSize(llvm::StringRef text) {
+  llvm::StringRef b = text.trim();
+  int64_t scale = 1;
+  if (b.consume_back_insensitive("k"))
+    scale = 1024;
+  else if (b.consume_back_insensitive("m"))
+    scale = 1024 * 1024;
+  uint64_t v;
+  if (b.getAsInteger(10, v) || v == 0 || v > (uint64_t(1) << 40) / scale)
+    return std::nullopt;
+  return int64_t(v) * scale;
+}
+
 /// The L2 cache of this machine's first core, from Linux's sysfs.
 static std::optional<int64_t> hostL2Bytes() {
   for (int i = 0; i < 8; ++i) {
@@ -151,14 +164,7 @@ static std::optional<int64_t> hostL2Bytes() {
     auto size = llvm::MemoryBuffer::getFileAsStream(dir + "size");
     if (!size)
       return std::nullopt;
-    llvm::StringRef text = (*size)->getBuffer().trim(); // "2048K"
-    int64_t scale = text.consume_back("K")   ? 1024
-                    : text.consume_back("M") ? 1024 * 1024
-                                             : 1;
-    int64_t v;
-    if (text.getAsInteger(10, v) || v <= 0)
-      return std::nullopt;
-    return v * scale;
+    return parseByteSize((*size)->getBuffer()); // "2048K"
   }
   return std::nullopt;
 }

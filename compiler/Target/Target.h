@@ -7,6 +7,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,10 @@ struct CpuMachine {
   bool scalable = false;     // SVE: vector-length-agnostic loops
   bool gpuLoops = false;     // the CUDA target's loop nests, run on this CPU
 };
+
+/// A size in bytes: a positive count with an optional K or M suffix
+/// (powers of 2, either case), as `--l2-cache` and Linux's sysfs write it.
+std::optional<int64_t> parseByteSize(llvm::StringRef text);
 
 /// Resolves `--target/--cpu/--features` (host: this machine's CPU and
 /// features), checking the CPU and feature names against LLVM's tables.

@@ -577,14 +577,15 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
       // loads and stores (canonicalization turns the transpose into element
       // moves, which LLVM lowers to AVX-512 permutes). Every k block is a
       // multiple of 16 long when the extent is (kKC is).
-      if (kn->transB && kn->lanes == 16 && ext[kn->k] % 16 == 0 &&
-          colStep % 16 == 0) {
-        scf::ForOp::create(
-            fb0, loc, lo, hi, cst(fb0, 16), ValueRange{},
-            [&](OpBuilder &kb, Location, Value k0, ValueRange) {
-              SmallVector<Value> pos(outer);
-              pos[kn->k] = k0;
-              Value row = panelRow(kb, pos, lo);
+      bool blocks16 = kn->transB && kn->lanes == 16 && ext[kn->k] % 16 == 0 &&
+                      colStep % 16 == 0;
+      scf::ForOp::create(
+          fb0, loc, lo, hi, cst(fb0, blocks16 ? 16 : 1), ValueRange{},
+          [&](OpBuilder &kb, Location, Value k, ValueRange) {
+            SmallVector<Value> pos(outer);
+            pos[kn->k] = k;
+            Value row = panelRow(kb, pos, lo);
+            if (blocks16) {
               // A loop over the column groups, not unrolled: the
               // transposes are long (256 element moves after
               // canonicalization) and compile time grows with each copy.
@@ -610,17 +611,7 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
                         });
                     scf::YieldOp::create(jb, loc);
                   });
-              scf::YieldOp::create(kb, loc);
-            });
-        return;
-      }
-      scf::ForOp::create(
-          fb0, loc, lo, hi, cst(fb0, 1), ValueRange{},
-          [&](OpBuilder &kb, Location, Value k, ValueRange) {
-            SmallVector<Value> pos(outer);
-            pos[kn->k] = k;
-            Value row = panelRow(kb, pos, lo);
-            if (kn->transB) {
+            } else if (kn->transB) {
               // panel[row, j] = b[n0 + j, ..., k]: contiguous writes; the
               // reads touch colStep rows of b, whose cache lines serve 16
               // steps of k.

@@ -721,14 +721,8 @@ struct LowerToLoops
     auto read = yielded ? dyn_cast<ReadOp>(yielded) : ReadOp();
     if (!read || red.getNumLoops() != red.getNumOutputDims() + 1)
       return std::nullopt;
-    SmallVector<unsigned> dims;
-    for (AffineExpr e : read.getMap().getResults()) {
-      auto d = dyn_cast<AffineDimExpr>(e);
-      if (!d || llvm::is_contained(dims, d.getPosition()))
-        return std::nullopt;
-      dims.push_back(d.getPosition());
-    }
-    if (dims.size() != red.getNumLoops())
+    std::optional<SmallVector<unsigned>> dims = plainIndices(read);
+    if (!dims || dims->size() != red.getNumLoops())
       return std::nullopt;
     return dims;
   }

@@ -12,7 +12,6 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "passes/Conversion/ContractionKernels.h"
-#include "llvm/ADT/SmallBitVector.h"
 
 using namespace mlir;
 
@@ -45,15 +44,10 @@ LogicalResult lowerTransposeKernel(OpBuilder &b, EinsumOp op, Value out,
   if (!read || read.getMap().getNumResults() != numOut)
     return failure();
   // The read's coordinates: a permutation of the output indices.
-  SmallVector<unsigned> src;
-  llvm::SmallBitVector seen(numOut);
-  for (AffineExpr e : read.getMap().getResults()) {
-    auto d = dyn_cast<AffineDimExpr>(e);
-    if (!d || seen.test(d.getPosition()))
-      return failure();
-    seen.set(d.getPosition());
-    src.push_back(d.getPosition());
-  }
+  std::optional<SmallVector<unsigned>> plain = plainIndices(read);
+  if (!plain)
+    return failure();
+  SmallVector<unsigned> src = *plain;
   unsigned n = numOut - 1, q = src.back();
   ArrayRef<int64_t> ext = op.getExtents();
   if (q == n || ext[n] % lanes != 0 || ext[q] % lanes != 0)

@@ -22,6 +22,7 @@
 // reduced indices last.
 //
 //===----------------------------------------------------------------------===//
+#include "dialects/Cascade/IR/Access.h"
 #include "passes/Conversion/LoopNest.h"
 #include "passes/Passes.h"
 #include "passes/Utils/EinsumBuilder.h"
@@ -35,19 +36,6 @@ using namespace mlir;
 using namespace cascade;
 
 namespace {
-
-/// The tensor dimensions `read` indexes with each of its coordinates, if
-/// every coordinate is one plain index of the equation.
-std::optional<SmallVector<unsigned>> plainDims(ReadOp read) {
-  SmallVector<unsigned> dims;
-  for (AffineExpr e : read.getMap().getResults()) {
-    auto d = dyn_cast<AffineDimExpr>(e);
-    if (!d)
-      return std::nullopt;
-    dims.push_back(d.getPosition());
-  }
-  return dims;
-}
 
 /// The two operands of a contraction the kernels lower: `+`-reduction of
 /// two plain reads (times constants); `b` carries the output's last index
@@ -90,7 +78,8 @@ std::optional<Operands> kernelOperands(EinsumOp op, const LoopSchedule &sched) {
     auto read = f.getDefiningOp<ReadOp>();
     if (!read)
       return std::nullopt;
-    std::optional<SmallVector<unsigned>> dims = plainDims(read);
+    std::optional<SmallVector<unsigned>> dims =
+        plainIndices(read, /*distinct=*/false);
     if (!dims || dims->empty())
       return std::nullopt;
     reads.push_back({read, *dims});
@@ -206,9 +195,7 @@ std::optional<ReadOp> operandToTranspose(EinsumOp op, const LoopSchedule &sched,
   if (!ops || ops->a.back() >= numOut)
     return std::nullopt;
   // Each index once (the copy's coordinates are its indices).
-  SmallVector<unsigned> sorted(ops->a);
-  llvm::sort(sorted);
-  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
+  if (!plainIndices(ops->readA))
     return std::nullopt;
   // The kernels' innermost reduction step is the last reduced index: it
   // becomes the copy's last coordinate.
@@ -227,7 +214,7 @@ void transposeOperand(EinsumOp op, ReadOp read, func::FuncOp func) {
   OpBuilder b(op);
   Operation *before = op->getPrevNode();
   unsigned numOut = op.getNumOutputDims(), numLoops = op.getNumLoops();
-  SmallVector<unsigned> dims = *plainDims(read);
+  SmallVector<unsigned> dims = *plainIndices(read);
   SmallVector<unsigned> order(dims);
   llvm::sort(order); // output indices come before reduced ones
   // T[order] = tensor[dims], all of the copy's indices outputs.

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "cascade/runtime.h"
 #include "compiler/Driver/Commands.h"
+#include "compiler/Target/Target.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
@@ -151,21 +152,6 @@ static bool parseDuration(StringRef text, double &seconds) {
   return true;
 }
 
-/// A size in bytes: a count with an optional K or M suffix (powers of 2).
-static bool parseBytes(StringRef text, int64_t &bytes) {
-  StringRef b = text.trim();
-  int64_t scale = 1;
-  if (b.consume_back_insensitive("k"))
-    scale = 1024;
-  else if (b.consume_back_insensitive("m"))
-    scale = 1024 * 1024;
-  uint64_t v;
-  if (b.getAsInteger(10, v) || v == 0 || v > (uint64_t(1) << 40) / scale)
-    return false;
-  bytes = int64_t(v) * scale;
-  return true;
-}
-
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::SetVersionPrinter([](raw_ostream &os) {
@@ -205,11 +191,15 @@ int main(int argc, char **argv) {
     return kExitUsage;
   }
   o.target = {target, cpu, features, arch, gpuLoops};
-  if (!l2Cache.empty() && !parseBytes(l2Cache, o.target.l2Bytes)) {
-    llvm::errs() << "error: --l2-cache needs a size such as 2M, 1280K or "
-                    "1048576, got '"
-                 << l2Cache << "'\n";
-    return kExitUsage;
+  if (!l2Cache.empty()) {
+    std::optional<int64_t> bytes = parseByteSize(l2Cache);
+    if (!bytes) {
+      llvm::errs() << "error: --l2-cache needs a size such as 2M, 1280K or "
+                      "1048576, got '"
+                   << l2Cache << "'\n";
+      return kExitUsage;
+    }
+    o.target.l2Bytes = *bytes;
   }
   o.printing = {printAfterAll, printAfterChange, dumpDir};
   o.emit = emit;

@@ -8,6 +8,17 @@ using namespace mlir;
 
 namespace cascade {
 
+std::optional<SmallVector<unsigned>> plainIndices(ReadOp read, bool distinct) {
+  SmallVector<unsigned> dims;
+  for (AffineExpr e : read.getMap().getResults()) {
+    auto d = dyn_cast<AffineDimExpr>(e);
+    if (!d || (distinct && llvm::is_contained(dims, d.getPosition())))
+      return std::nullopt;
+    dims.push_back(d.getPosition());
+  }
+  return dims;
+}
+
 std::optional<LinearExpr> toLinear(AffineExpr e, unsigned numDims) {
   LinearExpr out;
   out.coeffs.assign(numDims, 0);

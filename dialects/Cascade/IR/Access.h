@@ -66,6 +66,12 @@ mlir::LogicalResult proveReadInBounds(ReadOp read,
                                       llvm::ArrayRef<llvm::StringRef> names,
                                       std::string &why);
 
+/// The equation index each coordinate of `read` is, if every coordinate is
+/// one plain index (`X[p,k]`, not `X[p+1,k]`); with `distinct`, also no
+/// index twice (not `X[p,p]`).
+std::optional<llvm::SmallVector<unsigned>> plainIndices(ReadOp read,
+                                                        bool distinct = true);
+
 /// True if `read` is in range at every point of the box, guards ignored:
 /// it may then be evaluated speculatively.
 bool isReadAlwaysInBounds(ReadOp read, llvm::ArrayRef<int64_t> extents);
