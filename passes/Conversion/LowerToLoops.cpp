@@ -435,12 +435,19 @@ SmallVector<unsigned> chooseLoopOrder(EinsumOp op) {
         inner = d;
     }
   }
-  // A reduced index along which more accesses are contiguous (a dot product
-  // such as X[p,d] * W[e,d] over d) is better innermost: the reduction then
-  // accumulates in a register, which LLVM vectorizes.
+  // A reduced index along which as many accesses are contiguous (a dot
+  // product such as X[p,d] * W[e,d] over d, or a row sum R[p,d] over d) is
+  // better innermost: the reduction then accumulates in a register, which
+  // LLVM vectorizes, and the inner loop no longer touches the output (whose
+  // contiguity the output index's score counts). Among reduced indices, the
+  // first with the highest score.
+  std::optional<unsigned> reduced;
   for (unsigned d = numOut; d < numLoops; ++d)
-    if (!inner || score[d] > score[*inner])
-      inner = d;
+    if (!reduced || score[d] > score[*reduced])
+      reduced = d;
+  if (reduced && (!inner || (score[*reduced] > 0 &&
+                             score[*reduced] >= score[*inner])))
+    inner = reduced;
   SmallVector<unsigned> order;
   if (iter)
     order.push_back(*iter);
