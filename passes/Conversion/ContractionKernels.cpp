@@ -326,7 +326,8 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
                                      const KernelMachine &machine, Value step,
                                      const BufferRemap &remap,
                                      ArrayRef<IndexRange> ranges,
-                                     const TileEpilogue &epilogue) {
+                                     const TileEpilogue &epilogue,
+                                     const TileStore &tileStore) {
   // Loops run over [0, ext[d]); `base[d]` is added to reach the index.
   SmallVector<int64_t> ext(op.getExtents());
   SmallVector<Value> base(ext.size());
@@ -410,6 +411,10 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
         }
   }
   bool kBlocked = kKC != 0;
+  // Blocked reductions keep partial sums in the output: no store hook.
+  bool hooked = tileStore && !kn->dot && !kBlocked;
+  if (hooked && tileStore.used)
+    *tileStore.used = true;
   Value kLo, kHi; // the k range of the current block (kBlocked only)
 
   auto cst = [&](OpBuilder &nb, int64_t v) -> Value {
@@ -819,7 +824,10 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
                     arith::ConstantOp::create(
                         nb, loc,
                         DenseElementsAttr::get(vecType, (float)kn->scale)));
-              vector::StoreOp::create(nb, loc, acc, out, placeOut(nb, outAt));
+              if (hooked)
+                tileStore.store(nb, absoluteAll(nb, outAt), acc);
+              else
+                vector::StoreOp::create(nb, loc, acc, out, placeOut(nb, outAt));
               stored.push_back(acc);
             }
           }

@@ -44,6 +44,19 @@ struct KernelTile {
 };
 using TileEpilogue = std::function<void(mlir::OpBuilder &, const KernelTile &)>;
 
+/// Replaces the kernel's store of one vector of final sums: `at` is the
+/// absolute output point of its first lane, the lanes run along the
+/// einsum's last output index. A kernel given one never touches its own
+/// output buffer; it sets `*used` when it took the hook (the broadcast
+/// forms without reduction blocks), else it stores as usual.
+struct TileStore {
+  std::function<void(mlir::OpBuilder &, llvm::ArrayRef<mlir::Value> at,
+                     mlir::Value vector)>
+      store;
+  bool *used = nullptr;
+  explicit operator bool() const { return (bool)store; }
+};
+
 /// What the kernels need to know of the CPU.
 struct KernelMachine {
   int64_t registers = 16;    // vector registers: size the register tile
@@ -58,14 +71,13 @@ struct KernelMachine {
 /// then computes that part of the output only. `epilogue`, when given, is
 /// called once per register tile after its store, with the tile's final
 /// sums; kernels of other shapes (the dot form, blocked reductions) do not
-/// call it.
-mlir::LogicalResult
-lowerContractionKernel(mlir::OpBuilder &b, EinsumOp op, mlir::Value out,
-                       llvm::ArrayRef<mlir::Value> inputs, bool parallel,
-                       const KernelMachine &machine, mlir::Value step = {},
-                       const BufferRemap &remap = nullptr,
-                       llvm::ArrayRef<IndexRange> ranges = {},
-                       const TileEpilogue &epilogue = nullptr);
+/// call it. `tileStore`, when given, replaces the stores (see TileStore).
+mlir::LogicalResult lowerContractionKernel(
+    mlir::OpBuilder &b, EinsumOp op, mlir::Value out,
+    llvm::ArrayRef<mlir::Value> inputs, bool parallel,
+    const KernelMachine &machine, mlir::Value step = {},
+    const BufferRemap &remap = nullptr, llvm::ArrayRef<IndexRange> ranges = {},
+    const TileEpilogue &epilogue = nullptr, const TileStore &tileStore = {});
 
 /// Transposes a lanes x lanes block in registers: `loadRow(b, r)` gives row
 /// r (a vector of lanes elements), `storeColumn(b, c, v)` receives column c.

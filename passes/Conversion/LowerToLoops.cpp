@@ -115,6 +115,13 @@ public:
               ArrayRef<Value> argBuffers, const LayoutMap *layouts = nullptr)
       : b(b), op(op), ivs(ivs), argBuffers(argBuffers), layouts(layouts) {}
 
+  /// Evaluates the body on vectors of `type` (a kernel's register tile):
+  /// `read` gives the vector of each read; constants are splats. Bodies
+  /// with `where` are not supported this way.
+  BodyEmitter(OpBuilder &b, EinsumOp op, VectorType type,
+              std::function<Value(ReadOp)> read)
+      : b(b), op(op), vecType(type), vectorRead(std::move(read)) {}
+
   Value emitRegion(Region &region) {
     Block &block = region.front();
     for (Operation &inner : block.without_terminator())
@@ -173,16 +180,23 @@ public:
     Value operandsOrdered =
         arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ORD, x, y);
     Value fix = arith::AndIOp::create(b, loc, isNaN, operandsOrdered);
-    Value negInf =
-        arith::ConstantOp::create(b, loc, b.getF32FloatAttr(-INFINITY));
+    Value negInf = constantOf(b, loc, r.getType(), -INFINITY);
     return arith::SelectOp::create(b, loc, fix, negInf, r);
+  }
+
+  /// The f32 constant `v`, splat when `type` is a vector type.
+  static Value constantOf(OpBuilder &b, Location loc, Type type, double v) {
+    if (auto vt = dyn_cast<VectorType>(type))
+      return arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(vt, b.getF32FloatAttr((float)v)));
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr((float)v));
   }
 
 private:
   Location loc(Operation &o) { return o.getLoc(); }
 
   Value f32(Location l, double v) {
-    return arith::ConstantOp::create(b, l, b.getF32FloatAttr((float)v));
+    return constantOf(b, l, vecType ? Type(vecType) : b.getF32Type(), v);
   }
 
   /// The finite constant an SSA value holds, if any.
@@ -206,7 +220,9 @@ private:
   bool emitOp(Operation &o) {
     Location l = loc(o);
     Value result;
-    if (auto read = dyn_cast<ReadOp>(o)) {
+    if (auto read = dyn_cast<ReadOp>(o); read && vectorRead) {
+      result = vectorRead(read);
+    } else if (auto read = dyn_cast<ReadOp>(o)) {
       auto arg = cast<BlockArgument>(read.getTensor());
       SmallVector<Value> idx;
       for (unsigned r = 0; r < read.getMap().getNumResults(); ++r)
@@ -223,7 +239,7 @@ private:
       result = emitUnary(l, u.getFn(), values.lookup(u.getOperand()));
     } else if (auto bin = dyn_cast<BinaryOp>(o)) {
       result = emitBinary(l, bin);
-    } else if (auto where = dyn_cast<WhereOp>(o)) {
+    } else if (auto where = dyn_cast<WhereOp>(o); where && !vecType) {
       result = emitWhere(where);
     } else {
       o.emitOpError("cannot be lowered to loops");
@@ -395,7 +411,9 @@ private:
   EinsumOp op;
   ArrayRef<Value> ivs;
   ArrayRef<Value> argBuffers;
-  const LayoutMap *layouts;
+  const LayoutMap *layouts = nullptr;
+  VectorType vecType;                      // set: evaluate on vectors
+  std::function<Value(ReadOp)> vectorRead; // the vector of each read
   IRMapping values;
   llvm::DenseMap<Value, double> constants;
 };
@@ -445,8 +463,8 @@ SmallVector<unsigned> chooseLoopOrder(EinsumOp op) {
   for (unsigned d = numOut; d < numLoops; ++d)
     if (!reduced || score[d] > score[*reduced])
       reduced = d;
-  if (reduced && (!inner || (score[*reduced] > 0 &&
-                             score[*reduced] >= score[*inner])))
+  if (reduced &&
+      (!inner || (score[*reduced] > 0 && score[*reduced] >= score[*inner])))
     inner = reduced;
   SmallVector<unsigned> order;
   if (iter)
@@ -597,6 +615,7 @@ struct LowerToLoops
     if (failed(checkGroupsContiguous()))
       return failure();
     tiled.clear();
+    storeFused.clear();
     if (tileRecurrences)
       for (auto &g : groups)
         if (std::optional<TiledGroup> t = planTiledGroup(g, einsums))
@@ -638,14 +657,25 @@ struct LowerToLoops
           return failure();
         continue;
       }
+      if (storeFused.contains(op))
+        continue; // computed by its producer's kernel
       Value buf = mapBuffer(b, op, outputBuffer, buffers, allocated);
-      if (failed(lowerEinsum(b, op, buf, buffers)))
+      SmallVector<EinsumOp, 2> done{op};
+      if (EinsumOp cons = storeConsumer(op)) {
+        if (failed(lowerWithConsumer(b, op, cons, buf, outputBuffer, buffers,
+                                     allocated)))
+          return failure();
+        storeFused.insert(cons);
+        done.push_back(cons);
+      } else if (failed(lowerEinsum(b, op, buf, buffers))) {
         return failure();
+      }
       // Free inputs whose last use this was.
-      for (Value in : op->getOperands())
-        if (lastUse.lookup(in) == op.getOperation() &&
-            llvm::is_contained(allocated, in))
-          memref::DeallocOp::create(b, op.getLoc(), buffers.lookup(in));
+      for (EinsumOp d : done)
+        for (Value in : d->getOperands())
+          if (lastUse.lookup(in) == d.getOperation() &&
+              llvm::is_contained(allocated, in))
+            memref::DeallocOp::create(b, d.getLoc(), buffers.lookup(in));
     }
     // Copy results that are not computed in place (inputs returned, or one
     // einsum returned twice).
@@ -669,6 +699,118 @@ struct LowerToLoops
     for (EinsumOp op : llvm::reverse(einsums)) {
       op.getResult().dropAllUses();
       op.erase();
+    }
+    return success();
+  }
+
+  /// An elementwise equation that `op`'s contraction kernel can compute as
+  /// it stores each vector of sums, so that `op`'s result never goes to
+  /// memory (bias, GELU, residual: `FA[p,f] = gelu(FI[p,f] + BI[f])` after
+  /// `FI[p,f] = X1[p,d] * WI[f,d]`). It must be the only reader of op's
+  /// result, read it once at the same point, and have no `where`; each of
+  /// its other reads must be a plain read whose coordinates skip op's last
+  /// index (one broadcast element) or end with it (a vector load); its other
+  /// inputs must be computed before op. Neither is scheduled or grouped.
+  EinsumOp storeConsumer(EinsumOp op) {
+    if (!kernels || !op.hasReduction() || op.isRecurrence() ||
+        sched.touches(op) || !op.getResult().hasOneUse())
+      return {};
+    auto cons = dyn_cast<EinsumOp>(*op.getResult().getUsers().begin());
+    if (!cons || cons->getBlock() != op->getBlock() || sched.touches(cons) ||
+        cons.hasReduction() || cons.isRecurrence() ||
+        cons.getNumLoops() != cons.getNumOutputDims() || groupOf(cons) ||
+        userGroupOf(cons) || tiledGroupOf(cons) || foldedInit(cons))
+      return {};
+    auto opType = cast<RankedTensorType>(op.getType());
+    auto consType = cast<RankedTensorType>(cons.getType());
+    if (opType.getShape() != consType.getShape() ||
+        !opType.getElementType().isF32() || !consType.getElementType().isF32())
+      return {};
+    unsigned numOut = cons.getNumOutputDims();
+    if (numOut == 0)
+      return {};
+    int producerReads = 0;
+    bool ok = true;
+    cons.getBody().walk([&](Operation *o) {
+      if (isa<WhereOp>(o))
+        ok = false;
+      auto read = dyn_cast<ReadOp>(o);
+      if (!read)
+        return;
+      std::optional<SmallVector<unsigned>> dims = plainIndices(read);
+      if (!dims) {
+        ok = false;
+        return;
+      }
+      unsigned arg = cast<BlockArgument>(read.getTensor()).getArgNumber();
+      if (cons.getInputs()[arg] == op.getResult()) {
+        ++producerReads;
+        ok &= *dims == identityOrder(numOut);
+      } else if (llvm::is_contained(*dims, numOut - 1)) {
+        ok &= dims->back() == numOut - 1;
+      }
+    });
+    if (!ok || producerReads != 1)
+      return {};
+    for (Value in : cons.getInputs())
+      if (Operation *def = in.getDefiningOp();
+          def && def != op && !def->isBeforeInBlock(op))
+        return {};
+    return cons;
+  }
+
+  /// Lowers `op` with `cons` (storeConsumer) computed in its kernel's
+  /// stores; where no kernel takes the hook, lowers both as usual.
+  LogicalResult
+  lowerWithConsumer(OpBuilder &b, EinsumOp op, EinsumOp cons, Value buf,
+                    const llvm::DenseMap<Value, Value> &outputBuffer,
+                    IRMapping &buffers, SmallVector<Value> &allocated) {
+    Location loc = cons.getLoc();
+    Value consBuf = mapBuffer(b, cons, outputBuffer, buffers, allocated);
+    SmallVector<Value> args;
+    for (Value in : cons.getInputs())
+      args.push_back(buffers.lookup(in));
+    unsigned last = cons.getNumOutputDims() - 1;
+    bool used = false, ok = true;
+    TileStore store{
+        [&](OpBuilder &sb, ArrayRef<Value> at, Value v) {
+          auto type = cast<VectorType>(v.getType());
+          auto read = [&](ReadOp r) -> Value {
+            unsigned arg = cast<BlockArgument>(r.getTensor()).getArgNumber();
+            if (cons.getInputs()[arg] == op.getResult())
+              return v;
+            SmallVector<Value> idx;
+            SmallVector<unsigned> dims = *plainIndices(r);
+            for (unsigned d : dims)
+              idx.push_back(at[d]);
+            SmallVector<Value> pos =
+                bufferIndex(sb, loc, args[arg], idx, &layouts);
+            if (!dims.empty() && dims.back() == last)
+              return vector::LoadOp::create(sb, loc, type, args[arg], pos);
+            return vector::BroadcastOp::create(
+                sb, loc, type, memref::LoadOp::create(sb, loc, args[arg], pos));
+          };
+          BodyEmitter emitter(sb, cons, type, read);
+          Value r = emitter.emitRegion(cons.getBody());
+          if (!r) {
+            ok = false;
+            return;
+          }
+          vector::StoreOp::create(sb, loc, r, consBuf,
+                                  bufferIndex(sb, loc, consBuf, at, &layouts));
+        },
+        &used};
+    if (failed(lowerEinsum(b, op, buf, buffers, {}, nullptr, nullptr, store)))
+      return failure();
+    if (!ok)
+      return failure();
+    if (!used)
+      return lowerEinsum(b, cons, consBuf, buffers);
+    // The kernel never touched op's buffer: drop its allocation.
+    if (auto alloc = buf.getDefiningOp<memref::AllocOp>();
+        alloc && alloc->use_empty()) {
+      alloc->erase();
+      llvm::erase(allocated, op.getResult());
     }
     return success();
   }
@@ -789,7 +931,8 @@ struct LowerToLoops
   LogicalResult lowerEinsum(OpBuilder &b, EinsumOp op, Value buf,
                             IRMapping &buffers, const RankBounds &bounds = {},
                             const TileEpilogue &epilogue = nullptr,
-                            const PointHook &afterStore = nullptr) {
+                            const PointHook &afterStore = nullptr,
+                            const TileStore &tileStore = {}) {
     Value step;
     bool otherBounds = false, kernelBounds = true;
     SmallVector<IndexRange> ranges(op.getNumLoops());
@@ -823,7 +966,7 @@ struct LowerToLoops
                  b, op, buf, argBuffers, parallel && !inParallel && !epilogue,
                  KernelMachine{registers, l2Bytes}, step, remap,
                  otherBounds ? ArrayRef(ranges) : ArrayRef<IndexRange>(),
-                 epilogue));
+                 epilogue, tileStore));
     };
     if (otherBounds || touched) {
       SmallVector<Value> argBuffers;
@@ -1856,6 +1999,8 @@ struct LowerToLoops
   SmallVector<Value> nestedBuffers;
   SmallVector<SmallVector<EinsumOp>> groups;
   llvm::MapVector<StringRef, SmallVector<EinsumOp>> userGroups;
+  /// Elementwise equations computed in their producer's kernel stores.
+  llvm::DenseSet<Operation *> storeFused;
 
   LayoutMap layouts;
 };
