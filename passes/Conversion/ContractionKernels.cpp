@@ -411,8 +411,12 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
         }
   }
   bool kBlocked = kKC != 0;
-  // Blocked reductions keep partial sums in the output: no store hook.
-  bool hooked = tileStore && !kn->dot && !kBlocked;
+  // The register tile holds final sums, one vector per row and column
+  // block, only in the broadcast forms without reduction blocks (blocks
+  // keep partial sums in the output): only those take an epilogue or a
+  // store hook.
+  bool finalVectors = !kn->dot && !kBlocked;
+  bool hooked = tileStore && finalVectors;
   if (hooked && tileStore.used)
     *tileStore.used = true;
   Value kLo, kHi; // the k range of the current block (kBlocked only)
@@ -578,9 +582,8 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
     // The panel rows of one outer reduced position (`outer`), all of k.
     auto fill = [&](OpBuilder &fb0, SmallVector<Value> &outer) {
       // 16 x 16 blocks of a transposed b (AVX-512): 16 row loads along k, a
-      // register transpose, 16 row stores along n; instead of 256 scalar
-      // loads and stores (canonicalization turns the transpose into element
-      // moves, which LLVM lowers to AVX-512 permutes). Every k block is a
+      // register transpose (transposeBlock: 64 shuffles), 16 row stores
+      // along n; instead of 256 scalar loads and stores. Every k block is a
       // multiple of 16 long when the extent is (kKC is).
       bool blocks16 = kn->transB && kn->lanes == 16 && ext[kn->k] % 16 == 0 &&
                       colStep % 16 == 0;
@@ -591,9 +594,9 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
             pos[kn->k] = k;
             Value row = panelRow(kb, pos, lo);
             if (blocks16) {
-              // A loop over the column groups, not unrolled: the
-              // transposes are long (256 element moves after
-              // canonicalization) and compile time grows with each copy.
+              // A loop over the column groups, not unrolled: each
+              // transpose is about 100 operations, and compile time grows
+              // with each copy.
               scf::ForOp::create(
                   kb, loc, cst(kb, 0), cst(kb, colStep), cst(kb, 16),
                   ValueRange{},
@@ -831,7 +834,7 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
               stored.push_back(acc);
             }
           }
-        if (epilogue && !kn->dot && !kBlocked) {
+        if (epilogue && finalVectors) {
           SmallVector<Value> origin = absoluteAll(
               nb, SmallVector<Value>(at.begin(), at.begin() + numOut));
           epilogue(nb, KernelTile{kn->m, kn->n, curMR, kn->nr, kn->lanes,
