@@ -13,8 +13,9 @@ def CascadeLowerToLoops : Pass<"cascade-lower-to-loops", "mlir::ModuleOp"> {
     Each `cascade.einsum` becomes a loop nest that accumulates its body
     into its buffer (identity-initialized for reductions). Recurrences
     iterate their iterative index outermost, sequentially. The innermost
-    loop is the output index along which the most accesses are contiguous,
-    so LLVM's loop vectorizer can vectorize it. `cascade.where` becomes an
+    loop is the index along which the most accesses are contiguous, so
+    LLVM's loop vectorizer can vectorize it; a reduced index wins a tie with
+    the output index (a row sum then accumulates in a register). `cascade.where` becomes an
     `arith.select` when both branches may be evaluated everywhere, and an
     `scf.if` when a branch holds a read that is only in range under the
     condition. The IEEE exceptions of LANGUAGE.md section 3 (`-inf - -inf`
@@ -24,7 +25,12 @@ def CascadeLowerToLoops : Pass<"cascade-lower-to-loops", "mlir::ModuleOp"> {
     becomes an `scf.parallel`: its iterations write disjoint outputs. With
     `kernels` (the default), a contraction of two plain reads (times constant
     factors, over a constant divisor) gets a register-tiled vector<8xf32>
-    micro-kernel (ContractionKernels.h) instead of the loop nest. With
+    micro-kernel (vector<16xf32> with 32 registers; ContractionKernels.h)
+    instead of the loop nest, and an elementwise equation that only reads
+    its result at the same point (bias, GELU, residual) is computed in the
+    kernel's stores, on its register vectors, so that the result is never
+    stored; a copy that moves the last index (`C[p,n] = T[n,p]`) is done in
+    register-transposed blocks. With
     `fuse-recurrences` (the default), a recurrence group (the equations
     whose first index is a recurrence's iterative index m1, as the 1-pass
     cascade writes them) runs as one loop over m1 when all reads among them
