@@ -81,7 +81,10 @@ def CascadeLowerToLoops : Pass<"cascade-lower-to-loops", "mlir::ModuleOp"> {
            "and SVE): sizes the kernels' register tiles">,
     Option<"l2Bytes", "l2-bytes", "int64_t", /*default=*/"1048576",
            "L2 cache of one core, in bytes: decides whether a long "
-           "reduction is cut into blocks">
+           "reduction is cut into blocks">,
+    Option<"kUnroll", "k-unroll", "int64_t", /*default=*/"4",
+           "Unroll factor of the broadcast kernels' innermost reduction "
+           "loop (1: not unrolled)">
   ];
 }
 

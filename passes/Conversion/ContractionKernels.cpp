@@ -5,6 +5,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "passes/Utils/EinsumBuilder.h"
 #include <cmath>
@@ -667,6 +668,7 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
     return panel;
   };
 
+  SmallVector<scf::ForOp> kLoops;
   std::function<void(OpBuilder &, unsigned, SmallVector<Value> &)> level =
       [&](OpBuilder &nb, unsigned depth, SmallVector<Value> &at) {
         if (depth < bounds.size()) {
@@ -797,6 +799,8 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
                          : reduce(kb, depth + 1, pos, inner);
                 scf::YieldOp::create(kb, loc, next);
               });
+          if (last && !kn->dot)
+            kLoops.push_back(loop);
           return SmallVector<Value>(loop.getResults());
         };
         SmallVector<Value> pos(at);
@@ -885,6 +889,13 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
   }
   for (Value p : packed)
     memref::DeallocOp::create(b, loc, p);
+  // Unrolled once every use of the sums exists (the unroller redirects them
+  // to its remainder loop). A tile step is 10 loads and 24 FMAs for 3 loop
+  // uops; unrolled 4 times the loop's own uops no longer compete with the
+  // FMAs for their ports (4-9% on the BERT layer's GEMMs).
+  if (machine.kUnroll > 1)
+    for (scf::ForOp l : kLoops)
+      (void)loopUnrollByFactor(l, machine.kUnroll);
   return success();
 }
 

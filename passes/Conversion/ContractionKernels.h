@@ -61,6 +61,7 @@ struct TileStore {
 struct KernelMachine {
   int64_t registers = 16;    // vector registers: size the register tile
   int64_t l2Bytes = 1 << 20; // L2 cache of one core: sizes reduction blocks
+  int64_t kUnroll = 4;       // unroll of the broadcast form's k loop (1: none)
 };
 
 /// `machine` describes the target CPU. With `step`, index 0 is fixed to it (the

@@ -531,6 +531,11 @@ struct LowerToLoops
                                "positive");
       return signalPassFailure();
     }
+    if (kUnroll < 1) {
+      getOperation().emitError("cascade-lower-to-loops: k-unroll must be "
+                               "positive");
+      return signalPassFailure();
+    }
     SmallVector<func::FuncOp> models;
     // Functions whose signature is already on buffers were lowered before.
     getOperation().walk([&](func::FuncOp f) {
@@ -964,7 +969,7 @@ struct LowerToLoops
              succeeded(lowerContractionKernel(
                  // An epilogue reduces across tiles: one thread.
                  b, op, buf, argBuffers, parallel && !inParallel && !epilogue,
-                 KernelMachine{registers, l2Bytes}, step, remap,
+                 KernelMachine{registers, l2Bytes, kUnroll}, step, remap,
                  otherBounds ? ArrayRef(ranges) : ArrayRef<IndexRange>(),
                  epilogue, tileStore));
     };
