@@ -588,9 +588,9 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
                     colStep % 16 == 0;
     // With blocks, the group of 16 columns (16 rows of b) is the outermost
     // loop: each of those rows is then read from start to end, 16 streams
-    // the hardware prefetcher follows. With k outermost the panel's 64 rows
-    // were read a line at a time each, beyond what it tracks, and every
-    // block waited for its 16 lines (10% of the output projection's time).
+    // the hardware prefetcher follows. With k outermost, each step read one
+    // line of each of the panel's 64 rows, more streams than it tracks
+    // (the output projection of the BERT layer: 2-4% fewer cycles now).
     Value j0;
     // The panel rows of one outer reduced position (`outer`), all of k.
     auto fill = [&](OpBuilder &fb0, SmallVector<Value> &outer) {
