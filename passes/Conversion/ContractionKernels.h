@@ -10,11 +10,14 @@ namespace cascade {
 
 /// Lowers a contraction `C[...] = c * A[...] * B[...] / d` summed over its
 /// reduced indices (c, d constant expressions) to a register-tiled
-/// micro-kernel on vector<8xf32>: an MR x NR tile of accumulators stays in
-/// registers while the reduction loops stream A and B. Two shapes:
+/// micro-kernel on vector<8xf32> (vector<16xf32> with 32 registers): an MR
+/// x NR tile of accumulators stays in registers while the reduction loops
+/// stream A and B. Two shapes:
 ///  - broadcast: B contiguous along the output's last index n (A broadcast,
-///    whole rows of B multiply-added: the BLAS kernel), MR up to 6 rows
-///    with a short last block;
+///    whole rows of B multiply-added: the BLAS kernel; B along a reduced
+///    index is transposed into panels first), MR up to 6 rows with a short
+///    last block, the innermost reduction loop unrolled
+///    `KernelMachine::kUnroll` times;
 ///  - dot: vector lanes along a reduced index k that both operands read (an
 ///    operand whose last index is not k is packed first), lanes reduced at
 ///    the end.
