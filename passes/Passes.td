@@ -130,6 +130,11 @@ def CascadeMathApproximation : Pass<"cascade-math-approximation"> {
     a vector math library. Special values keep their meaning
     (`exp(-inf) = 0`), which masked softmax relies on.
 
+    `erf` is one rational function on x clamped to [-4, 4] (Eigen's and
+    XLA's f32 form) instead of upstream's three polynomials chosen per
+    lane: no blends, and few enough constants to stay in registers in a
+    GEMM's GELU epilogue.
+
     With `scale-exp` (set for x86-64 CPUs with AVX-512), a scalar f32 `exp`
     scales its polynomial by 2^k with `llvm.intr.ldexp` instead of building
     2^k from its bits: after vectorization that is one `vscalefps`, and the
