@@ -23,6 +23,22 @@ using namespace mlir;
 
 namespace {
 
+/// An f32 constant of `type` (f32, or a vector of f32: a splat).
+Value f32Constant(ImplicitLocOpBuilder &b, Type type, float v) {
+  if (auto vec = dyn_cast<VectorType>(type))
+    return arith::ConstantOp::create(b, DenseElementsAttr::get(vec, v));
+  return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
+}
+
+/// The polynomial with `coeffs` (highest degree first) at `x`, in Horner
+/// form: one FMA per coefficient after the first.
+Value horner(ImplicitLocOpBuilder &b, Value x, ArrayRef<float> coeffs) {
+  Value p = f32Constant(b, x.getType(), coeffs.front());
+  for (float c : coeffs.drop_front())
+    p = math::FmaOp::create(b, p, x, f32Constant(b, x.getType(), c));
+  return p;
+}
+
 /// exp(x) = 2^k * p(r), k = round(x / ln 2), r = x - k ln 2 in
 /// [-ln2/2, ln2/2], p Cephes' degree-7 polynomial (about 1 ulp). The scaling
 /// is `llvm.ldexp`: AVX-512 does it in one `vscalefps`, which also rounds
@@ -46,9 +62,7 @@ struct ExpByScaling : public OpRewritePattern<math::ExpOp> {
     if (!op.getType().isF32())
       return rewriter.notifyMatchFailure(op, "scalar f32 only");
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    auto cst = [&](float v) -> Value {
-      return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
-    };
+    auto cst = [&](float v) { return f32Constant(b, b.getF32Type(), v); };
     auto fma = [&](Value x, Value y, Value z) -> Value {
       return math::FmaOp::create(b, x, y, z);
     };
@@ -71,10 +85,10 @@ struct ExpByScaling : public OpRewritePattern<math::ExpOp> {
     // r = x - k ln2 in two steps (Cody-Waite); the first is exact.
     Value r = fma(k, cst(-0.693359375f), x);
     r = fma(k, cst(2.12194440e-4f), r);
-    Value p = cst(1.9875691500e-4f);
-    for (float c : {1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f,
-                    1.6666665459e-1f, 5.0000001201e-1f, 1.0f, 1.0f})
-      p = fma(p, r, cst(c));
+    Value p = horner(b, r,
+                     {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
+                      4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f,
+                      1.0f, 1.0f});
     Value n = arith::FPToSIOp::create(b, b.getI32Type(), k);
     Value y = LLVM::LoadExpOp::create(b, b.getF32Type(), p, n);
     rewriter.replaceOp(op, arith::SelectOp::create(b, isLow, zero, y));
@@ -98,30 +112,21 @@ struct ErfRational : public OpRewritePattern<math::ErfOp> {
     if (!getElementTypeOrSelf(op.getType()).isF32())
       return rewriter.notifyMatchFailure(op, "f32 only");
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    Type type = op.getType();
-    auto cst = [&](float v) -> Value {
-      if (auto vec = dyn_cast<VectorType>(type))
-        return arith::ConstantOp::create(b, DenseElementsAttr::get(vec, v));
-      return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
-    };
-    auto horner = [&](Value x2, ArrayRef<float> coeffs) {
-      Value p = cst(coeffs.front());
-      for (float c : coeffs.drop_front())
-        p = math::FmaOp::create(b, p, x2, cst(c));
-      return p;
-    };
+    auto cst = [&](float v) { return f32Constant(b, op.getType(), v); };
     // minimumf and maximumf keep NaN (minnumf would return the bound).
     Value x = arith::MaximumFOp::create(
         b, arith::MinimumFOp::create(b, op.getOperand(), cst(4.0f)),
         cst(-4.0f));
     Value x2 = arith::MulFOp::create(b, x, x);
-    Value p = horner(x2, {-2.72614225801306e-10f, 2.77068142495902e-08f,
-                          -2.10102402082508e-06f, -5.69250639462346e-05f,
-                          -7.34990630326855e-04f, -2.95459980854025e-03f,
-                          -1.60960333262415e-02f});
-    Value q = horner(x2, {-1.45660718464996e-05f, -2.13374055278905e-04f,
-                          -1.68282697438203e-03f, -7.37332916720468e-03f,
-                          -1.42647390514189e-02f});
+    Value p = horner(b, x2,
+                     {-2.72614225801306e-10f, 2.77068142495902e-08f,
+                      -2.10102402082508e-06f, -5.69250639462346e-05f,
+                      -7.34990630326855e-04f, -2.95459980854025e-03f,
+                      -1.60960333262415e-02f});
+    Value q = horner(b, x2,
+                     {-1.45660718464996e-05f, -2.13374055278905e-04f,
+                      -1.68282697438203e-03f, -7.37332916720468e-03f,
+                      -1.42647390514189e-02f});
     rewriter.replaceOp(
         op, arith::DivFOp::create(b, arith::MulFOp::create(b, x, p), q));
     return success();
