@@ -519,7 +519,7 @@ namespace {
 /// Norm-wise relative error of LANGUAGE.md section 8; +inf when `out` has a
 /// non-finite value where the reference is finite (or differs from a
 /// non-finite reference).
-double relativeError(const std::vector<float> &out, const RefTensor &ref) {
+double relativeError(const TensorData &out, const RefTensor &ref) {
   double diff = 0, norm = 0;
   for (size_t i = 0; i < out.size(); ++i) {
     double r = ref.data[i], x = out[i];

@@ -2,18 +2,42 @@
 #ifndef CASCADE_COMPILER_DRIVER_INPUTS_H
 #define CASCADE_COMPILER_DRIVER_INPUTS_H
 
+#include "cascade/runtime.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include <cstdint>
 #include <map>
+#include <new>
 #include <string>
 #include <vector>
 
 namespace cascade {
 
+/// Allocates through cascade_alloc: on a 64-byte boundary, so that the
+/// kernels' full-width vector loads of a tensor never straddle two cache
+/// lines (a GEMM reading a 16-byte-aligned weight ran 15% slower).
+template <typename T> struct CacheLineAllocator {
+  using value_type = T;
+  CacheLineAllocator() = default;
+  template <typename U> CacheLineAllocator(const CacheLineAllocator<U> &) {}
+  T *allocate(size_t n) {
+    if (n > SIZE_MAX / sizeof(T))
+      throw std::bad_array_new_length();
+    if (void *p = cascade_alloc(n * sizeof(T)))
+      return static_cast<T *>(p);
+    throw std::bad_alloc();
+  }
+  void deallocate(T *p, size_t) { cascade_free(p); }
+  bool operator==(const CacheLineAllocator &) const { return true; }
+};
+
+/// The elements of a tensor held by the CLI.
+using TensorData = std::vector<float, CacheLineAllocator<float>>;
+
 /// One f32 tensor held by the CLI.
 struct HostTensor {
   std::string name, role;
   std::vector<int64_t> shape;
-  std::vector<float> data;
+  TensorData data;
 };
 
 /// Where weights come from: `--weights FILE` (replaces every weight's file)

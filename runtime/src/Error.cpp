@@ -7,10 +7,12 @@
 
 #include "Internal.h"
 #ifdef __GLIBC__
+#include <algorithm>
 #include <malloc.h>
 #endif
 
 #include <cstdarg>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <time.h>
@@ -85,6 +87,15 @@ bool checkedElementCount(const int64_t *shape, int rank, int64_t limit,
 using namespace cascade::rt;
 
 extern "C" const char *cascade_last_error(void) { return lastError.c_str(); }
+
+extern "C" void *cascade_alloc(size_t bytes) {
+  // aligned_alloc wants a multiple of the alignment; never 0 bytes.
+  constexpr size_t kLine = 64;
+  if (bytes > SIZE_MAX - kLine)
+    return nullptr;
+  size_t rounded = (std::max<size_t>(bytes, 1) + kLine - 1) / kLine * kLine;
+  return std::aligned_alloc(kLine, rounded);
+}
 
 extern "C" void cascade_free(void *p) { std::free(p); }
 

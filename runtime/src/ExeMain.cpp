@@ -291,7 +291,7 @@ int ExeMain::loadInputs() {
       continue;
     if (t.fromWeights) {
       size_t count = t.info.num_elements ? size_t(t.info.num_elements) : 1;
-      t.data = static_cast<float *>(std::malloc(count * sizeof(float)));
+      t.data = static_cast<float *>(cascade_alloc(count * sizeof(float)));
       if (!t.data)
         return error(kExitInput, "%s '%s': out of memory", role, t.info.name);
       if (cascade_weights_read_f32(weights, t.info.weight_key, t.data,
@@ -302,7 +302,7 @@ int ExeMain::loadInputs() {
     }
     if (t.file.empty()) {
       size_t count = t.info.num_elements ? size_t(t.info.num_elements) : 1;
-      t.data = static_cast<float *>(std::malloc(count * sizeof(float)));
+      t.data = static_cast<float *>(cascade_alloc(count * sizeof(float)));
       if (!t.data)
         return error(kExitInput, "%s '%s': out of memory", role, t.info.name);
       cascade_fill_normal(t.data, t.info.num_elements, opts.seed, i);
@@ -333,9 +333,10 @@ int ExeMain::execute() {
   for (Tensor &t : tensors) {
     if (t.role == CASCADE_OUTPUT) {
       size_t count = t.info.num_elements ? size_t(t.info.num_elements) : 1;
-      t.data = static_cast<float *>(std::calloc(count, sizeof(float)));
+      t.data = static_cast<float *>(cascade_alloc(count * sizeof(float)));
       if (!t.data)
         return error(kExitInput, "output '%s': out of memory", t.info.name);
+      std::memset(t.data, 0, count * sizeof(float));
     }
     buffers.push_back(t.data);
   }

@@ -336,9 +336,8 @@ cascade_status readNpy(const char *path, float **data, int64_t *shape,
                 static_cast<long long>(dataBytes),
                 static_cast<long long>(fileSize - dataOffset));
 
-  // malloc(0) may return NULL; always hand back a real pointer.
-  size_t outBytes = count ? static_cast<size_t>(count) * sizeof(float) : 1;
-  float *out = static_cast<float *>(std::malloc(outBytes));
+  size_t outBytes = static_cast<size_t>(count) * sizeof(float);
+  float *out = static_cast<float *>(cascade_alloc(outBytes));
   if (!out)
     return fail("'%s': out of memory (%zu bytes)", path, outBytes);
   std::vector<unsigned char> chunk(kChunkElements * itemSize);

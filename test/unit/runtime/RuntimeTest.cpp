@@ -5,6 +5,7 @@
 #include "gtest/gtest.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -170,6 +171,7 @@ TEST_F(RuntimeTest, NpyReadF8) {
   EXPECT_EQ(out[0], 1.5f);
   EXPECT_EQ(out[1], -2.25f);
   EXPECT_EQ(out[2], 1e10f);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(out) % 64, 0u); // a cache line
   cascade_free(out);
 }
 
@@ -592,6 +594,7 @@ const char *kAddManifest =
     "3], \"dtype\": \"f32\"}]}";
 
 int addCalls = 0;
+int addMisaligned = 0; // buffers not on a 64-byte boundary, over all calls
 
 void addEntry(void **buffers) {
   const float *a = static_cast<const float *>(buffers[0]);
@@ -601,6 +604,8 @@ void addEntry(void **buffers) {
   for (int i = 0; i < 6; ++i)
     c[i] = a[i] + b[i] * w[i];
   ++addCalls;
+  for (int i = 0; i < 4; ++i)
+    addMisaligned += reinterpret_cast<uintptr_t>(buffers[i]) % 64 != 0;
 }
 
 TEST_F(RuntimeTest, ModelRun) {
@@ -772,6 +777,7 @@ std::vector<float> readNpy(const std::string &file) {
 TEST_F(RuntimeTest, ExeRandomInputsAndReproduce) {
   std::string out, err;
   std::string outDir = path("out/nested");
+  addMisaligned = 0;
   ASSERT_EQ(runExe({"--random-inputs", "--seed=7", "--output-dir", outDir},
                    &out, &err),
             0)
@@ -804,6 +810,8 @@ TEST_F(RuntimeTest, ExeRandomInputsAndReproduce) {
       << err;
   EXPECT_EQ(out, "wrote " + again + "/C.npy\n");
   EXPECT_EQ(readNpy(again + "/C.npy"), c);
+  // Drawn, read and output buffers all start on a cache line.
+  EXPECT_EQ(addMisaligned, 0);
 }
 
 TEST_F(RuntimeTest, ExeBenchAndHelp) {
@@ -857,7 +865,8 @@ TEST_F(RuntimeTest, ExeErrors) {
        "missing input 'B' (give --input B=FILE.npy or --random-inputs)"},
       {{"--input", "A=" + good, "--input", "B=" + good},
        2,
-       "missing weight 'W', key 'layer.w': give --weights FILE.safetensors, --input W=FILE.npy or --random-inputs"},
+       "missing weight 'W', key 'layer.w': give --weights FILE.safetensors, "
+       "--input W=FILE.npy or --random-inputs"},
       {{"--input", "A=" + bad, "--random-inputs", "--output-dir", dir},
        1,
        "input 'A': expected shape [2, 3], got [5]"},
