@@ -7,10 +7,10 @@
 
 #include "Internal.h"
 #ifdef __GLIBC__
-#include <algorithm>
 #include <malloc.h>
 #endif
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
