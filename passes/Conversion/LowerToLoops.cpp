@@ -2,6 +2,7 @@
 //-----------------===//
 #include "dialects/Cascade/IR/Access.h"
 #include "dialects/Cascade/IR/CascadeOps.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
@@ -180,23 +181,17 @@ public:
     Value operandsOrdered =
         arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ORD, x, y);
     Value fix = arith::AndIOp::create(b, loc, isNaN, operandsOrdered);
-    Value negInf = constantOf(b, loc, r.getType(), -INFINITY);
+    Value negInf =
+        createScalarOrSplatConstant(b, loc, r.getType(), APFloat(-INFINITY));
     return arith::SelectOp::create(b, loc, fix, negInf, r);
-  }
-
-  /// The f32 constant `v`, splat when `type` is a vector type.
-  static Value constantOf(OpBuilder &b, Location loc, Type type, double v) {
-    if (auto vt = dyn_cast<VectorType>(type))
-      return arith::ConstantOp::create(
-          b, loc, DenseElementsAttr::get(vt, b.getF32FloatAttr((float)v)));
-    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr((float)v));
   }
 
 private:
   Location loc(Operation &o) { return o.getLoc(); }
 
   Value f32(Location l, double v) {
-    return constantOf(b, l, vecType ? Type(vecType) : b.getF32Type(), v);
+    return createScalarOrSplatConstant(
+        b, l, vecType ? Type(vecType) : b.getF32Type(), APFloat((float)v));
   }
 
   /// The finite constant an SSA value holds, if any.

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Math/Transforms/Approximation.h"
@@ -25,9 +26,7 @@ namespace {
 
 /// An f32 constant of `type` (f32, or a vector of f32: a splat).
 Value f32Constant(ImplicitLocOpBuilder &b, Type type, float v) {
-  if (auto vec = dyn_cast<VectorType>(type))
-    return arith::ConstantOp::create(b, DenseElementsAttr::get(vec, v));
-  return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
+  return createScalarOrSplatConstant(b, b.getLoc(), type, APFloat(v));
 }
 
 /// The polynomial with `coeffs` (highest degree first) at `x`, in Horner
