@@ -15,23 +15,22 @@ def CascadeLowerToLoops : Pass<"cascade-lower-to-loops", "mlir::ModuleOp"> {
     iterate their iterative index outermost, sequentially. The innermost
     loop is the index along which the most accesses are contiguous, so
     LLVM's loop vectorizer can vectorize it; a reduced index wins a tie with
-    the output index (a row sum then accumulates in a register). `cascade.where` becomes an
-    `arith.select` when both branches may be evaluated everywhere, and an
-    `scf.if` when a branch holds a read that is only in range under the
-    condition. The IEEE exceptions of LANGUAGE.md section 3 (`-inf - -inf`
-    is `-inf`, `0 / 0` is 0) are materialized as
-    selects. With `parallel`
-    (the default), the outermost loop of a large nest over an output index
-    becomes an `scf.parallel`: its iterations write disjoint outputs. With
-    `kernels` (the default), a contraction of two plain reads (times constant
-    factors, over a constant divisor) gets a register-tiled vector<8xf32>
-    micro-kernel (vector<16xf32> with 32 registers; ContractionKernels.h;
-    its k loop unrolled `k-unroll` times) instead of the loop nest, and an elementwise equation that only reads
+    the output index (a row sum then accumulates in a register).
+    `cascade.where` becomes an `arith.select` when both branches may be
+    evaluated everywhere, and an `scf.if` when a branch holds a read that is
+    only in range under the condition. The IEEE exceptions of LANGUAGE.md
+    section 3 (`-inf - -inf` is `-inf`, `0 / 0` is 0) are materialized as
+    selects. With `parallel` (the default), the outermost loop of a large
+    nest over an output index becomes an `scf.parallel`: its iterations
+    write disjoint outputs. With `kernels` (the default), a contraction of
+    two plain reads (times constant factors, over a constant divisor) gets
+    a register-tiled vector<8xf32> micro-kernel (vector<16xf32> with 32
+    registers; ContractionKernels.h; its k loop unrolled `k-unroll` times)
+    instead of the loop nest, and an elementwise equation that only reads
     its result at the same point (bias, GELU, residual) is computed in the
     kernel's stores, on its register vectors, so that the result is never
     stored; a copy that moves the last index (`C[p,n] = T[n,p]`) is done in
-    register-transposed blocks. With
-    `fuse-recurrences` (the default), a recurrence group (the equations
+    register-transposed blocks. With `fuse-recurrences` (the default), a recurrence group (the equations
     whose first index is a recurrence's iterative index m1, as the 1-pass
     cascade writes them) runs as one loop over m1 when all reads among them
     are at the same step: its per-step tensors keep one step, its
