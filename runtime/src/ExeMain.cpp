@@ -112,6 +112,13 @@ bool optionValue(int argc, char **argv, int &i, const char *name,
   return true;
 }
 
+/// A cache-line-aligned buffer for the tensor's elements (cascade_alloc:
+/// a real pointer even for none); NULL when out of memory.
+float *allocElements(const cascade_tensor_info &info) {
+  return static_cast<float *>(
+      cascade_alloc(size_t(info.num_elements) * sizeof(float)));
+}
+
 /// Parses a decimal integer in [0, max] with no sign or trailing text.
 bool parseUnsigned(const char *s, uint64_t max, uint64_t &out) {
   if (*s < '0' || *s > '9')
@@ -289,11 +296,13 @@ int ExeMain::loadInputs() {
     const char *role = kRoleNames[t.role];
     if (t.role == CASCADE_OUTPUT)
       continue;
-    if (t.fromWeights) {
-      size_t count = t.info.num_elements ? size_t(t.info.num_elements) : 1;
-      t.data = static_cast<float *>(cascade_alloc(count * sizeof(float)));
+    // Weights and drawn inputs are filled in place; files bring their own.
+    if (t.fromWeights || t.file.empty()) {
+      t.data = allocElements(t.info);
       if (!t.data)
         return error(kExitInput, "%s '%s': out of memory", role, t.info.name);
+    }
+    if (t.fromWeights) {
       if (cascade_weights_read_f32(weights, t.info.weight_key, t.data,
                                    t.info.num_elements) != CASCADE_OK)
         return error(kExitInput, "weight '%s': %s", t.info.name,
@@ -301,10 +310,6 @@ int ExeMain::loadInputs() {
       continue;
     }
     if (t.file.empty()) {
-      size_t count = t.info.num_elements ? size_t(t.info.num_elements) : 1;
-      t.data = static_cast<float *>(cascade_alloc(count * sizeof(float)));
-      if (!t.data)
-        return error(kExitInput, "%s '%s': out of memory", role, t.info.name);
       cascade_fill_normal(t.data, t.info.num_elements, opts.seed, i);
       if (cascade_npy_write_f32(pathFor(t).c_str(), t.data, t.info.shape,
                                 t.info.rank) != CASCADE_OK)
@@ -332,11 +337,10 @@ int ExeMain::execute() {
   std::vector<void *> buffers;
   for (Tensor &t : tensors) {
     if (t.role == CASCADE_OUTPUT) {
-      size_t count = t.info.num_elements ? size_t(t.info.num_elements) : 1;
-      t.data = static_cast<float *>(cascade_alloc(count * sizeof(float)));
+      t.data = allocElements(t.info);
       if (!t.data)
         return error(kExitInput, "output '%s': out of memory", t.info.name);
-      std::memset(t.data, 0, count * sizeof(float));
+      std::memset(t.data, 0, size_t(t.info.num_elements) * sizeof(float));
     }
     buffers.push_back(t.data);
   }
