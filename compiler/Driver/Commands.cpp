@@ -13,10 +13,12 @@
 #include "compiler/Tuner/TuningDb.h"
 #include "dialects/Cascade/IR/CascadeOps.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OperationSupport.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassInstrumentation.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "passes/Analysis/CascadeAnalysis.h"
@@ -42,13 +44,79 @@ namespace cascade {
 
 namespace {
 
+/// Warns about each cascade rewrite (`cascade-one-pass`,
+/// `cascade-defer-division`) that leaves the module unchanged: a schedule's
+/// `rewrite` or a `--passes` entry that matched nothing would otherwise be
+/// a silent no-op. The rewrites are located at `locs`, in pipeline order
+/// (the schedule's directives), or all at `fallback` (the command line).
+class UnmatchedRewriteWarnings : public PassInstrumentation {
+public:
+  UnmatchedRewriteWarnings(std::vector<std::pair<Location, std::string>> locs,
+                           Location fallback)
+      : locs(std::move(locs)), fallback(fallback) {}
+
+  void runBeforePass(Pass *pass, Operation *op) override {
+    if (isRewrite(pass))
+      before.try_emplace(pass, OperationFingerPrint(op));
+  }
+  void runAfterPass(Pass *pass, Operation *op) override {
+    if (!isRewrite(pass))
+      return;
+    auto it = before.find(pass);
+    bool changed = it == before.end() || it->second != OperationFingerPrint(op);
+    before.erase(pass);
+    Location loc = fallback;
+    std::string what;
+    if (next < locs.size()) {
+      loc = locs[next].first;
+      what = locs[next].second;
+      ++next;
+    } else {
+      llvm::raw_string_ostream os(what);
+      pass->printAsTextualPipeline(os);
+      what = "--passes " + what;
+    }
+    if (changed)
+      return;
+    bool onePass = pass->getArgument() == "cascade-one-pass";
+    emitWarning(loc) << "'" << what << "' matched nothing, the model is "
+                     << "unchanged: "
+                     << (onePass ? "no contraction is normalized by a softmax "
+                                   "(max, exp, sum, divide) over that rank"
+                                 : "no softmax division comes before a "
+                                   "contraction over the softmax's rank");
+  }
+
+private:
+  static bool isRewrite(Pass *pass) {
+    return pass->getArgument() == "cascade-one-pass" ||
+           pass->getArgument() == "cascade-defer-division";
+  }
+  std::vector<std::pair<Location, std::string>> locs;
+  Location fallback;
+  size_t next = 0;
+  llvm::DenseMap<Pass *, OperationFingerPrint> before;
+};
+
+/// The location of `--passes` in diagnostics.
+Location commandLineLoc(MLIRContext *ctx) {
+  return FileLineColLoc::get(ctx, "<command line>", 1, 1);
+}
+
 /// Runs a pass pipeline on `module` (dumps under `printing`'s folder
-/// `subdir`); returns an exit code.
+/// `subdir`); returns an exit code. `directives` locate the pipeline's
+/// rewrites for the warning about one that matches nothing (none: the
+/// default heuristic's rewrites, which need not match).
 int runRewrites(Session &s, ModuleOp module, const CliOptions &o,
-                ArrayRef<std::string> passes, StringRef subdir) {
+                ArrayRef<std::string> passes, StringRef subdir,
+                std::optional<std::vector<std::pair<Location, std::string>>>
+                    directives = std::nullopt) {
   if (passes.empty())
     return kExitOk;
   PassManager pm(&s.ctx);
+  if (directives)
+    pm.addInstrumentation(std::make_unique<UnmatchedRewriteWarnings>(
+        *directives, commandLineLoc(&s.ctx)));
   IRPrinting printing = o.printing; // rewrites dump on their own
   if (!printing.dumpDir.empty())
     printing.dumpDir += "/" + subdir.str();
@@ -84,20 +152,27 @@ int applyScheduleRewrites(Session &s, ModuleOp module, const CliOptions &o) {
   if (!schedule)
     return kExitOk;
   std::vector<std::string> passes;
+  std::vector<std::pair<Location, std::string>> directives;
   for (auto d : schedule.getAsRange<DictionaryAttr>()) {
     if (d.getAs<StringAttr>("kind").getValue() != "rewrite")
       continue;
     auto names = d.getAs<ArrayAttr>("names").getAsValueRange<StringAttr>();
     std::vector<std::string> args(names.begin(), names.end());
     auto numbers = d.getAs<ArrayAttr>("numbers");
-    if (args[0] == "defer_division")
+    auto loc = d.getAs<LocationAttr>("loc");
+    if (args[0] == "defer_division") {
       passes.push_back("cascade-defer-division");
-    else
+      directives.push_back(
+          {loc ? Location(loc) : f.getLoc(), "rewrite defer_division"});
+    } else {
       passes.push_back(
           "cascade-one-pass{rank=" + args[1] + " tile=" +
           std::to_string(
               numbers.empty() ? 32 : cast<IntegerAttr>(numbers[0]).getInt()) +
           "}");
+      directives.push_back({loc ? Location(loc) : f.getLoc(),
+                            "rewrite one_pass(" + args[1] + ")"});
+    }
   }
   // The rewrites are done: what stays recorded are the loop directives.
   SmallVector<Attribute> rest;
@@ -105,7 +180,7 @@ int applyScheduleRewrites(Session &s, ModuleOp module, const CliOptions &o) {
     if (d.getAs<StringAttr>("kind").getValue() != "rewrite")
       rest.push_back(d);
   f->setAttr("cascade.schedule", ArrayAttr::get(&s.ctx, rest));
-  return runRewrites(s, module, o, passes, "schedule");
+  return runRewrites(s, module, o, passes, "schedule", directives);
 }
 
 /// Runs `--passes`; returns an exit code (kExitOk when there is none).
@@ -113,6 +188,8 @@ int runPassPipeline(Session &s, ModuleOp module, const CliOptions &o) {
   if (o.passes.empty())
     return kExitOk;
   PassManager pm(&s.ctx);
+  pm.addInstrumentation(std::make_unique<UnmatchedRewriteWarnings>(
+      std::vector<std::pair<Location, std::string>>{}, commandLineLoc(&s.ctx)));
   IRPrinting printing = o.printing; // `--passes` dumps go to their own folder
   if (!printing.dumpDir.empty())
     printing.dumpDir += "/passes";
@@ -182,6 +259,27 @@ int applyTuningDb(Session &s, const CliOptions &o,
   return kExitOk;
 }
 
+/// Whether `path` can be the folder a command writes into: missing (it is
+/// created) or a directory. Checked before any work, so that a bad `-o` or
+/// `--output-dir` is reported at once, not after compiling and running.
+bool usableOutputDir(const std::string &path, llvm::StringRef flag) {
+  if (path.empty() || !llvm::sys::fs::exists(path) ||
+      llvm::sys::fs::is_directory(path))
+    return true;
+  llvm::errs() << path << ": error: " << flag
+               << " names an existing file; it needs a folder (missing "
+                  "folders are created)\n";
+  return false;
+}
+
+/// Whether `path` can be the file `opt -o` writes: not a directory.
+bool usableOutputFile(const std::string &path) {
+  if (path.empty() || path == "-" || !llvm::sys::fs::is_directory(path))
+    return true;
+  llvm::errs() << path << ": error: -o names a folder; opt writes one file\n";
+  return false;
+}
+
 /// The start shared by the commands that transform a model: check the
 /// target, load the model (with its schedule), keep a copy of it as written
 /// in `original` when asked, then apply the schedule's rewrites and
@@ -219,7 +317,7 @@ int prepareForTuning(Session &s, const CliOptions &o,
 }
 
 int runCheck(const CliOptions &o) {
-  Session s;
+  Session s(o.strict);
   OwningOpRef<ModuleOp> module = s.load(o.model, o.schedule, o.overrides);
   if (!module || s.errors)
     return kExitError;
@@ -234,9 +332,11 @@ int runCheck(const CliOptions &o) {
 
 int runOpt(const CliOptions &o) {
   registerPassesOnce();
-  Session s;
+  Session s(o.strict);
   OwningOpRef<ModuleOp> module;
   std::string emit = o.emit.empty() ? "mlir" : o.emit;
+  if (!usableOutputFile(o.output))
+    return kExitError;
   if (int rc = prepareModel(s, o, module, nullptr,
                             /*lowering=*/emit != "ein" && emit != "mlir"))
     return rc;
@@ -303,7 +403,7 @@ int runOpt(const CliOptions &o) {
 
 int runAnalyze(const CliOptions &o) {
   registerPassesOnce();
-  Session s;
+  Session s(o.strict);
   OwningOpRef<ModuleOp> module;
   if (int rc = prepareModel(s, o, module))
     return rc;
@@ -461,7 +561,7 @@ int compileWebGpu(const CliOptions &o, ModuleOp module) {
 
 int runCompile(const CliOptions &o) {
   registerPassesOnce();
-  Session s;
+  Session s(o.strict);
   if (o.output.empty()) {
     llvm::errs() << "error: compile needs -o DIR\n";
     return kExitUsage;
@@ -471,6 +571,8 @@ int runCompile(const CliOptions &o) {
                  << " for compile (expected lib or exe)\n";
     return kExitUsage;
   }
+  if (!usableOutputDir(o.output, "-o"))
+    return kExitError;
   OwningOpRef<ModuleOp> module;
   if (int rc = prepareModel(s, o, module, nullptr, /*lowering=*/true))
     return rc;
@@ -571,10 +673,12 @@ bool fitsInMemory(func::FuncOp f, int64_t scratch, func::FuncOp reference) {
 
 int runRun(const CliOptions &o) {
   registerPassesOnce();
-  Session s;
+  Session s(o.strict);
   // --check compares with the model as written, before the schedule's
   // rewrites and --passes: the reference for the rewrites too.
   OwningOpRef<ModuleOp> module, original;
+  if (!usableOutputDir(o.outputDir, "--output-dir"))
+    return kExitError;
   if (int rc = prepareModel(s, o, module, &original, /*lowering=*/true))
     return rc;
   func::FuncOp f = getModelFunction(*module);
@@ -628,6 +732,8 @@ int runRun(const CliOptions &o) {
   if (int rc = prepareArguments(f, o.inputs, o.randomInputs, o.seed,
                                 weightFiles, args, generated))
     return rc;
+  if (s.errors) // a warning about the weights, under --strict
+    return kExitError;
   std::vector<HostTensor> outputs;
   for (unsigned i = 0; i < f.getNumResults(); ++i) {
     HostTensor t;

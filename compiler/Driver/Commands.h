@@ -20,6 +20,7 @@ struct CliOptions {
   std::vector<std::string> inputs; // NAME=FILE.npy
   ModelOverrides overrides;        // --set NAME=VALUE
   bool randomInputs = false, check = false, json = false;
+  bool strict = false; // --strict: warnings about the model are errors
   // Let the default heuristic pick the cascade rewrites of a model without
   // a schedule (see applyDefaultRewrites).
   bool defaultRewrites = true;

@@ -32,7 +32,7 @@ bool readOutput(const std::string &dir, HostTensor &t) {
   int64_t shape[CASCADE_MAX_RANK];
   int rank = 0;
   if (cascade_npy_read_f32(path.c_str(), &data, shape, &rank) != CASCADE_OK) {
-    llvm::errs() << "error: " << cascade_last_error() << "\n";
+    reportFileError(path);
     return false;
   }
   std::unique_ptr<float, void (*)(void *)> owner(data, cascade_free);

@@ -20,8 +20,7 @@ static std::string shapeText(llvm::ArrayRef<int64_t> shape) {
   return s + "]";
 }
 
-/// Prints a runtime error about `path` as `PATH: error: message`.
-static void reportFileError(const std::string &path) {
+void reportFileError(const std::string &path) {
   llvm::StringRef msg = cascade_last_error();
   if (msg.starts_with(path + ": "))
     msg = msg.drop_front(path.size() + 2);
@@ -56,8 +55,11 @@ public:
   }
 
   /// Reads `key` of `path` into `t` (its shape set); false after a message,
-  /// or at once for a file that failed to open before (reported once).
-  bool read(const std::string &path, llvm::StringRef key, HostTensor &t) {
+  /// or at once for a file that failed to open before (reported once). A
+  /// stored shape that `t`'s only re-views in another layout is a warning
+  /// at `decl`, the weight's declaration.
+  bool read(const std::string &path, llvm::StringRef key, HostTensor &t,
+            Location decl) {
     if (failed.count(path))
       return false;
     auto it = open.find(path);
@@ -70,6 +72,21 @@ public:
       }
       it = open.insert({path, w}).first;
     }
+    int64_t stored[CASCADE_MAX_RANK];
+    int rank = 0;
+    if (cascade_weights_info(it->second, key.str().c_str(), stored, &rank,
+                             nullptr) == CASCADE_OK &&
+        !cascade_shape_is_refinement(stored, rank, t.shape.data(),
+                                     (int)t.shape.size()))
+      emitWarning(decl) << "weight '" << t.name << "' is declared "
+                        << shapeText(t.shape) << " but stored as "
+                        << shapeText({stored, (size_t)rank}) << " ('" << key
+                        << "' in " << path
+                        << "): not a split or merge of adjacent stored "
+                           "dimensions, so the data is read in another "
+                           "layout (an [in,out] weight declared [out,in]?); "
+                           "declare the stored layout and index it to "
+                           "match (--strict makes this an error)";
     int64_t count = 1;
     for (int64_t d : t.shape)
       count *= d;
@@ -125,7 +142,7 @@ int prepareArguments(func::FuncOp model,
       int rank = 0;
       if (cascade_npy_read_f32(it->second.c_str(), &data, shape, &rank) !=
           CASCADE_OK) {
-        llvm::errs() << "error: " << cascade_last_error() << "\n";
+        reportFileError(it->second);
         fail(1);
       } else {
         llvm::ArrayRef<int64_t> got(shape, rank);
@@ -146,7 +163,8 @@ int prepareArguments(func::FuncOp model,
       // A weight with a file is read from it, never drawn at random; an
       // unreadable file is reported once.
       auto key = model.getArgAttrOfType<StringAttr>(i, attrs::kKey);
-      if (!weights.read(file, key ? key.getValue() : t.name, t))
+      if (!weights.read(file, key ? key.getValue() : t.name, t,
+                        model.getArgument(i).getLoc()))
         fail(1);
     } else if (randomInputs) {
       t.data.resize(type.getNumElements());
@@ -161,8 +179,18 @@ int prepareArguments(func::FuncOp model,
     args.push_back(std::move(t));
   }
   for (auto &[name, file] : files) {
-    llvm::errs() << "error: --input " << name << "=" << file
-                 << ": the model has no input or weight '" << name << "'\n";
+    bool isOutput = false;
+    for (unsigned i = 0; i < model.getNumResults(); ++i)
+      isOutput |=
+          model.getResultAttrOfType<StringAttr>(i, attrs::kName).getValue() ==
+          name;
+    llvm::errs() << "error: --input " << name << "=" << file << ": ";
+    if (isOutput)
+      llvm::errs() << "'" << name
+                   << "' is an output of the model; --input gives inputs and "
+                      "weights (outputs are written to --output-dir)\n";
+    else
+      llvm::errs() << "the model has no input or weight '" << name << "'\n";
     fail(2);
   }
   return rc;
@@ -178,7 +206,7 @@ bool writeTensor(const std::string &dir, const HostTensor &t) {
   llvm::sys::path::append(path, t.name + ".npy");
   if (cascade_npy_write_f32(path.c_str(), t.data.data(), t.shape.data(),
                             (int)t.shape.size()) != CASCADE_OK) {
-    llvm::errs() << "error: " << cascade_last_error() << "\n";
+    reportFileError(std::string(path));
     return false;
   }
   return true;

@@ -60,6 +60,10 @@ int prepareArguments(mlir::func::FuncOp model,
                      std::vector<HostTensor> &args,
                      std::vector<std::string> &generated);
 
+/// Prints the runtime's last error, about the file `path`, in the CLI's one
+/// form for files: `PATH: error: message`.
+void reportFileError(const std::string &path);
+
 /// Writes `t` to DIR/NAME.npy; false (with a message) on failure.
 bool writeTensor(const std::string &dir, const HostTensor &t);
 

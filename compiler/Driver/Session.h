@@ -33,8 +33,11 @@ struct Session {
   llvm::SourceMgr sourceMgr;
   std::unique_ptr<SourceMgrDiagnosticHandler> handler;
   unsigned errors = 0;
+  /// `--strict`: the model's warnings are errors (printed as such, counted
+  /// in `errors`).
+  bool strict = false;
 
-  Session() {
+  explicit Session(bool strict = false) : strict(strict) {
     DialectRegistry registry;
     mlir::registerAllDialects(registry);
     registry.insert<CascadeDialect>();
@@ -44,6 +47,15 @@ struct Session {
     ctx.printOpOnDiagnostic(false);
     handler = std::make_unique<SourceMgrDiagnosticHandler>(sourceMgr, &ctx);
     ctx.getDiagEngine().registerHandler([this](Diagnostic &d) {
+      if (this->strict && d.getSeverity() == DiagnosticSeverity::Warning) {
+        ++errors;
+        handler->emitDiagnostic(d.getLocation(), d.str() + " [--strict]",
+                                DiagnosticSeverity::Error);
+        for (const Diagnostic &note : d.getNotes())
+          handler->emitDiagnostic(note.getLocation(), note.str(),
+                                  DiagnosticSeverity::Note);
+        return mlir::success();
+      }
       if (d.getSeverity() == DiagnosticSeverity::Error)
         ++errors;
       return mlir::failure(); // let the source manager handler print it

@@ -221,7 +221,7 @@ std::optional<double> Tuner::estimate(const std::string &schedule) {
     c.schedule = workDir + "/estimate.sched";
     std::ofstream(c.schedule) << "schedule {\n" << schedule << "}\n";
   }
-  Session s;
+  Session s(o.strict);
   OwningOpRef<ModuleOp> module;
   if (prepareForTuning(s, c, module) != kExitOk)
     return std::nullopt;
@@ -445,9 +445,13 @@ int Tuner::run() {
       bestId = id;
     }
   }
-  // A schedule must beat the default by more than the timing noise of
-  // interleaved medians (3%) to replace it.
-  if (defaultId && bestMs > defaultMs / 1.03) {
+  // A schedule must beat the default by more than the timing noise to
+  // replace it: the spread of either's interleaved medians, at least 3%.
+  double noise = timingNoise(times[""], times[bestSchedule]);
+  std::string runnerUp = bestSchedule;
+  double runnerUpMs = bestMs;
+  bool withinNoise = defaultId && !beatsBeyondNoise(bestMs, defaultMs, noise);
+  if (withinNoise) {
     bestSchedule.clear();
     bestMs = defaultMs;
     bestId = defaultId;
@@ -467,9 +471,20 @@ int Tuner::run() {
                << " failed"
                << (noops ? ", " + std::to_string(noops) + " no-op" : "")
                << "), " << trialsRun << " this run\n";
-  llvm::outs() << "default: " << llvm::formatv("{0:f4}", defaultMs)
-               << " ms; best: " << llvm::formatv("{0:f4}", bestMs) << " ms ("
-               << llvm::formatv("{0:f2}", defaultMs / bestMs) << "x)\n";
+  std::string band =
+      estimator ? std::string("estimated times")
+                : llvm::formatv("timing noise +-{0:f0}%", 100 * noise).str();
+  if (withinNoise && !runnerUp.empty())
+    llvm::outs() << "default: " << llvm::formatv("{0:f4}", defaultMs)
+                 << " ms; best other schedule: "
+                 << llvm::formatv("{0:f4}", runnerUpMs) << " ms, within the "
+                 << (estimator ? "3% margin of the estimates" : band)
+                 << ": no speedup the data can support, the default is kept\n";
+  else
+    llvm::outs() << "default: " << llvm::formatv("{0:f4}", defaultMs)
+                 << " ms; best: " << llvm::formatv("{0:f4}", bestMs) << " ms ("
+                 << llvm::formatv("{0:f2}", defaultMs / bestMs) << "x, " << band
+                 << ")\n";
   if (bestSchedule.empty())
     llvm::outs() << "best schedule: the default heuristic\n";
   else
@@ -545,7 +560,7 @@ int cascade::runTune(const CliOptions &o) {
     llvm::errs() << "error: " << error << "\n";
     return kExitUsage;
   }
-  Session s;
+  Session s(o.strict);
   OwningOpRef<ModuleOp> module = s.load(o.model, "", o.overrides);
   if (!module || s.errors)
     return kExitError;

@@ -4,6 +4,7 @@
 #include "dialects/Cascade/IR/CascadeOps.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +16,12 @@ std::string cascade::formatNumber(double v) {
   if (std::isinf(v))
     return v > 0 ? "inf" : "(-inf)";
   char buf[64];
+  if (v == std::floor(v) && std::fabs(v) < 1e15) {
+    // Integers as integers (`10`, not `1e+01`): extents and index-like
+    // constants read back as integers.
+    std::snprintf(buf, sizeof buf, "%.0f", std::fabs(v));
+    return v < 0 ? "(-" + std::string(buf) + ")" : std::string(buf);
+  }
   for (int prec = 1; prec <= 17; ++prec) {
     std::snprintf(buf, sizeof buf, "%.*g", prec, v);
     if (std::strtod(buf, nullptr) == v)
@@ -47,12 +54,40 @@ public:
         ranks.insert({op.getIndexName(d).upper(), op.getExtents()[d]});
 
     os << "model " << f.getSymName() << "\n";
-    if (!ranks.empty()) {
-      os << "ranks ";
-      llvm::interleave(
-          ranks, os, [&](auto &r) { os << r.first << "=" << r.second; }, ", ");
-      os << "\n";
+    // The declarations as written (aliases `M=P`, named constants), so that
+    // `--set` works on the printed model as on the source; then the ranks
+    // that rewrites added, by value.
+    llvm::StringSet<> declared;
+    if (auto decls = f->getAttrOfType<ArrayAttr>("cascade.declarations")) {
+      // Consecutive ranks share a line, as they are usually written.
+      std::vector<std::string> line;
+      auto flush = [&] {
+        if (!line.empty())
+          os << "ranks " << llvm::join(line, ", ") << "\n";
+        line.clear();
+      };
+      for (StringRef d : decls.getAsValueRange<StringAttr>()) {
+        if (d.consume_front("ranks ")) {
+          declared.insert(d.split('=').first);
+          line.push_back(d.str());
+          continue;
+        }
+        flush();
+        os << d << "\n";
+      }
+      flush();
     }
+    // Index expressions keep only values: say which names they inlined.
+    if (auto inlined = f->getAttrOfType<ArrayAttr>("cascade.index_constants"))
+      os << "# index expressions below hold the values of "
+         << llvm::join(inlined.getAsValueRange<StringAttr>(), ", ")
+         << ": --set on this file does not change them\n";
+    std::vector<std::string> added;
+    for (auto &[name, extent] : ranks)
+      if (!declared.contains(name))
+        added.push_back(name + "=" + std::to_string(extent));
+    if (!added.empty())
+      os << "ranks " << llvm::join(added, ", ") << "\n";
     if (auto w = f->getAttrOfType<StringAttr>("cascade.weights_file"))
       os << "weights \"" << w.getValue() << "\"\n";
     for (unsigned i = 0; i < f.getNumArguments(); ++i) {
@@ -156,7 +191,10 @@ private:
           ", ");
       os << "]";
     } else if (auto c = dyn_cast<ConstOp>(def)) {
-      os << formatNumber(c.getValue().convertToDouble());
+      if (auto symbol = c.getSymbol())
+        os << *symbol;
+      else
+        os << formatNumber(c.getValue().convertToDouble());
     } else if (auto u = dyn_cast<UnaryOp>(def)) {
       if (u.getFn() == "neg") {
         os << "(-";

@@ -7,14 +7,17 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Frontend/ModelBuilder.h"
+#include "compiler/Frontend/EinPrinter.h"
 #include "compiler/Frontend/Parser.h"
 #include "dialects/Cascade/IR/CascadeOps.h"
+#include "dialects/Cascade/IR/RankNames.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include <cctype>
 #include <cmath>
 #include <map>
@@ -100,10 +103,11 @@ public:
     }
     if (!parsed || hadError)
       return nullptr; // syntax errors make name resolution meaningless
+    addCommandLineBuffer();
     declareRanksAndConsts();
     for (auto &[name, value] : overrides)
       if (!extents.count(name) && !consts.count(name))
-        error(llvm::SMLoc::getFromPointer(buffer.begin()),
+        error(overrideLoc.at(name),
               "--set " + name + "=...: the model has no rank or constant '" +
                   name + "'");
     declareTensors();
@@ -119,6 +123,11 @@ public:
     OwningOpRef<ModuleOp> module =
         ModuleOp::create(toLoc(llvm::SMLoc::getFromPointer(buffer.begin())));
     buildFunction(*module, defaultName, order);
+    if (func::FuncOp f = getModel(*module); f && !inlinedInIndices.empty())
+      f->setAttr(
+          "cascade.index_constants",
+          builder.getStrArrayAttr(llvm::to_vector_of<StringRef>(llvm::map_range(
+              inlinedInIndices, [](const auto &n) { return StringRef(n); }))));
     if (hadError)
       return nullptr;
     checkSchedule(getModel(*module));
@@ -128,6 +137,55 @@ public:
   }
 
 private:
+  /// A constant expression as written (parentheses where needed), for the
+  /// declarations `--emit=ein` prints back.
+  static std::string printConstExpr(const Expr &e) {
+    auto operand = [](const Expr &x) {
+      std::string t = printConstExpr(x);
+      return x.kind == Expr::Binary || x.kind == Expr::Neg ? "(" + t + ")" : t;
+    };
+    switch (e.kind) {
+    case Expr::Number:
+      return formatNumber(e.number);
+    case Expr::Ident:
+      return e.name;
+    case Expr::Neg:
+      return "-" + operand(*e.args[0]);
+    case Expr::Binary:
+      return operand(*e.args[0]) + " " + e.op + " " + operand(*e.args[1]);
+    case Expr::Call: {
+      std::string t = e.name + "(";
+      for (size_t i = 0; i < e.args.size(); ++i)
+        t += (i ? ", " : "") + printConstExpr(*e.args[i]);
+      return t + ")";
+    }
+    default:
+      return "?";
+    }
+  }
+
+  /// The `--set` flags as a source buffer named `<command line>`, so that a
+  /// diagnostic about an overridden value points at the flag, not at the
+  /// declaration it replaced.
+  void addCommandLineBuffer() {
+    if (overrides.empty())
+      return;
+    std::string text;
+    std::map<std::string, size_t> offsets;
+    for (auto &[name, value] : overrides) {
+      text += (text.empty() ? "--set " : " --set ") + name + "=";
+      offsets[name] = text.size();
+      std::string v = formatNumber(value); // negatives come in parentheses
+      text += v.front() == '(' ? v.substr(1, v.size() - 2) : v;
+    }
+    unsigned id = sm.AddNewSourceBuffer(
+        llvm::MemoryBuffer::getMemBufferCopy(text, "<command line>"),
+        llvm::SMLoc());
+    const char *start = sm.getMemoryBuffer(id)->getBufferStart();
+    for (auto &[name, offset] : offsets)
+      overrideLoc[name] = llvm::SMLoc::getFromPointer(start + offset);
+  }
+
   // --- diagnostics --------------------------------------------------------
   Location toLoc(llvm::SMLoc loc) {
     if (!loc.isValid())
@@ -204,8 +262,8 @@ private:
         if (what.text == "one_pass") {
           if (knownRank(d.names[1])) {
             // The rewrite names the two parts of the split rank.
-            ranks.insert(d.names[1].text + "1");
-            ranks.insert(d.names[1].text + "0");
+            ranks.insert(splitPartName(d.names[1].text, "1"));
+            ranks.insert(splitPartName(d.names[1].text, "0"));
           }
         } else if (what.text != "defer_division") {
           error(what.loc, "unknown rewrite '" + what.text +
@@ -400,7 +458,10 @@ private:
           v = evalConst(*r.value);
         if (!v)
           continue;
-        llvm::SMLoc valueLoc = r.value ? r.value->loc : r.name.loc;
+        llvm::SMLoc valueLoc = overrides.count(r.name.text)
+                                   ? overrideLoc.at(r.name.text)
+                               : r.value ? r.value->loc
+                                         : r.name.loc;
         if (*v != std::floor(*v) || std::fabs(*v) > 1e15) {
           error(valueLoc, "extent of rank '" + r.name.text +
                               "' must be an integer, got " +
@@ -416,14 +477,23 @@ private:
         }
         extents[r.name.text] = (int64_t)*v;
         rankLoc[r.name.text] = r.name.loc;
+        declarations.push_back("ranks " + r.name.text + "=" +
+                               (overrides.count(r.name.text) || !r.value
+                                    ? std::to_string((int64_t)*v)
+                                    : printConstExpr(*r.value)));
       } else {
         const ConstDecl &c = m.consts[index];
         if (!declare(c.name))
           continue;
-        if (auto it = overrides.find(c.name.text); it != overrides.end())
+        if (auto it = overrides.find(c.name.text); it != overrides.end()) {
           consts[c.name.text] = it->second;
-        else if (auto v = evalConst(*c.value))
+          declarations.push_back("const " + c.name.text + " = " +
+                                 formatNumber(it->second));
+        } else if (auto v = evalConst(*c.value)) {
           consts[c.name.text] = *v;
+          declarations.push_back("const " + c.name.text + " = " +
+                                 printConstExpr(*c.value));
+        }
       }
     }
     // A constant may not hide the index of a rank (declared before or after).
@@ -957,10 +1027,15 @@ private:
     if (m.weightsFile)
       func->setAttr("cascade.weights_file",
                     builder.getStringAttr(m.weightsFile->text));
+    if (!declarations.empty())
+      func->setAttr("cascade.declarations",
+                    builder.getStrArrayAttr(llvm::to_vector_of<StringRef>(
+                        llvm::ArrayRef<std::string>(declarations))));
     Block *entry = func.addEntryBlock();
     for (auto [i, d] : llvm::enumerate(args)) {
       TensorInfo &info = tensors[d->name.text];
       info.value = entry->getArgument(i);
+      info.value.setLoc(toLoc(d->name.loc)); // where a weight's file is checked
       SmallVector<NamedAttribute> as;
       as.push_back(builder.getNamedAttr(attrs::kName,
                                         builder.getStringAttr(d->name.text)));
@@ -1169,6 +1244,8 @@ private:
     }
     if (kind == "add" && numOutputs < c.indices.size())
       warnUnreducedTerms(*eq.rhs, c, numOutputs);
+    if (!recurrence && numOutputs < c.indices.size())
+      warnSuspiciousBroadcast(eq, c, numOutputs);
     if (auto it = callSite.find(eq.name.text); it != callSite.end())
       op->setAttr(kCallSiteAttr, builder.getStringAttr(it->second));
     (isInit ? info.initValue : info.value) = op.getResult();
@@ -1213,10 +1290,68 @@ private:
     }
   }
 
+  static bool mentions(const Expr &e, llvm::StringRef index) {
+    if (e.kind == Expr::Ident && e.name == index)
+      return true;
+    return llvm::any_of(
+        e.args, [&](const ExprPtr &a) { return a && mentions(*a, index); });
+  }
+
+  /// Warns about an output index that no tensor on the right reads, in a
+  /// contraction where an operand's dimension of that index's rank is read
+  /// with another index: `S[h,m,p] = Q[h,e,m] * K[h,e,m]` written for
+  /// `Q[h,e,p]` broadcasts S along P instead of failing.
+  void warnSuspiciousBroadcast(const Equation &eq, EqContext &c,
+                               unsigned numOutputs) {
+    std::vector<const Expr *> accesses;
+    std::function<void(const Expr &)> walk = [&](const Expr &e) {
+      if (e.kind == Expr::Access) {
+        accesses.push_back(&e);
+        return; // its arguments are index expressions
+      }
+      for (const ExprPtr &a : e.args)
+        if (a)
+          walk(*a);
+    };
+    walk(*eq.rhs);
+    if (accesses.size() < 2)
+      return; // not a contraction of several operands
+    for (unsigned d = 0; d < numOutputs; ++d) {
+      const std::string &index = c.indices[d];
+      if (llvm::any_of(accesses,
+                       [&](const Expr *a) { return mentions(*a, index); }))
+        continue;
+      for (const Expr *a : accesses) {
+        auto it = tensors.find(a->name);
+        if (it == tensors.end())
+          continue;
+        const std::vector<std::string> &ranks = it->second.dimRanks;
+        auto dim = llvm::find(ranks, upper(index));
+        if (dim == ranks.end() ||
+            (size_t)(dim - ranks.begin()) >= a->args.size())
+          continue;
+        const Expr &read = *a->args[dim - ranks.begin()];
+        InFlightDiagnostic diag = emitWarning(toLoc(read.loc));
+        diag << "'" << eq.name.text << "' is broadcast along '" << index
+             << "': no tensor on the right reads that index, yet dimension "
+             << (dim - ranks.begin()) << " of '" << a->name << "' has rank "
+             << upper(index) << " and is read here with another index "
+             << "(did you mean '" << index << "'?)";
+        diag.attachNote(toLoc(eq.name.loc))
+            << "to broadcast on purpose, compute the contraction without '"
+            << index << "' in one equation and broadcast its result in "
+            << "another; that silences this warning";
+        break;
+      }
+    }
+  }
+
   // --- bodies -------------------------------------------------------------
-  Value constant(double v, llvm::SMLoc loc) {
-    return ConstOp::create(builder, toLoc(loc), builder.getF32Type(),
-                           builder.getF64FloatAttr(v));
+  /// A scalar constant; `symbol` is the constant or rank it was written as.
+  Value constant(double v, llvm::SMLoc loc, llvm::StringRef symbol = "") {
+    return ConstOp::create(
+        builder, toLoc(loc), builder.getF32Type(), builder.getF64FloatAttr(v),
+        symbol.empty() ? StringAttr() : builder.getStringAttr(symbol));
   }
 
   /// Converts an index expression to an affine expression over the
@@ -1230,9 +1365,12 @@ private:
       }
       return getAffineConstantExpr((int64_t)e.number, ctx);
     case Expr::Ident: {
-      if (auto it = extents.find(e.name); it != extents.end())
+      if (auto it = extents.find(e.name); it != extents.end()) {
+        inlinedInIndices.insert(e.name);
         return getAffineConstantExpr(it->second, ctx);
+      }
       if (auto it = consts.find(e.name); it != consts.end()) {
+        inlinedInIndices.insert(e.name);
         if (it->second != std::floor(it->second)) {
           error(e.loc, "constant '" + e.name +
                            "' used in an index is not an "
@@ -1302,15 +1440,26 @@ private:
       auto ae = buildIndex(x, c);
       if (!ae)
         return {};
-      if (auto d = dyn_cast<AffineDimExpr>(*ae)) {
+      // A plain index addresses a dimension of its own extent. An index
+      // expression that folds to one (`l + 0`) is an affine read like
+      // `l + 1`: range-checked, so it may read a prefix.
+      auto d = dyn_cast<AffineDimExpr>(*ae);
+      if (d && x.kind == Expr::Ident) {
         int64_t ext = c.extents[d.getPosition()];
         int64_t size = info.shape[i];
+        const std::string &name = c.indices[d.getPosition()];
         bool iterative = (int)i == info.iterDim && size == ext + 1;
         if (size != ext && !iterative) {
-          error(x.loc, llvm::formatv(
-                           "extent mismatch: index '{0}' ranges over {1}={2} "
-                           "but dimension {3} of '{4}' has extent {5}",
-                           x.name, upper(x.name), ext, i, e.name, size));
+          auto diag = error(
+              x.loc, llvm::formatv("extent mismatch: index '{0}' ranges over "
+                                   "{1}={2} but dimension {3} of '{4}' has "
+                                   "extent {5}",
+                                   name, upper(name), ext, i, e.name, size));
+          if (size > ext)
+            diag << llvm::formatv(" (to read its first {0} elements, write "
+                                  "'{1} + 0': an index expression is "
+                                  "range-checked, not extent-matched)",
+                                  ext, name);
           return {};
         }
       }
@@ -1336,9 +1485,9 @@ private:
       if (e.name == "inf")
         return constant(INFINITY, e.loc);
       if (auto it = extents.find(e.name); it != extents.end())
-        return constant((double)it->second, e.loc);
+        return constant((double)it->second, e.loc, e.name);
       if (auto it = consts.find(e.name); it != consts.end())
-        return constant(it->second, e.loc);
+        return constant(it->second, e.loc, e.name);
       if (auto it = tensors.find(e.name); it != tensors.end()) {
         if (it->second.shape.empty())
           return buildAccess(e, c);
@@ -1479,6 +1628,13 @@ private:
   OpBuilder builder;
   std::optional<unsigned> scheduleBuffer;
   const ModelOverrides &overrides;
+  std::map<std::string, llvm::SMLoc> overrideLoc; // each --set's value
+  // The rank and constant declarations as written (with --set applied), in
+  // source order: `ranks M=P`, `const eps = 1e-05`.
+  std::vector<std::string> declarations;
+  // Constants and extents written in index expressions and conditions,
+  // where the IR keeps only their values.
+  std::set<std::string> inlinedInIndices;
   std::string bufferName;
   bool hadError = false;
   Module m;

@@ -2,6 +2,7 @@
 #include "compiler/Tuner/Tuner.h"
 
 #include "dialects/Cascade/IR/CascadeOps.h"
+#include "dialects/Cascade/IR/RankNames.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "passes/Conversion/LoopNest.h"
 #include "llvm/ADT/StringExtras.h"
@@ -87,7 +88,8 @@ std::string SearchSpace::randomLoopDirective(std::mt19937_64 &rng) const {
   std::vector<std::string> splittable;
   for (auto &[r, e] : extents)
     if (!llvm::is_contained(softmaxRanks, r) && !tilesFor(r).empty() &&
-        !extents.count(r + "1") && !extents.count(r + "0"))
+        !extents.count(splitPartName(r, "1")) &&
+        !extents.count(splitPartName(r, "0")))
       splittable.push_back(r);
   std::vector<std::string> all;
   for (auto &[r, e] : extents)
@@ -134,7 +136,8 @@ std::string SearchSpace::randomLoopDirective(std::mt19937_64 &rng) const {
     std::vector<int64_t> tiles = tilesFor(r);
     int64_t t =
         tiles[std::uniform_int_distribution<size_t>(0, tiles.size() - 1)(rng)];
-    return "split " + r + " -> " + r + "1, " + r + "0 = " + std::to_string(t);
+    return "split " + r + " -> " + splitPartName(r, "1") + ", " +
+           splitPartName(r, "0") + " = " + std::to_string(t);
   }
   }
 }
@@ -258,8 +261,9 @@ bool SearchSpace::accepts(const std::vector<std::string> &schedule) const {
       int64_t tile;
       if (w.size() != 7 || w.back().getAsInteger(10, tile) ||
           !llvm::is_contained(tilesFor(rank), tile) ||
-          llvm::is_contained(softmaxRanks, rank) || extents.count(rank + "1") ||
-          extents.count(rank + "0"))
+          llvm::is_contained(softmaxRanks, rank) ||
+          extents.count(splitPartName(rank, "1")) ||
+          extents.count(splitPartName(rank, "0")))
         return false;
     } else if (w[0] == "parallel") {
       if (!llvm::is_contained(outputRanks, rank))
@@ -277,4 +281,16 @@ std::map<std::string, int64_t> SearchSpace::smallConfig(int64_t limit) const {
     if (e > limit)
       out[r] = limit;
   return out;
+}
+
+double cascade::timingNoise(const std::vector<double> &a,
+                            const std::vector<double> &b) {
+  auto spread = [](std::vector<double> t) {
+    if (t.size() < 2)
+      return 0.0;
+    std::sort(t.begin(), t.end());
+    double median = t[t.size() / 2];
+    return median > 0 ? (t.back() - t.front()) / median : 0.0;
+  };
+  return std::max({0.03, spread(a), spread(b)});
 }

@@ -27,6 +27,19 @@ std::string cascadeKey(mlir::ModuleOp module);
 /// CPU name, features, core count and /proc/cpuinfo's model name.
 std::string deviceFingerprint(const CpuMachine &machine);
 
+/// The timing noise of a comparison between schedules: the spread of each
+/// one's interleaved medians (largest minus smallest, over their median),
+/// the larger of the two, and at least 3% (the drift between rounds).
+double timingNoise(const std::vector<double> &a, const std::vector<double> &b);
+
+/// Whether a schedule timed at `candidateMs` beats the default's
+/// `defaultMs` by more than `noise` (a fraction): only then is it a speedup
+/// the measurements support.
+inline bool beatsBeyondNoise(double candidateMs, double defaultMs,
+                             double noise) {
+  return candidateMs * (1 + noise) < defaultMs;
+}
+
 /// The directives a candidate may hold, derived from the model.
 class SearchSpace {
 public:

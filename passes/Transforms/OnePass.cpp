@@ -24,6 +24,7 @@
 // where reads at m1*T+m0 >= M (a partial last tile) are guarded.
 //
 //===----------------------------------------------------------------------===//
+#include "dialects/Cascade/IR/RankNames.h"
 #include "passes/Passes.h"
 #include "passes/Utils/EinsumBuilder.h"
 
@@ -206,7 +207,7 @@ void rewrite(Match &m, func::FuncOp func, int64_t tile, bool fitTile) {
   std::string rank = m.gm.getIndexName(nO).upper();
   // Reuse the split of an earlier rewrite of the same rank and tile.
   auto splitRank = [&](StringRef suffix, int64_t want) {
-    std::string name = rank + suffix.str();
+    std::string name = splitPartName(rank, suffix);
     std::optional<int64_t> have;
     func.walk([&](EinsumOp op) {
       for (unsigned i = 0; i < op.getNumLoops(); ++i)
@@ -218,7 +219,7 @@ void rewrite(Match &m, func::FuncOp func, int64_t tile, bool fitTile) {
   std::string rank1 = splitRank("1", tiles);
   std::string rank0 = splitRank("0", t);
   if (rank0 == rank1)
-    rank0 = freshRankName(func, rank1 + "0");
+    rank0 = freshRankName(func, splitPartName(rank1, "0"));
   std::string i1 = llvm::StringRef(rank1).lower();
   std::string i0 = llvm::StringRef(rank0).lower();
   std::string base = m.av.getName().str();

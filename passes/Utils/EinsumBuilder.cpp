@@ -56,7 +56,8 @@ Value EinsumBuilder::readSelf(ArrayRef<AffineExpr> index) {
 }
 
 Value EinsumBuilder::constant(double v) {
-  return ConstOp::create(body, loc, body.getF32Type(), body.getF64FloatAttr(v));
+  return ConstOp::create(body, loc, body.getF32Type(), body.getF64FloatAttr(v),
+                         StringAttr());
 }
 
 Value EinsumBuilder::unary(StringRef fn, Value x) {

@@ -260,7 +260,7 @@ cascade_status readNpy(const char *path, float **data, int64_t *shape,
                        int *rank) {
   FILE *f = std::fopen(path, "rb");
   if (!f)
-    return fail("cannot open '%s': %s", path, std::strerror(errno));
+    return fail("%s: cannot open: %s", path, std::strerror(errno));
   FileCloser closer{f};
   struct stat st;
   // Only regular files have a trustworthy size; -1 means unknown.
@@ -270,12 +270,12 @@ cascade_status readNpy(const char *path, float **data, int64_t *shape,
 
   unsigned char prelude[12];
   if (std::fread(prelude, 1, 10, f) != 10)
-    return fail("'%s': not a .npy file (too short)", path);
+    return fail("%s: not a .npy file (too short)", path);
   if (std::memcmp(prelude, "\x93NUMPY", 6) != 0)
-    return fail("'%s': not a .npy file (bad magic string)", path);
+    return fail("%s: not a .npy file (bad magic string)", path);
   int major = prelude[6], minor = prelude[7];
   if (major < 1 || major > 3 || minor != 0)
-    return fail("'%s': unsupported .npy format version %d.%d", path, major,
+    return fail("%s: unsupported .npy format version %d.%d", path, major,
                 minor);
   uint32_t headerLen;
   int64_t dataOffset;
@@ -284,23 +284,23 @@ cascade_status readNpy(const char *path, float **data, int64_t *shape,
     dataOffset = 10 + int64_t(headerLen);
   } else {
     if (std::fread(prelude + 10, 1, 2, f) != 2)
-      return fail("'%s': truncated .npy header", path);
+      return fail("%s: truncated .npy header", path);
     headerLen = le32(prelude + 8);
     dataOffset = 12 + int64_t(headerLen);
   }
   if (headerLen > kMaxHeaderBytes)
-    return fail("'%s': .npy header too long (%u bytes)", path,
+    return fail("%s: .npy header too long (%u bytes)", path,
                 static_cast<unsigned>(headerLen));
   if (fileSize >= 0 && dataOffset > fileSize)
-    return fail("'%s': truncated .npy header", path);
+    return fail("%s: truncated .npy header", path);
   std::string header(headerLen, '\0');
   if (headerLen && std::fread(&header[0], 1, headerLen, f) != headerLen)
-    return fail("'%s': truncated .npy header", path);
+    return fail("%s: truncated .npy header", path);
 
   NpyHeader hdr;
   HeaderParser parser(header);
   if (!parser.parse(hdr))
-    return fail("'%s': malformed .npy header: %s", path,
+    return fail("%s: malformed .npy header: %s", path,
                 parser.message().c_str());
   int itemSize;
   if (hdr.descr == "<f4")
@@ -310,15 +310,15 @@ cascade_status readNpy(const char *path, float **data, int64_t *shape,
   else if (hdr.descr == "<f8")
     itemSize = 8;
   else if (hdr.descr.size() == 3 && hdr.descr[0] == '>' && hdr.descr[1] == 'f')
-    return fail("'%s': big-endian dtype '%s' is not supported (expected "
+    return fail("%s: big-endian dtype '%s' is not supported (expected "
                 "'<f4', '<f2' or '<f8')",
                 path, hdr.descr.c_str());
   else
-    return fail("'%s': unsupported dtype '%s' (expected '<f4', '<f2' or "
+    return fail("%s: unsupported dtype '%s' (expected '<f4', '<f2' or "
                 "'<f8')",
                 path, hdr.descr.c_str());
   if (hdr.fortranOrder)
-    return fail("'%s': Fortran-order arrays are not supported (save the "
+    return fail("%s: Fortran-order arrays are not supported (save the "
                 "array in C order, e.g. with np.ascontiguousarray)",
                 path);
 
@@ -326,11 +326,11 @@ cascade_status readNpy(const char *path, float **data, int64_t *shape,
   int64_t count;
   if (!checkedElementCount(hdr.shape.data(), r, kMaxDataBytes / itemSize,
                            &count))
-    return fail("'%s': shape %s is too large (more than 2^40 bytes)", path,
+    return fail("%s: shape %s is too large (more than 2^40 bytes)", path,
                 shapeString(hdr.shape.data(), r).c_str());
   int64_t dataBytes = count * itemSize;
   if (fileSize >= 0 && fileSize - dataOffset < dataBytes)
-    return fail("'%s': truncated data: shape %s needs %lld bytes, the file "
+    return fail("%s: truncated data: shape %s needs %lld bytes, the file "
                 "has %lld",
                 path, shapeString(hdr.shape.data(), r).c_str(),
                 static_cast<long long>(dataBytes),
@@ -339,13 +339,13 @@ cascade_status readNpy(const char *path, float **data, int64_t *shape,
   size_t outBytes = static_cast<size_t>(count) * sizeof(float);
   float *out = static_cast<float *>(cascade_alloc(outBytes));
   if (!out)
-    return fail("'%s': out of memory (%zu bytes)", path, outBytes);
+    return fail("%s: out of memory (%zu bytes)", path, outBytes);
   std::vector<unsigned char> chunk(kChunkElements * itemSize);
   for (int64_t done = 0; done < count;) {
     size_t n = chunkSize(count - done);
     if (std::fread(chunk.data(), itemSize, n, f) != n) {
       std::free(out);
-      return fail("'%s': truncated data: shape %s needs %lld bytes", path,
+      return fail("%s: truncated data: shape %s needs %lld bytes", path,
                   shapeString(hdr.shape.data(), r).c_str(),
                   static_cast<long long>(dataBytes));
     }
@@ -382,21 +382,21 @@ std::string makeHeader(const int64_t *shape, int rank) {
 cascade_status writeNpy(const char *path, const float *data,
                         const int64_t *shape, int rank) {
   if (rank < 0 || rank > CASCADE_MAX_RANK)
-    return fail("'%s': cannot write rank %d (maximum %d)", path, rank,
+    return fail("%s: cannot write rank %d (maximum %d)", path, rank,
                 CASCADE_MAX_RANK);
   if (rank > 0 && !shape)
-    return fail("'%s': NULL shape", path);
+    return fail("%s: NULL shape", path);
   int64_t count;
   if (!checkedElementCount(shape, rank, INT64_MAX / 4, &count))
-    return fail("'%s': invalid shape %s", path,
-                shapeString(shape, rank).c_str());
+    return fail("%s: invalid shape %s", path, shapeString(shape, rank).c_str());
   if (count > 0 && !data)
-    return fail("'%s': NULL data", path);
+    return fail("%s: NULL data", path);
 
   std::string tmp = std::string(path) + ".tmp";
   FILE *f = std::fopen(tmp.c_str(), "wb");
   if (!f)
-    return fail("cannot create '%s': %s", tmp.c_str(), std::strerror(errno));
+    return fail("%s: cannot create the temporary file '%s': %s", path,
+                tmp.c_str(), std::strerror(errno));
   std::string header = makeHeader(shape, rank);
   bool ok = std::fwrite(header.data(), 1, header.size(), f) == header.size();
   std::vector<unsigned char> chunk(kChunkElements * 4);
@@ -418,13 +418,12 @@ cascade_status writeNpy(const char *path, const float *data,
   }
   if (!ok) {
     std::remove(tmp.c_str());
-    return fail("cannot write '%s': %s", tmp.c_str(),
-                std::strerror(savedErrno));
+    return fail("%s: cannot write: %s", path, std::strerror(savedErrno));
   }
   if (std::rename(tmp.c_str(), path) != 0) {
     savedErrno = errno;
     std::remove(tmp.c_str());
-    return fail("cannot rename '%s' to '%s': %s", tmp.c_str(), path,
+    return fail("%s: cannot rename '%s' into place: %s", path, tmp.c_str(),
                 std::strerror(savedErrno));
   }
   return CASCADE_OK;

@@ -328,3 +328,43 @@ extern "C" void cascade_weights_close(cascade_weights *w) {
     munmap(w->mapping, w->mappingSize);
   delete w;
 }
+
+extern "C" int cascade_shape_is_refinement(const int64_t *stored,
+                                           int stored_rank,
+                                           const int64_t *declared,
+                                           int declared_rank) {
+  std::vector<int64_t> x, y;
+  for (int i = 0; i < stored_rank; ++i)
+    if (stored[i] != 1)
+      x.push_back(stored[i]);
+  for (int i = 0; i < declared_rank; ++i)
+    if (declared[i] != 1)
+      y.push_back(declared[i]);
+  auto hasZero = [](const std::vector<int64_t> &v) {
+    return std::find(v.begin(), v.end(), 0) != v.end();
+  };
+  if (hasZero(x) || hasZero(y))
+    return 1; // no elements: nothing to misread
+  size_t i = 0, j = 0;
+  while (i < x.size() && j < y.size()) {
+    // The shortest runs of dimensions on each side with equal products.
+    int64_t p = x[i], q = y[j];
+    size_t ni = 1, nj = 1;
+    while (p != q) {
+      if (p < q) {
+        if (i + ni >= x.size())
+          return 0;
+        p *= x[i + ni++];
+      } else {
+        if (j + nj >= y.size())
+          return 0;
+        q *= y[j + nj++];
+      }
+    }
+    if (ni > 1 && nj > 1)
+      return 0; // merged and split again: another layout
+    i += ni;
+    j += nj;
+  }
+  return i == x.size() && j == y.size();
+}

@@ -101,6 +101,23 @@ TEST_F(TuningDbTest, BadInput) {
   EXPECT_NE(error.find("junk.db"), std::string::npos) << error;
 }
 
+TEST(TimingNoise, SpreadOfInterleavedMedians) {
+  // At least 3%; otherwise the wider spread of the two schedules' rounds.
+  EXPECT_DOUBLE_EQ(timingNoise({1.0, 1.0, 1.0}, {2.0}), 0.03);
+  EXPECT_DOUBLE_EQ(timingNoise({1.0, 1.1, 1.4}, {0.9, 0.91, 0.92}), 0.4 / 1.1);
+  EXPECT_DOUBLE_EQ(timingNoise({}, {10.0, 12.0, 15.0}), 5.0 / 12.0);
+  // A tiny model: the default's rounds at 0.010, 0.0138 and 0.011 ms
+  // (median 0.011), a near-default winner's median at 0.0100: "1.10x",
+  // inside the 35% the rounds spread.
+  double noise = timingNoise({0.010, 0.0138, 0.011}, {0.0099, 0.0100, 0.0130});
+  EXPECT_FALSE(beatsBeyondNoise(0.0100, 0.011, noise));
+  EXPECT_TRUE(beatsBeyondNoise(0.0100, 0.011, 0.03)); // the old fixed 3%
+  // A real 25% gain with 2% rounds is one.
+  EXPECT_TRUE(beatsBeyondNoise(
+      0.8, 1.0, timingNoise({1.0, 1.01, 0.99}, {0.8, 0.81, 0.8})));
+  EXPECT_FALSE(beatsBeyondNoise(0.98, 1.0, 0.03));
+}
+
 TEST(ScheduleText, Canonical) {
   // Rewrites first (defer_division, then one_pass), loop directives sorted.
   std::vector<std::string> s{"vectorize N", "rewrite one_pass(M) tile 64",

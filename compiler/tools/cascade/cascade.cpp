@@ -21,9 +21,10 @@ static cl::OptionCategory category("cascade options");
 
 static cl::list<std::string>
     positional(cl::Positional, cl::desc("COMMAND MODEL"), cl::cat(category));
-static cl::opt<std::string> target("target",
-                                   cl::desc("host|x86_64|aarch64|cuda|webgpu"),
-                                   cl::init("host"), cl::cat(category));
+static cl::opt<std::string>
+    target("target",
+           cl::desc("host (default), x86_64, aarch64, cuda or webgpu"),
+           cl::init("host"), cl::cat(category));
 static cl::opt<std::string>
     cpu("cpu", cl::desc("CPU model (default: the host's)"), cl::cat(category));
 static cl::opt<std::string>
@@ -121,16 +122,123 @@ static cl::list<std::string>
          cl::value_desc("NAME=VALUE"), cl::cat(category));
 static cl::opt<bool> json("json", cl::desc("Machine-readable output (analyze)"),
                           cl::cat(category));
+static cl::opt<bool>
+    strict("strict",
+           cl::desc("Treat warnings about the model (a weight re-viewed "
+                    "against its stored layout, a silent broadcast, a "
+                    "rewrite that matches nothing, ...) as errors"),
+           cl::cat(category));
 
 static const char *kOverview =
     "Cascade: a compiler for cascades of Einsums\n\n"
     "  cascade check   MODEL.ein\n"
     "  cascade opt     MODEL.ein [--passes=a,b] "
     "[--emit=ein|mlir|loops|llvm|asm|gpu|ptx|wgsl]\n"
-    "  cascade compile MODEL.ein --target=T -o DIR [--emit=exe]\n"
-    "  cascade run     MODEL.ein --target=T [--input NAME=FILE.npy ...]\n"
+    "  cascade analyze MODEL.ein [--json]\n"
+    "  cascade compile MODEL.ein [--target=T] -o DIR [--emit=lib|exe]\n"
+    "  cascade run     MODEL.ein [--target=T] [--input NAME=FILE.npy ...]\n"
     "                  [--random-inputs --seed=S] [--output-dir DIR] [--check] "
-    "[--bench=N]\n";
+    "[--bench=N]\n"
+    "  cascade tune    MODEL.ein [--target=T] [--budget=60s | --trials=N] "
+    "[--db=FILE]\n"
+    "  cascade tune    --export=FILE.jsonl | --import=FILE.jsonl [--db=FILE]\n"
+    "\n"
+    "  --target defaults to host. 'cascade COMMAND --help' lists the options "
+    "of one command.\n";
+
+/// A subcommand's usage line and the options it reads (`cascade COMMAND
+/// --help` shows only those).
+struct CommandHelp {
+  const char *name;
+  const char *usage;
+  std::vector<const char *> options;
+};
+
+static const std::vector<CommandHelp> &commandHelp() {
+  static const std::vector<const char *> target = {
+      "target", "cpu", "features", "l2-cache", "arch", "gpu-loops"};
+  static const std::vector<const char *> printing = {
+      "print-ir-after-all", "print-ir-after-change", "dump-dir"};
+  auto join = [](std::initializer_list<std::vector<const char *>> parts) {
+    std::vector<const char *> all;
+    for (const auto &p : parts)
+      all.insert(all.end(), p.begin(), p.end());
+    return all;
+  };
+  static const std::vector<CommandHelp> commands = {
+      {"check",
+       "cascade check MODEL.ein [options]\n\nParses and verifies the model "
+       "(and its schedule); prints a summary or located diagnostics.\n",
+       {"schedule", "set", "strict"}},
+      {"opt",
+       "cascade opt MODEL.ein [options]\n\nRuns the rewrites (the "
+       "schedule's, --passes) and prints the model at a stage: --emit=ein, "
+       "mlir (default), loops, llvm, asm (CPU targets), gpu, ptx (cuda), "
+       "wgsl (webgpu).\n",
+       join({{"emit", "passes", "o", "schedule", "set", "default-rewrites",
+              "strict"},
+             target,
+             printing})},
+      {"analyze",
+       "cascade analyze MODEL.ein [options]\n\nPrints FuseMax's passes per "
+       "rank and each equation's FLOPs, bytes and intensity.\n",
+       {"json", "passes", "schedule", "set", "strict"}},
+      {"compile",
+       "cascade compile MODEL.ein -o DIR [options]\n\nCompiles the model "
+       "into DIR: a shared library, object, header and manifest "
+       "(--emit=lib, the default) and a standalone executable (--emit=exe); "
+       "PTX for cuda, WGSL for webgpu.\n",
+       join({{"o", "emit", "passes", "schedule", "db", "no-tuning-db",
+              "default-rewrites", "set", "strict"},
+             target,
+             printing})},
+      {"run",
+       "cascade run MODEL.ein [options]\n\nCompiles and runs the model on "
+       ".npy inputs, writes the outputs as DIR/NAME.npy, and checks them "
+       "against the float64 reference (--check).\n",
+       join({{"input", "weights", "random-inputs", "seed", "output-dir",
+              "check", "bench", "passes", "schedule", "db", "no-tuning-db",
+              "default-rewrites", "set", "strict"},
+             target,
+             printing})},
+      {"tune",
+       "cascade tune MODEL.ein [options]\n"
+       "cascade tune --export=FILE.jsonl | --import=FILE.jsonl [--db=FILE]\n"
+       "\nSearches schedules for the model on this device and records the "
+       "best in the tuning database (default budget 60s).\n",
+       join({{"budget", "trials", "db", "export", "import", "tune-timeout",
+              "set", "strict"},
+             target})},
+  };
+  return commands;
+}
+
+/// With `cascade COMMAND ... --help`: the command's usage as the overview,
+/// and every option it does not read hidden. Null for the global help.
+static const char *prepareCommandHelp(int argc, char **argv) {
+  const CommandHelp *command = nullptr;
+  bool help = false;
+  for (int i = 1; i < argc; ++i) {
+    StringRef a = argv[i];
+    if (a == "--help" || a == "-help" || a == "-h")
+      help = true;
+    else if (!command && !a.starts_with("-"))
+      for (const CommandHelp &c : commandHelp())
+        if (a == c.name)
+          command = &c;
+  }
+  if (!help || !command)
+    return nullptr;
+  for (auto &entry : cl::getRegisteredOptions()) {
+    cl::Option *opt = entry.second;
+    if (!llvm::is_contained(opt->Categories, &category))
+      continue;
+    if (!llvm::any_of(command->options,
+                      [&](const char *n) { return entry.first == n; }))
+      opt->setHiddenFlag(cl::ReallyHidden);
+  }
+  return command->usage;
+}
 
 /// Parses a duration: a positive number of seconds, or with a unit (ms, s,
 /// m, h).
@@ -159,9 +267,11 @@ int main(int argc, char **argv) {
        << ")\n";
   });
   cl::HideUnrelatedOptions(category);
+  const char *overview = prepareCommandHelp(argc, argv);
   std::string errors;
   raw_string_ostream errs(errors);
-  if (!cl::ParseCommandLineOptions(argc, argv, kOverview, &errs)) {
+  if (!cl::ParseCommandLineOptions(argc, argv, overview ? overview : kOverview,
+                                   &errs)) {
     llvm::errs() << errors;
     return kExitUsage;
   }
@@ -221,6 +331,7 @@ int main(int argc, char **argv) {
   o.randomInputs = randomInputs;
   o.defaultRewrites = defaultRewrites;
   o.check = check;
+  o.strict = strict;
   o.json = ::json;
   o.seed = seed;
   o.bench = bench;
@@ -240,6 +351,6 @@ int main(int argc, char **argv) {
     return runTune(o);
   }
   llvm::errs() << "error: unknown command '" << o.command
-               << "' (expected check, opt, analyze, compile or run)\n";
+               << "' (expected check, opt, analyze, compile, run or tune)\n";
   return kExitUsage;
 }

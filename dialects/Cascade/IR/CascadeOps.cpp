@@ -154,9 +154,10 @@ LogicalResult EinsumOp::verifyRegions() {
                  << "index only at the previous step '" << names[*iter] << "'";
         continue;
       }
-      // A plain index must address a dimension of its own extent, except
-      // the iterative dimension of a recurrence (extent + 1), which holds
-      // positions 0..extent.
+      // A plain index must address a dimension at least as long as its
+      // extent: the frontend asks for equal extents where the user wrote a
+      // plain index, and lets `l + 0` read a prefix. The iterative dimension
+      // of a recurrence (extent + 1) holds positions 0..extent.
       auto dim = dyn_cast<AffineDimExpr>(e);
       if (!dim)
         continue;
@@ -166,7 +167,7 @@ LogicalResult EinsumOp::verifyRegions() {
         iterativeDim = (int64_t)r == *iter;
       else if (auto producer = getOperandForArg(arg).getDefiningOp<EinsumOp>())
         iterativeDim = producer.getIterative() == (int64_t)r;
-      if (size != ext && !(iterativeDim && size == ext + 1))
+      if (size < ext && !(iterativeDim && size == ext + 1))
         return read.emitError("extent mismatch: index '")
                << names[dim.getPosition()] << "' has extent " << ext
                << " but dimension " << r << " of '" << tensorName

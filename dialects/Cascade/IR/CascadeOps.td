@@ -116,7 +116,12 @@ def Cascade_ReadOp : Cascade_Op<"read", [Pure]> {
 
 def Cascade_ConstOp : Cascade_Op<"const", [Pure]> {
   let summary = "A scalar constant";
-  let arguments = (ins F64Attr:$value);
+  let description = [{
+    `symbol`, when present, is the named constant or rank extent the source
+    wrote (`eps`, `E` in `sqrt(E)`'s operand), so that `--emit=ein` prints
+    it by name and `--set` on the printed model still reaches it.
+  }];
+  let arguments = (ins F64Attr:$value, OptionalAttr<StrAttr>:$symbol);
   let results = (outs F32:$result);
   let assemblyFormat = "$value attr-dict";
 }

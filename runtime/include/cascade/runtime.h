@@ -211,6 +211,13 @@ cascade_status cascade_weights_read_f32(const cascade_weights *w,
 /* Unmaps and frees. NULL is a no-op. */
 void cascade_weights_close(cascade_weights *w);
 
+/* Whether `declared` re-views `stored` (same element count, row-major) only
+ * by splitting or merging adjacent dimensions, unit dimensions aside:
+ * [768, 768] as [12, 64, 768] is (1), [6, 8] as [8, 6] is not (0): that
+ * reads the data in another layout, a transposed weight by mistake. */
+int cascade_shape_is_refinement(const int64_t *stored, int stored_rank,
+                                const int64_t *declared, int declared_rank);
+
 /*===--- Utilities --------------------------------------------------------===*/
 
 /* Fills data[0..n) with standard-normal values, identical on every platform.

@@ -35,8 +35,10 @@ def flattened(cascade, model):
     for line in text.splitlines():
         if line.startswith("ranks "):
             for item in line[len("ranks "):].split(","):
+                # An extent, or an expression of earlier ranks (M=P).
                 name, value = item.strip().split("=")
-                ranks[name.strip()] = int(value)
+                ranks[name.strip()] = int(eval(value, {"__builtins__": {}},
+                                               dict(ranks)))
     indices = {r.lower(): r for r in ranks}
     for line in text.splitlines():
         m = EQUATION.match(line)

@@ -341,6 +341,26 @@ TEST_F(RuntimeTest, NpyMalformedFilesAreErrors) {
   EXPECT_EQ(cascade_npy_read_f32(nullptr, &out, shape, &rank), CASCADE_ERROR);
 }
 
+TEST(ShapeRefinement, SplitsAndMergesOnly) {
+  auto refines = [](std::vector<int64_t> stored, std::vector<int64_t> decl) {
+    return cascade_shape_is_refinement(stored.data(), (int)stored.size(),
+                                       decl.data(), (int)decl.size());
+  };
+  EXPECT_EQ(refines({768, 768}, {12, 64, 768}), 1); // split
+  EXPECT_EQ(refines({12, 64, 768}, {768, 768}), 1); // merge
+  EXPECT_EQ(refines({2, 3, 4}, {6, 4}), 1);
+  EXPECT_EQ(refines({6, 4}, {2, 3, 2, 2}), 1); // both split
+  EXPECT_EQ(refines({1, 768}, {768}), 1);      // unit dimensions aside
+  EXPECT_EQ(refines({768}, {768, 1, 1}), 1);
+  EXPECT_EQ(refines({6, 8}, {6, 8}), 1);
+  EXPECT_EQ(refines({0, 5}, {5, 0}), 1); // nothing to read
+  EXPECT_EQ(refines({6, 8}, {8, 6}), 0); // GPT-2's [in,out] as [out,in]
+  EXPECT_EQ(refines({4, 6}, {6, 4}), 0);
+  EXPECT_EQ(refines({2, 3, 4}, {3, 8}), 0); // 2*3*4 regrouped as 3*8
+  EXPECT_EQ(refines({2, 12}, {4, 6}), 0);   // merge then split
+  EXPECT_EQ(refines({768, 3072}, {3072, 768}), 0);
+}
+
 TEST_F(RuntimeTest, NpyFailedWriteKeepsExistingFile) {
   std::string file = path("keep.npy");
   float v[2] = {1, 2};
@@ -948,8 +968,8 @@ TEST_F(RuntimeTest, ExeErrors) {
       {{"--input", "A=" + path("none.npy"), "--random-inputs", "--output-dir",
         dir},
        1,
-       ("input 'A': cannot open '" + path("none.npy") +
-        "': No such file or directory")},
+       ("input 'A': " + path("none.npy") +
+        ": cannot open: No such file or directory")},
       {{"--random-inputs", "--output-dir", bad},
        1,
        "cannot create output directory '" + bad + "': Not a directory"},
