@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Runs every `cascade ...` command shown in the code blocks of README.md
+"""Runs every `cascade ...` and `cascade-opt ...` command shown in the code blocks of README.md
 and docs/, so that the docs cannot drift from the tool.
 
 Each command runs in a scratch folder that holds the project's examples,
@@ -47,9 +47,9 @@ def commands(root):
                 continue
             prompt = text.startswith("$ ")
             text = re.sub(r"^\$ ", "", text)
-            if text.startswith("build/bin/cascade "):
+            if text.startswith(("build/bin/cascade ", "build/bin/cascade-opt ")):
                 text = text[len("build/bin/"):]
-            if text.startswith("cascade "):
+            if text.startswith(("cascade ", "cascade-opt ")):
                 if current:
                     yield current
                 current = (rel, number, text, []) if prompt else None
