@@ -6,6 +6,7 @@
 #include "compiler/Driver/Files.h"
 #include "compiler/Driver/Inputs.h"
 #include "compiler/Driver/Session.h"
+#include "compiler/Driver/TargetBackend.h"
 #include "compiler/Frontend/EinPrinter.h"
 #include "compiler/Frontend/ModelBuilder.h"
 #include "compiler/Interpreter/Interpreter.h"
@@ -220,8 +221,7 @@ void registerPassesOnce() {
 int applyTuningDb(Session &s, const CliOptions &o,
                   OwningOpRef<ModuleOp> &module) {
   func::FuncOp f = getModelFunction(*module);
-  if (o.noTuningDb || !o.schedule.empty() || !o.passes.empty() ||
-      o.target.target == "cuda" || o.target.target == "webgpu" || !f ||
+  if (o.noTuningDb || !o.schedule.empty() || !o.passes.empty() || !f ||
       f->hasAttr("cascade.schedule"))
     return kExitOk;
   std::string path = o.db.empty() ? TuningDb::defaultPath() : o.db;
@@ -286,16 +286,21 @@ bool usableOutputFile(const std::string &path) {
 /// `--passes`. Returns an exit code; `module` is set when it is kExitOk.
 int prepareModel(Session &s, const CliOptions &o, OwningOpRef<ModuleOp> &module,
                  OwningOpRef<ModuleOp> *original = nullptr,
-                 bool lowering = false) {
+                 bool lowering = false,
+                 const TargetBackend **backend = nullptr) {
   std::string error;
-  if (!checkTarget(o.target, error)) {
+  const TargetBackend *target = lookupTargetBackend(o.target, error);
+  if (!target) {
     llvm::errs() << "error: " << error << "\n";
     return kExitUsage;
   }
+  if (backend)
+    *backend = target;
   module = s.load(o.model, o.schedule, o.overrides);
   if (!module || s.errors)
     return kExitError;
-  if (lowering && (o.command == "compile" || o.command == "run"))
+  if (lowering && target->usesTuningDb() &&
+      (o.command == "compile" || o.command == "run"))
     if (int rc = applyTuningDb(s, o, module))
       return rc;
   if (original)
@@ -337,8 +342,18 @@ int runOpt(const CliOptions &o) {
   std::string emit = o.emit.empty() ? "mlir" : o.emit;
   if (!usableOutputFile(o.output))
     return kExitError;
-  if (int rc = prepareModel(s, o, module, nullptr,
-                            /*lowering=*/emit != "ein" && emit != "mlir"))
+  static const char *kinds[] = {"ein", "mlir", "loops", "llvm",
+                                "asm", "gpu",  "ptx",   "wgsl"};
+  if (!llvm::is_contained(kinds, emit)) {
+    llvm::errs()
+        << "error: unknown --emit=" << emit
+        << " (expected ein, mlir, loops, llvm, asm, gpu, ptx or wgsl)\n";
+    return kExitUsage;
+  }
+  const TargetBackend *backend = nullptr;
+  if (int rc =
+          prepareModel(s, o, module, nullptr,
+                       /*lowering=*/emit != "ein" && emit != "mlir", &backend))
     return rc;
   std::string text;
   llvm::raw_string_ostream os(text);
@@ -347,52 +362,8 @@ int runOpt(const CliOptions &o) {
       return kExitError;
   } else if (emit == "mlir") {
     module->print(os);
-  } else if ((o.target.target == "cuda" || o.target.target == "webgpu") &&
-             (emit == "loops" || emit == "llvm" || emit == "asm")) {
-    llvm::errs() << "error: --emit=" << emit
-                 << " shows CPU code; for --target=cuda use --emit=gpu "
-                    "(kernels in the NVVM dialect) or --emit=ptx, for "
-                    "--target=webgpu --emit=wgsl\n";
-    return kExitUsage;
-  } else if (emit == "wgsl") {
-    if (o.target.target != "webgpu") {
-      llvm::errs() << "error: --emit=wgsl needs --target=webgpu\n";
-      return kExitUsage;
-    }
-    WebGpuArtifact art;
-    if (failed(compileForWebGpu(*module, o.target, o.printing, art)))
-      return kExitError;
-    for (const auto &[file, code] : art.wgsl)
-      os << "// ----- " << file << "\n" << code;
-  } else if (emit == "gpu" || emit == "ptx") {
-    if (o.target.target != "cuda") {
-      llvm::errs() << "error: --emit=" << emit << " needs --target=cuda\n";
-      return kExitUsage;
-    }
-    CudaArtifact art;
-    if (failed(compileForCuda(*module, o.target, o.printing, art)))
-      return kExitError;
-    os << (emit == "ptx" ? art.ptx : art.kernelIR);
-  } else if (emit == "loops") {
-    FailureOr<CpuMachine> machine = resolveCpuMachine(*module, o.target);
-    if (failed(machine))
-      return kExitError;
-    PassManager pm(&s.ctx);
-    configureIRPrinting(pm, o.printing);
-    addLowerToLoopsPipeline(pm, *machine);
-    if (failed(pm.run(*module)))
-      return kExitError;
-    module->print(os);
-  } else if (emit == "llvm" || emit == "asm") {
-    CpuArtifact art;
-    if (failed(compileForCpu(*module, o.target, o.printing, art, true)))
-      return kExitError;
-    os << (emit == "llvm" ? art.llvmIR : art.assembly);
-  } else {
-    llvm::errs()
-        << "error: unknown --emit=" << emit
-        << " (expected ein, mlir, loops, llvm, asm, gpu, ptx or wgsl)\n";
-    return kExitUsage;
+  } else if (int rc = backend->emit(*module, o, emit, text)) {
+    return rc;
   }
   if (o.output.empty() || o.output == "-") {
     llvm::outs() << text;
@@ -466,98 +437,7 @@ int runAnalyze(const CliOptions &o) {
   return kExitOk;
 }
 
-namespace {
-
-/// Creates DIR (reporting failure). Compiles build their files in a private
-/// TempDir inside DIR and move them into place at the end, so a failed
-/// compile leaves the user's files untouched.
-bool makeOutputDir(const std::string &dir) {
-  if (std::error_code ec = llvm::sys::fs::create_directories(dir)) {
-    llvm::errs() << dir << ": error: cannot create directory: " << ec.message()
-                 << "\n";
-    return false;
-  }
-  return true;
-}
-
-/// Moves `names` from the staging folder `tmp` into DIR.
-int moveIntoPlace(const TempDir &tmp, const std::string &dir,
-                  const std::vector<std::string> &names) {
-  for (const std::string &name : names) {
-    llvm::SmallString<256> dst(dir);
-    llvm::sys::path::append(dst, name);
-    if (std::error_code ec = llvm::sys::fs::rename(tmp.file(name), dst)) {
-      llvm::errs() << dst << ": error: cannot write: " << ec.message() << "\n";
-      return kExitError;
-    }
-    llvm::outs() << "wrote " << dst << "\n";
-  }
-  return kExitOk;
-}
-
-/// Writes `files` (name, contents) into DIR through a staging folder, so
-/// that a failure leaves the user's files as they were.
-int writeArtifact(
-    const std::string &dir,
-    const std::vector<std::pair<std::string, std::string>> &files) {
-  if (!makeOutputDir(dir))
-    return kExitError;
-  TempDir tmp(dir);
-  if (!tmp.usable())
-    return kExitError;
-  std::vector<std::string> names;
-  for (const auto &[file, text] : files) {
-    if (!writeFile(tmp.file(file), text))
-      return kExitError;
-    names.push_back(file);
-  }
-  return moveIntoPlace(tmp, dir, names);
-}
-
-/// `compile --target=cuda`: the PTX, the cubin when ptxas is installed, and
-/// the manifest the runtime launches from.
-int compileCuda(const CliOptions &o, ModuleOp module) {
-  if (o.emit == "exe") {
-    llvm::errs() << "error: --emit=exe is for CPU targets; a CUDA model runs "
-                    "through the runtime (cascade_cuda_model_load)\n";
-    return kExitUsage;
-  }
-  CudaArtifact art;
-  if (failed(compileForCuda(module, o.target, o.printing, art)))
-    return kExitError;
-  std::string name = getModelFunction(module).getSymName().str();
-  std::vector<std::pair<std::string, std::string>> files = {
-      {name + ".ptx", art.ptx}, {name + ".json", art.manifest + "\n"}};
-  if (!art.cubin.empty())
-    files.push_back({name + "." + art.machine.arch + ".cubin", art.cubin});
-  else
-    llvm::errs() << "note: ptxas not found: wrote PTX only (the driver "
-                    "compiles it when the model is loaded)\n";
-  return writeArtifact(o.output, files);
-}
-
-/// `compile --target=webgpu`: one WGSL file per kernel, the manifest and
-/// the JS runtime module that runs them.
-int compileWebGpu(const CliOptions &o, ModuleOp module) {
-  if (o.emit == "exe") {
-    llvm::errs() << "error: --emit=exe is for CPU targets; a WebGPU model "
-                    "runs through the JS runtime (cascade-webgpu.mjs)\n";
-    return kExitUsage;
-  }
-  WebGpuArtifact art;
-  if (failed(compileForWebGpu(module, o.target, o.printing, art)))
-    return kExitError;
-  std::string runtime = readWebGpuRuntimeModule();
-  if (runtime.empty())
-    return kExitError;
-  std::string name = getModelFunction(module).getSymName().str();
-  std::vector<std::pair<std::string, std::string>> files = art.wgsl;
-  files.push_back({name + ".json", art.manifest + "\n"});
-  files.push_back({"cascade-webgpu.mjs", runtime});
-  return writeArtifact(o.output, files);
-}
-
-} // namespace
+namespace {} // namespace
 
 int runCompile(const CliOptions &o) {
   registerPassesOnce();
@@ -574,46 +454,10 @@ int runCompile(const CliOptions &o) {
   if (!usableOutputDir(o.output, "-o"))
     return kExitError;
   OwningOpRef<ModuleOp> module;
-  if (int rc = prepareModel(s, o, module, nullptr, /*lowering=*/true))
+  const TargetBackend *backend = nullptr;
+  if (int rc = prepareModel(s, o, module, nullptr, /*lowering=*/true, &backend))
     return rc;
-  if (o.target.target == "cuda")
-    return compileCuda(o, *module);
-  if (o.target.target == "webgpu")
-    return compileWebGpu(o, *module);
-  std::string error;
-  CpuArtifact art;
-  int64_t scratch = 0;
-  if (failed(
-          compileForCpu(*module, o.target, o.printing, art, false, &scratch)))
-    return kExitError;
-  std::string name = getModelFunction(*module).getSymName().str();
-
-  if (!makeOutputDir(o.output))
-    return kExitError;
-  TempDir tmp(o.output);
-  if (!tmp.usable())
-    return kExitError;
-  std::vector<std::string> files = {name + ".o", "lib" + name + ".so",
-                                    name + ".h", name + ".json"};
-  if (!writeFile(tmp.file(name + ".o"), art.object) ||
-      !writeFile(tmp.file(name + ".h"),
-                 buildHeader(*module, llvm::sys::path::filename(o.model))) ||
-      !writeFile(tmp.file(name + ".json"), art.manifest + "\n"))
-    return kExitError;
-  if (!linkSharedLibrary(tmp.file(name + ".o"), tmp.file("lib" + name + ".so"),
-                         art.machine, error)) {
-    llvm::errs() << "error: " << error << "\n";
-    return kExitError;
-  }
-  if (o.emit == "exe") {
-    files.push_back(name);
-    if (!linkExecutable(tmp.file(name + ".o"), tmp.file(name), art.machine,
-                        error)) {
-      llvm::errs() << "error: " << error << "\n";
-      return kExitError;
-    }
-  }
-  return moveIntoPlace(tmp, o.output, files);
+  return backend->compile(*module, o);
 }
 
 namespace {
@@ -679,49 +523,15 @@ int runRun(const CliOptions &o) {
   OwningOpRef<ModuleOp> module, original;
   if (!usableOutputDir(o.outputDir, "--output-dir"))
     return kExitError;
-  if (int rc = prepareModel(s, o, module, &original, /*lowering=*/true))
+  const TargetBackend *backend = nullptr;
+  if (int rc =
+          prepareModel(s, o, module, &original, /*lowering=*/true, &backend))
     return rc;
   func::FuncOp f = getModelFunction(*module);
-  bool cuda = o.target.target == "cuda";
-  bool webgpu = o.target.target == "webgpu";
-  // A foreign architecture runs under an emulator, CUDA on a device:
-  // without one, the run is skipped (exit 77) before any work.
-  std::vector<std::string> emulator;
-  std::string error;
-  CpuArtifact art;
-  CudaArtifact cudaArt;
-  WebGpuArtifact webgpuArt;
-  WebGpuRunner webgpuRunner;
-  int64_t scratch = 0;
-  if (webgpu) {
-    // Node, the `webgpu` package and an adapter, or a skip (exit 77).
-    if (!findWebGpuRunner(webgpuRunner, error)) {
-      llvm::errs() << "error: " << error << "\n";
-      return kExitSkip;
-    }
-    if (failed(compileForWebGpu(*module, o.target, o.printing, webgpuArt)))
-      return kExitError;
-    scratch = webgpuArt.scratchBytes;
-  } else if (cuda) {
-    if (cascade_status st = cascade_cuda_available(); st != CASCADE_OK) {
-      llvm::errs() << "error: " << cascade_last_error() << "\n";
-      return st == CASCADE_UNAVAILABLE ? kExitSkip : kExitError;
-    }
-    if (failed(compileForCuda(*module, o.target, o.printing, cudaArt)))
-      return kExitError;
-    scratch = cudaArt.scratchBytes;
-  } else {
-    FailureOr<CpuMachine> machine = resolveCpuMachine(*module, o.target);
-    if (failed(machine))
-      return kExitError;
-    if (!findEmulator(*machine, emulator, error)) {
-      llvm::errs() << "error: " << error << "\n";
-      return kExitSkip;
-    }
-    if (failed(
-            compileForCpu(*module, o.target, o.printing, art, false, &scratch)))
-      return kExitError;
-  }
+  std::unique_ptr<CompiledModel> compiled;
+  if (int rc = backend->prepareRun(*module, o, compiled))
+    return rc;
+  int64_t scratch = compiled->scratchBytes();
   if (!fitsInMemory(f, scratch,
                     o.check ? getModelFunction(*original) : func::FuncOp()))
     return kExitError;
@@ -753,13 +563,7 @@ int runRun(const CliOptions &o) {
     for (;;)
       pause();
   double medianMs = -1;
-  int execRc =
-      webgpu ? executeWebGpu(webgpuArt, webgpuRunner, args, outputs, o.bench,
-                             medianMs)
-      : cuda ? executeCuda(cudaArt, args, outputs, o.bench, medianMs)
-      : art.machine.native
-          ? executeInProcess(art, args, outputs, o.bench, medianMs)
-          : executeEmulated(art, emulator, args, outputs, o.bench, medianMs);
+  int execRc = compiled->execute(args, outputs, o.bench, medianMs);
   if (execRc != kExitOk)
     return execRc;
   if (fault && !std::strcmp(fault, "wrong"))
@@ -790,8 +594,7 @@ int runRun(const CliOptions &o) {
       llvm::errs() << "error: reference interpreter: " << err << "\n";
       return kExitError;
     }
-    // Tensors stored as f16 (WebGPU +f16) keep about 3 decimal digits.
-    double tolerance = webgpu && webgpuArt.f16 ? 1e-2 : 1e-4;
+    double tolerance = compiled->tolerance();
     double worst = 0;
     for (size_t i = 0; i < outputs.size(); ++i) {
       double e = relativeError(outputs[i].data, (*refs)[i]);

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Driver/Commands.h"
 #include "compiler/Driver/Session.h"
+#include "compiler/Driver/TargetBackend.h"
 #include "compiler/Tuner/CostModel.h"
 #include "compiler/Tuner/Tuner.h"
 #include "compiler/Tuner/TuningDb.h"
@@ -550,14 +551,13 @@ int cascade::runTune(const CliOptions &o) {
                     "--schedule and --passes do not apply\n";
     return kExitUsage;
   }
-  if (o.target.target == "cuda" || o.target.target == "webgpu") {
-    llvm::errs() << "error: tuning for --target=" << o.target.target
-                 << " is not available yet (no GPU on this machine to "
-                    "measure on)\n";
+  const TargetBackend *backend = lookupTargetBackend(o.target, error);
+  if (!backend) {
+    llvm::errs() << "error: " << error << "\n";
     return kExitUsage;
   }
-  if (!checkTarget(o.target, error)) {
-    llvm::errs() << "error: " << error << "\n";
+  if (std::string why = backend->tuningUnavailable(); !why.empty()) {
+    llvm::errs() << "error: " << why << "\n";
     return kExitUsage;
   }
   Session s(o.strict);

@@ -15,20 +15,6 @@ using namespace mlir;
 
 namespace cascade {
 
-bool checkTarget(const TargetOptions &t, std::string &error) {
-  if (t.target == "host" || t.target == "x86_64" || t.target == "aarch64" ||
-      t.target == "cuda" || t.target == "webgpu") {
-    if (!t.arch.empty() && t.target != "cuda") {
-      error = "--arch selects a CUDA architecture; it needs --target=cuda";
-      return false;
-    }
-    return true;
-  }
-  error = "unknown target '" + t.target +
-          "' (expected host, x86_64, aarch64, cuda or webgpu)";
-  return false;
-}
-
 void configureIRPrinting(PassManager &pm, const IRPrinting &printing) {
   if (!printing.afterAll && !printing.afterChange && printing.dumpDir.empty())
     return;

@@ -96,9 +96,6 @@ std::optional<int64_t> parseByteSize(llvm::StringRef text);
 mlir::FailureOr<CpuMachine> resolveCpuMachine(mlir::Operation *anchor,
                                               const TargetOptions &t);
 
-/// Validates the target options; reports with `error` and returns false.
-bool checkTarget(const TargetOptions &t, std::string &error);
-
 /// Applies IR printing options to a pass manager.
 void configureIRPrinting(mlir::PassManager &pm, const IRPrinting &printing);
 

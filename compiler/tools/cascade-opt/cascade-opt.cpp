@@ -21,8 +21,9 @@ int main(int argc, char **argv) {
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   registry.insert<cascade::CascadeDialect>();
-  return mlir::asMainReturnCode(mlir::MlirOptMain(
-      argc, argv, "Cascade optimizer driver (mlir-opt with the Cascade "
-                  "dialect and passes)\n",
-      registry));
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv,
+                        "Cascade optimizer driver (mlir-opt with the Cascade "
+                        "dialect and passes)\n",
+                        registry));
 }
