@@ -138,7 +138,7 @@ static LogicalResult checkMachine(Operation *anchor, const llvm::Target &target,
   return success();
 }
 
-std::optional<int64_t> cascade::parseByteSize(llvm::StringRef text) {
+std::optional<int64_t> parseByteSize(llvm::StringRef text) {
   llvm::StringRef b = text.trim();
   int64_t scale = 1;
   if (b.consume_back_insensitive("k"))
