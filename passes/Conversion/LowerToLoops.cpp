@@ -6,6 +6,7 @@
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "passes/Conversion/ConstantIndexViews.h"
 #include "passes/Conversion/ContractionKernels.h"
 #include "passes/Conversion/LoopNest.h"
 #include "passes/Passes.h"
@@ -960,13 +961,19 @@ struct LowerToLoops
     // Contractions with a register-tiled kernel write every output element
     // themselves (no identity initialization needed).
     auto tryKernel = [&](ArrayRef<Value> argBuffers) {
-      return !op.isRecurrence() && kernels && !touched && kernelBounds &&
-             succeeded(lowerContractionKernel(
-                 // An epilogue reduces across tiles: one thread.
-                 b, op, buf, argBuffers, parallel && !inParallel && !epilogue,
-                 KernelMachine{registers, l2Bytes, kUnroll}, step, remap,
-                 otherBounds ? ArrayRef(ranges) : ArrayRef<IndexRange>(),
-                 epilogue, tileStore));
+      if (op.isRecurrence() || !kernels || touched || !kernelBounds)
+        return false;
+      // Operands read at constant coordinates are given as views.
+      ConstantIndexViews views(b, op, argBuffers, [&](Value buffer) {
+        return !layouts.count(buffer);
+      });
+      return succeeded(lowerContractionKernel(
+          // An epilogue reduces across tiles: one thread.
+          b, views.einsum(), buf, views.buffers(),
+          parallel && !inParallel && !epilogue,
+          KernelMachine{registers, l2Bytes, kUnroll}, step, remap,
+          otherBounds ? ArrayRef(ranges) : ArrayRef<IndexRange>(), epilogue,
+          tileStore));
     };
     if (otherBounds || touched) {
       SmallVector<Value> argBuffers;
