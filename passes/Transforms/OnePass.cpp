@@ -277,34 +277,59 @@ void rewrite(Match &m, func::FuncOp func, int64_t tile, bool fitTile) {
     unsigned mPos; // S's output index that the softmax's m reads
   };
   SmallVector<TiledScores> tiledScores;
-  m.gm.getBody().walk([&](ReadOp r) {
-    Value tensor = readTensor(m.gm, r);
+  // The producer of an einsum's read along its index `mPos`, when only that
+  // einsum reads it and every coordinate is a plain index: tiled too.
+  auto tileableProducer = [&](EinsumOp user, ReadOp r, unsigned mPos)
+      -> std::optional<std::pair<EinsumOp, unsigned>> {
+    Value tensor = readTensor(user, r);
     auto src = tensor ? tensor.getDefiningOp<EinsumOp>() : EinsumOp();
     if (!src || src.isRecurrence() ||
         llvm::any_of(tiledScores,
                      [&](const TiledScores &ts) { return ts.source == src; }))
-      return;
-    if (!llvm::all_of(tensor.getUsers(), [&](Operation *u) {
-          return u == m.gm.getOperation() || u == m.sn.getOperation();
-        }))
-      return;
-    std::optional<unsigned> mPos;
+      return std::nullopt;
+    std::optional<unsigned> pos;
     for (auto [k, e] : llvm::enumerate(r.getMap().getResults())) {
       auto pd = plainDim(e);
       if (!pd)
-        return;
-      if (*pd == nO)
-        mPos = k;
+        return std::nullopt;
+      if (*pd == mPos)
+        pos = k;
     }
-    if (!mPos)
-      return;
+    if (!pos)
+      return std::nullopt;
+    return std::make_pair(src, *pos);
+  };
+  // Tiles `src` along its output index `mPos` (S[.., m, ..] becomes
+  // S_T[m1, m0, ..]), and first, when `src` is elementwise, the producers
+  // only it reads along that index: a mask in its own equation (QK =
+  // where(m <= p, S, -inf)) tiles the scores S under it, so no equation
+  // keeps all of them.
+  std::function<EinsumOp(EinsumOp, unsigned)> tileSource =
+      [&](EinsumOp src, unsigned mPos) -> EinsumOp {
+    SmallVector<TiledScores> inner;
+    // Only through elementwise equations (masks, scales) down to the first
+    // contraction: the operands of the scores' contraction (K = XK + BK)
+    // are computed once, not per tile.
+    src.getBody().walk([&](ReadOp r) {
+      if (src.hasReduction())
+        return;
+      auto p = tileableProducer(src, r, mPos);
+      if (!p || llvm::any_of(inner, [&](const TiledScores &ts) {
+            return ts.source == p->first;
+          }))
+        return;
+      if (!llvm::all_of(p->first.getResult().getUsers(),
+                        [&](Operation *u) { return u == src.getOperation(); }))
+        return;
+      inner.push_back({p->first, tileSource(p->first, p->second), p->second});
+    });
     unsigned sOut = src.getNumOutputDims();
     std::vector<std::string> names = {i1, i0};
     SmallVector<int64_t> exts = {tiles, t};
     SmallVector<AffineExpr> dimMap(src.getNumLoops());
-    dimMap[*mPos] = d(0) * t + d(1);
+    dimMap[mPos] = d(0) * t + d(1);
     for (unsigned k = 0, next = 2; k < src.getNumLoops(); ++k) {
-      if (k == *mPos)
+      if (k == mPos)
         continue;
       names.push_back(src.getIndexName(k).str());
       exts.push_back(src.getExtents()[k]);
@@ -312,10 +337,44 @@ void rewrite(Match &m, func::FuncOp func, int64_t tile, bool fitTile) {
     }
     EinsumBuilder bs(b, loc, name(src.getName().str() + "_T"), names, exts,
                      1 + sOut);
+    // Reads of a tiled producer read its tile at (m1, m0, the others).
+    auto readInner = [&](Value v) -> Value {
+      auto r = v.getDefiningOp<ReadOp>();
+      if (!r)
+        return {};
+      Value tensor = readTensor(src, r);
+      for (const TiledScores &ts : inner) {
+        if (tensor != EinsumOp(ts.source).getResult())
+          continue;
+        SmallVector<AffineExpr> at = {d(0), d(1)};
+        for (auto [k, e] : llvm::enumerate(r.getMap().getResults()))
+          if (k != ts.mPos)
+            at.push_back(dimMap[*plainDim(e)]);
+        return bs.read(EinsumOp(ts.tiled).getResult(), at);
+      }
+      return {};
+    };
     Value v = guarded(
         bs, d(0) * t + d(1),
-        [&] { return bs.cloneExpr(src, src.getYieldedValue(), dimMap); }, 0.0);
-    tiledScores.push_back({src, bs.finish(v, src.getReduction()), *mPos});
+        [&] {
+          return bs.cloneExpr(src, src.getYieldedValue(), dimMap, readInner);
+        },
+        0.0);
+    EinsumOp tiled = bs.finish(v, src.getReduction());
+    tiledScores.append(inner.begin(), inner.end());
+    return tiled;
+  };
+  m.gm.getBody().walk([&](ReadOp r) {
+    auto p = tileableProducer(m.gm, r, nO);
+    if (!p)
+      return;
+    Value tensor = p->first.getResult();
+    if (!llvm::all_of(tensor.getUsers(), [&](Operation *u) {
+          return u == m.gm.getOperation() || u == m.sn.getOperation();
+        }))
+      return;
+    EinsumOp tiled = tileSource(p->first, p->second);
+    tiledScores.insert(tiledScores.begin(), {p->first, tiled, p->second});
   });
   // Reads of the scores, for a clone of X with GM's index d at `map[d]` and
   // the tile indices at m1, m0.
@@ -481,9 +540,16 @@ void rewrite(Match &m, func::FuncOp func, int64_t tile, bool fitTile) {
   m.av.getResult().replaceAllUsesWith(result.getResult());
   for (EinsumOp dead : {m.av, m.snv, m.sd, m.sn, m.gm})
     dead.erase();
-  for (TiledScores &ts : tiledScores)
-    if (ts.source.getResult().use_empty())
-      ts.source.erase();
+  // A mask's equation goes before the scores it reads can.
+  for (bool erased = true; erased;) {
+    erased = false;
+    for (TiledScores &ts : tiledScores)
+      if (ts.source && ts.source.getResult().use_empty()) {
+        ts.source.erase();
+        ts.source = EinsumOp();
+        erased = true;
+      }
+  }
 }
 
 struct OnePass : public cascade::impl::CascadeOnePassBase<OnePass> {

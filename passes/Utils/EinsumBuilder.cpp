@@ -104,8 +104,9 @@ Value EinsumBuilder::cloneValue(EinsumOp source, Value value,
     Value outerTensor = source.getOperandForArg(arg);
     return read(outerTensor, index);
   }
-  if (auto c = dyn_cast<ConstOp>(def))
-    return constant(c.getValue().convertToDouble());
+  if (auto c = dyn_cast<ConstOp>(def)) // the symbol it was written as too
+    return ConstOp::create(body, loc, body.getF32Type(), c.getValueAttr(),
+                           c.getSymbolAttr());
   if (auto u = dyn_cast<UnaryOp>(def))
     return unary(u.getFn(),
                  cloneValue(source, u.getOperand(), dimMap, substitute));
