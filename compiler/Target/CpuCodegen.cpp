@@ -116,13 +116,16 @@ void annotateScalableLoops(llvm::Module &m) {
 } // namespace
 
 /// Checks `--cpu` and `--features` against LLVM's tables before any work,
-/// so a typo is one clean error (LLVM itself would only warn and ignore it).
+/// so a typo is one clean error (LLVM itself would only warn and ignore it),
+/// located at the command line where the flag was given.
 static LogicalResult checkMachine(Operation *anchor, const llvm::Target &target,
                                   const CpuMachine &mc) {
+  Location flags = FileLineColLoc::get(anchor->getContext(), "<command line>",
+                                       1, 1);
   std::unique_ptr<llvm::MCSubtargetInfo> sti(
       target.createMCSubtargetInfo(llvm::Triple(mc.triple), "", ""));
   if (!sti->isCPUStringValid(mc.cpu))
-    return anchor->emitError("unknown CPU '")
+    return emitError(flags, "--cpu: unknown CPU '")
            << mc.cpu << "' for " << mc.triple;
   llvm::SmallVector<llvm::StringRef> features;
   llvm::StringRef(mc.features).split(features, ',', -1, false);
@@ -132,7 +135,7 @@ static LogicalResult checkMachine(Operation *anchor, const llvm::Target &target,
         sti->getAllProcessorFeatures(),
         [&](const llvm::SubtargetFeatureKV &kv) { return name == kv.Key; });
     if (!known || (f[0] != '+' && f[0] != '-'))
-      return anchor->emitError("unknown CPU feature '")
+      return emitError(flags, "--features: unknown CPU feature '")
              << f << "' for " << mc.triple << " (write +name or -name)";
   }
   return success();
