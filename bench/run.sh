@@ -2,7 +2,7 @@
 # run.sh -- Cascade against its peers, side by side in one run, as
 # ../shared/spec/PERFORMANCE.md describes (see bench/README.md).
 #
-#   bench/run.sh [--quick] [--rounds N] [--only REGEX] [--no-onnx] [--no-halide]
+#   bench/run.sh [--quick] [--rounds N] [--only REGEX] [--no-onnx] [--no-halide] [--no-onednn]
 #                [--verify] [--raw FILE] [--wait-idle SECONDS]
 #                [--cascade-passes PIPELINE]
 #   bench/run.sh --report FILE      # print the table again from a --raw file
@@ -36,7 +36,7 @@ bin="$bench/build"
 cascade="${CASCADE:-$root/build/bin/cascade}"
 DISTURBED=30 # % of the machine taken by others that makes a measurement disturbed
 
-quick=0 rounds="" only="" use_onnx=1 use_halide=1 verify=0 raw="" wait_idle=0
+quick=0 rounds="" only="" use_onnx=1 use_halide=1 use_onednn=1 verify=0 raw="" wait_idle=0
 report_only="" passes=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -47,6 +47,7 @@ while [ $# -gt 0 ]; do
     --only=*) only="${1#*=}" ;;
     --no-onnx) use_onnx=0 ;;
     --no-halide) use_halide=0 ;;
+    --no-onednn) use_onednn=0 ;;
     --verify) verify=1 ;;
     --raw) raw="$2"; shift ;;
     --raw=*) raw="${1#*=}" ;;
@@ -70,7 +71,7 @@ done
 report() {
   local raw=$1
   meta() { awk -F'\t' -v k="#$1" '$1 == k { print $2 }' "$raw"; }
-  local peak_out PEAK1 PEAK2 use_onnx use_halide
+  local peak_out PEAK1 PEAK2 use_onnx use_halide use_onednn
   peak_out=$(meta peak)
   pk() { sed -n "s/^$1=//p" <<<"$peak_out" | sort -g | tail -1; }
   fmax() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b ? a : b) }'; }
@@ -78,6 +79,7 @@ report() {
   PEAK2=$(fmax "$(pk fma_avx512_t2_gflops)" "$(pk fma_avx2_t2_gflops)")
   use_onnx=$(awk -F'\t' '$2 == "ort"' "$raw" | grep -c . || true)
   use_halide=$(awk -F'\t' '$2 == "halide"' "$raw" | grep -c . || true)
+  use_onednn=$(awk -F'\t' '$2 == "onednn"' "$raw" | grep -c . || true)
 
   # median over the undisturbed rounds (over all rounds when none is)
   med() {
@@ -106,26 +108,30 @@ report() {
   local hdr="| workload | thr | Cascade ms | OpenBLAS ms" sep="| --- | ---: | ---: | ---:"
   [ "$use_onnx" -gt 0 ] && hdr="$hdr | ORT ms" && sep="$sep | ---:"
   [ "$use_halide" -gt 0 ] && hdr="$hdr | Halide ms" && sep="$sep | ---:"
+  [ "$use_onednn" -gt 0 ] && hdr="$hdr | oneDNN ms" && sep="$sep | ---:"
   hdr="$hdr | Cascade GFLOP/s (% peak) | OpenBLAS GFLOP/s (% peak)"; sep="$sep | ---: | ---:"
   [ "$use_onnx" -gt 0 ] && hdr="$hdr | ORT GFLOP/s (% peak)" && sep="$sep | ---:"
   [ "$use_halide" -gt 0 ] && hdr="$hdr | Halide GFLOP/s (% peak)" && sep="$sep | ---:"
+  [ "$use_onednn" -gt 0 ] && hdr="$hdr | oneDNN GFLOP/s (% peak)" && sep="$sep | ---:"
   hdr="$hdr | Cascade vs OpenBLAS"; sep="$sep | ---:"
   [ "$use_onnx" -gt 0 ] && hdr="$hdr | vs ORT" && sep="$sep | ---:"
   [ "$use_halide" -gt 0 ] && hdr="$hdr | vs Halide" && sep="$sep | ---:"
+  [ "$use_onednn" -gt 0 ] && hdr="$hdr | vs oneDNN" && sep="$sep | ---:"
   hdr="$hdr | Cascade scratch |"; sep="$sep | ---: |"
 
   echo "## Cascade vs peers ($(meta date))"
   echo
   echo "- machine: $(meta machine); $(meta cascade)"
-  echo "- measured peak (bench/peak, best of 5 at the start and 5 at the end): FMA $(pk fma_avx512_t1_gflops) GFLOP/s AVX-512 / $(pk fma_avx2_t1_gflops) AVX2 on 1 thread, $(pk fma_avx512_t2_gflops) / $(pk fma_avx2_t2_gflops) on 2; triad $(pk triad_t1_gbs) GB/s (1 thread), $(pk triad_t2_gbs) GB/s (2). % peak below is of $PEAK1 (1 thread) and $PEAK2 (2 threads) GFLOP/s."
+  pkn() { local v; v=$(pk "$1"); echo "${v:-n/a}"; } # n/a: no AVX-512 here
+  echo "- measured peak (bench/peak, best of 5 at the start and 5 at the end): FMA $(pkn fma_avx512_t1_gflops) GFLOP/s AVX-512 / $(pk fma_avx2_t1_gflops) AVX2 on 1 thread, $(pkn fma_avx512_t2_gflops) / $(pk fma_avx2_t2_gflops) on 2; triad $(pk triad_t1_gbs) GB/s (1 thread), $(pk triad_t2_gbs) GB/s (2). % peak below is of $PEAK1 (1 thread) and $PEAK2 (2 threads) GFLOP/s."
   echo "- $(meta rounds) round(s), contenders interleaved; a cell is the median, over its undisturbed rounds, of each process's median. CPU busy before/after: $(meta busy); measurements disturbed by other processes (>${DISTURBED}% of the machine) even after retries: $disturbed of $total$(awk -F'\t' -v lim=$DISTURBED '!/^#/ { split($5, f, " "); k = $1 " " $2 " " $3; n[k]++; if (f[3] <= lim) c[k]++ } END { for (k in n) if (!c[k]) m++; if (m) printf "; %d cell(s) had no undisturbed round (marked *, unreliable)", m }' "$raw")."
   echo "- \`cascade compile\` of the full-size BERT layer (seq 128): $(meta compile) s wall (median of 3)."
   [ -z "$(meta passes)" ] || echo "- Cascade ran with \`--passes=$(meta passes)\`."
-  echo "- 'vs' columns: Cascade's speed relative to the peer at the same thread count (peer ms / Cascade ms; above 1 = Cascade faster). Threads: OMP_NUM_THREADS for Cascade's runtime and OpenBLAS, intra-op threads for ORT, HL_NUM_THREADS for Halide."
+  echo "- 'vs' columns: Cascade's speed relative to the peer at the same thread count (peer ms / Cascade ms; above 1 = Cascade faster). Threads: OMP_NUM_THREADS for Cascade's runtime, OpenBLAS and oneDNN, intra-op threads for ORT, HL_NUM_THREADS for Halide."
   echo
   echo "$hdr"
   echo "$sep"
-  local id label kind params cn pn t c ob on hl row pkv sc flops p
+  local id label kind params cn pn t c ob on hl dn row pkv sc flops p
   while IFS='|' read -r id label kind params cn pn; do
     p=($params)
     case $kind in
@@ -140,12 +146,15 @@ report() {
       row="| $label | $t | $(fmt_ms "$c")$(mark "$id" cascade $t) | $(fmt_ms "$ob")$(mark "$id" openblas $t)"
       if [ "$use_onnx" -gt 0 ]; then on=$(med "$id" ort $t); row="$row | $(fmt_ms "$on")$(mark "$id" ort $t)"; fi
       if [ "$use_halide" -gt 0 ]; then hl=$(med "$id" halide $t); row="$row | $(fmt_ms "$hl")$(mark "$id" halide $t)"; fi
+      if [ "$use_onednn" -gt 0 ]; then dn=$(med "$id" onednn $t); row="$row | $(fmt_ms "$dn")$(mark "$id" onednn $t)"; fi
       row="$row | $(gfs "$flops" "$c" "$pkv") | $(gfs "$flops" "$ob" "$pkv")"
       [ "$use_onnx" -gt 0 ] && row="$row | $(gfs "$flops" "$on" "$pkv")"
       [ "$use_halide" -gt 0 ] && row="$row | $(gfs "$flops" "$hl" "$pkv")"
+      [ "$use_onednn" -gt 0 ] && row="$row | $(gfs "$flops" "$dn" "$pkv")"
       row="$row | $(ratio "$c" "$ob")"
       [ "$use_onnx" -gt 0 ] && row="$row | $(ratio "$c" "$on")"
       [ "$use_halide" -gt 0 ] && row="$row | $(ratio "$c" "$hl")"
+      [ "$use_onednn" -gt 0 ] && row="$row | $(ratio "$c" "$dn")"
       sc=$(scratch "$id")
       row="$row | $([ "$sc" = NA ] && echo - || awk -v b="$sc" 'BEGIN { printf "%.1f MiB", b / 1048576 }') |"
       echo "$row"
@@ -167,6 +176,10 @@ make -s -C "$bench" >/dev/null
 if [ $use_onnx = 1 ] && ! [ -d "$bench/onnx/node_modules/onnxruntime-node" ]; then
   echo "run.sh: onnxruntime-node missing (bench/setup.sh); skipping ONNX Runtime" >&2
   use_onnx=0
+fi
+if ! [ -x "$bin/onednn_gemm" ]; then
+  echo "run.sh: oneDNN missing (bench/setup.sh); skipping oneDNN" >&2
+  use_onednn=0
 fi
 if [ $use_halide = 1 ] && ! [ -x "$bin/halide_gemm" ]; then
   echo "run.sh: Halide 14 missing (bench/setup.sh); skipping Halide" >&2
@@ -325,6 +338,8 @@ measure_once() { # contender threads id cn pn
       out=$(OMP_NUM_THREADS=$t node "$bench/onnx/bench.mjs" $spec "$t" "$pn" 2>"$log") || out="" ;;
     halide)
       out=$(HL_NUM_THREADS=$t "$bin/halide_gemm" "${p[@]}" "$t" "$pn" 2>"$log") || out="" ;;
+    onednn)
+      out=$(OMP_NUM_THREADS=$t "$bin/onednn_gemm" "${p[@]}" "$t" "$pn" 2>"$log") || out="" ;;
   esac
   local ms sc
   ms=$(sed -n 's/^median_ms=//p' <<<"$out")
@@ -360,6 +375,7 @@ for ((r = 1; r <= rounds; ++r)); do
     jobs=("cascade 1" "cascade 2" "openblas 1" "openblas 2")
     [ $use_onnx = 1 ] && jobs+=("ort 1" "ort 2")
     [ $use_halide = 1 ] && [ "$kind" = gemm ] && jobs+=("halide 1" "halide 2")
+    [ $use_onednn = 1 ] && [ "$kind" = gemm ] && jobs+=("onednn 1" "onednn 2")
     n=${#jobs[@]}
     for ((j = 0; j < n; ++j)); do
       set -- ${jobs[$(((j + r - 1) % n))]}

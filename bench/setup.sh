@@ -3,7 +3,8 @@
 # Idempotent: installs only what is missing, so it is cheap to run again.
 #
 #   apt: libopenblas-openmp-dev (OpenBLAS's OpenMP build: one thread pool with
-#        the peers' own OpenMP loops), libhalide14-0-dev (Halide 14, linked by
+#        the peers' own OpenMP loops), libdnnl-dev (oneDNN 2.x, OpenMP runtime:
+#        the GEMM rows' strongest fp32 peer), libhalide14-0-dev (Halide 14, linked by
 #        hand into bench/build/halide_gemm), nodejs + npm, gcc/g++/make
 #   npm: onnxruntime-node 1.30.0 and onnx-proto into bench/onnx/node_modules
 #        (pinned by bench/onnx/package-lock.json; ONNXRUNTIME_NODE_INSTALL=skip
@@ -15,7 +16,7 @@ bench="$(cd "$(dirname "$0")" && pwd)"
 sudo=""
 [ "$(id -u)" = 0 ] || sudo="sudo"
 
-pkgs="libopenblas-openmp-dev gcc g++ make"
+pkgs="libopenblas-openmp-dev libdnnl-dev gcc g++ make"
 [ "${1:-}" = --no-halide ] || pkgs="$pkgs libhalide14-0-dev"
 command -v node >/dev/null || pkgs="$pkgs nodejs"
 command -v npm >/dev/null || pkgs="$pkgs npm"

@@ -27,6 +27,10 @@ gen_gemm 128 768 768 "$tmp/gemm.ein"
 "$cascade" run "$tmp/gemm.ein" --random-inputs --seed=1 --output-dir "$tmp/gemm" >/dev/null
 "$bin/openblas_gemm" 128 768 768 1 1 --inputs "$tmp/gemm" --output "$tmp/gemm_blas.npy" >/dev/null
 check "gemm 128x768x768 openblas" "$tmp/gemm/C.npy" "$tmp/gemm_blas.npy"
+if [ -x "$bin/onednn_gemm" ]; then
+  "$bin/onednn_gemm" 128 768 768 1 1 --inputs "$tmp/gemm" --output "$tmp/gemm_dnnl.npy" >/dev/null
+  check "gemm 128x768x768 onednn" "$tmp/gemm/C.npy" "$tmp/gemm_dnnl.npy"
+fi
 if [ $have_ort = 1 ]; then
   node "$bench/onnx/bench.mjs" gemm:128:768:768 1 1 --inputs "$tmp/gemm" --output "$tmp/gemm_ort.npy" >/dev/null
   check "gemm 128x768x768 onnxruntime" "$tmp/gemm/C.npy" "$tmp/gemm_ort.npy"
