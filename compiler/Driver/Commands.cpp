@@ -437,8 +437,6 @@ int runAnalyze(const CliOptions &o) {
   return kExitOk;
 }
 
-namespace {} // namespace
-
 int runCompile(const CliOptions &o) {
   registerPassesOnce();
   Session s(o.strict);

@@ -63,9 +63,7 @@ public:
 
   int compile(ModuleOp module, const CliOptions &o) const override {
     CpuArtifact art;
-    int64_t scratch = 0;
-    if (failed(
-            compileForCpu(module, o.target, o.printing, art, false, &scratch)))
+    if (failed(compileForCpu(module, o.target, o.printing, art, false)))
       return kExitError;
     std::string name = getModelFunction(module).getSymName().str();
     return writeArtifact(o.output, [&](const TempDir &tmp,

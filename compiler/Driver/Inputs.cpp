@@ -72,20 +72,12 @@ public:
       }
       it = open.insert({path, w}).first;
     }
-    int64_t stored[CASCADE_MAX_RANK];
-    int rank = 0;
-    if (cascade_weights_info(it->second, key.str().c_str(), stored, &rank,
-                             nullptr) == CASCADE_OK &&
-        !cascade_shape_is_refinement(stored, rank, t.shape.data(),
-                                     (int)t.shape.size()))
-      emitWarning(decl) << "weight '" << t.name << "' is declared "
-                        << shapeText(t.shape) << " but stored as "
-                        << shapeText({stored, (size_t)rank}) << " ('" << key
-                        << "' in " << path
-                        << "): not a split or merge of adjacent stored "
-                           "dimensions, so the data is read in another "
-                           "layout (an [in,out] weight declared [out,in]?); "
-                           "declare the stored layout and index it to "
+    if (cascade_weights_check_layout(it->second, key.str().c_str(),
+                                     t.shape.data(),
+                                     (int)t.shape.size()) != CASCADE_OK)
+      emitWarning(decl) << "weight '" << t.name << "' is "
+                        << cascade_last_error()
+                        << "; declare the stored layout and index it to "
                            "match (--strict makes this an error)";
     int64_t count = 1;
     for (int64_t d : t.shape)

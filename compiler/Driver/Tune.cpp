@@ -449,8 +449,8 @@ int Tuner::run() {
   // A schedule must beat the default by more than the timing noise to
   // replace it: the spread of either's interleaved medians, at least 3%.
   double noise = timingNoise(times[""], times[bestSchedule]);
-  std::string runnerUp = bestSchedule;
-  double runnerUpMs = bestMs;
+  bool otherBest = !bestSchedule.empty();
+  double otherMs = bestMs;
   bool withinNoise = defaultId && !beatsBeyondNoise(bestMs, defaultMs, noise);
   if (withinNoise) {
     bestSchedule.clear();
@@ -475,10 +475,10 @@ int Tuner::run() {
   std::string band =
       estimator ? std::string("estimated times")
                 : llvm::formatv("timing noise +-{0:f0}%", 100 * noise).str();
-  if (withinNoise && !runnerUp.empty())
+  if (withinNoise && otherBest)
     llvm::outs() << "default: " << llvm::formatv("{0:f4}", defaultMs)
                  << " ms; best other schedule: "
-                 << llvm::formatv("{0:f4}", runnerUpMs) << " ms, within the "
+                 << llvm::formatv("{0:f4}", otherMs) << " ms, within the "
                  << (estimator ? "3% margin of the estimates" : band)
                  << ": no speedup the data can support, the default is kept\n";
   else

@@ -1,6 +1,5 @@
 //===- ConstantIndexViews.cpp - Constant coordinates as views -------------===//
 #include "passes/Conversion/ConstantIndexViews.h"
-#include "dialects/Cascade/IR/Access.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
 using namespace mlir;

@@ -279,8 +279,9 @@ void rewrite(Match &m, func::FuncOp func, int64_t tile, bool fitTile) {
   SmallVector<TiledScores> tiledScores;
   // The producer of an einsum's read along its index `mPos`, when only that
   // einsum reads it and every coordinate is a plain index: tiled too.
-  auto tileableProducer = [&](EinsumOp user, ReadOp r, unsigned mPos)
-      -> std::optional<std::pair<EinsumOp, unsigned>> {
+  auto tileableProducer =
+      [&](EinsumOp user, ReadOp r,
+          unsigned mPos) -> std::optional<std::pair<EinsumOp, unsigned>> {
     Value tensor = readTensor(user, r);
     auto src = tensor ? tensor.getDefiningOp<EinsumOp>() : EinsumOp();
     if (!src || src.isRecurrence() ||
@@ -311,9 +312,8 @@ void rewrite(Match &m, func::FuncOp func, int64_t tile, bool fitTile) {
     // contraction: the operands of the scores' contraction (K = XK + BK)
     // are computed once, not per tile.
     src.getBody().walk([&](ReadOp r) {
-      if (src.hasReduction())
-        return;
-      auto p = tileableProducer(src, r, mPos);
+      auto p =
+          src.hasReduction() ? std::nullopt : tileableProducer(src, r, mPos);
       if (!p || llvm::any_of(inner, [&](const TiledScores &ts) {
             return ts.source == p->first;
           }))
@@ -540,16 +540,13 @@ void rewrite(Match &m, func::FuncOp func, int64_t tile, bool fitTile) {
   m.av.getResult().replaceAllUsesWith(result.getResult());
   for (EinsumOp dead : {m.av, m.snv, m.sd, m.sn, m.gm})
     dead.erase();
-  // A mask's equation goes before the scores it reads can.
-  for (bool erased = true; erased;) {
-    erased = false;
-    for (TiledScores &ts : tiledScores)
-      if (ts.source && ts.source.getResult().use_empty()) {
-        ts.source.erase();
-        ts.source = EinsumOp();
-        erased = true;
-      }
-  }
+  // Users before their producers (a mask before the scores it reads).
+  llvm::sort(tiledScores, [](const TiledScores &a, const TiledScores &b) {
+    return b.source->isBeforeInBlock(a.source);
+  });
+  for (TiledScores &ts : tiledScores)
+    if (ts.source.getResult().use_empty())
+      ts.source.erase();
 }
 
 struct OnePass : public cascade::impl::CascadeOnePassBase<OnePass> {

@@ -307,20 +307,10 @@ int ExeMain::loadInputs() {
                                    t.info.num_elements) != CASCADE_OK)
         return error(kExitInput, "weight '%s': %s", t.info.name,
                      cascade_last_error());
-      int64_t stored[CASCADE_MAX_RANK];
-      int rank = 0;
-      if (cascade_weights_info(weights, t.info.weight_key, stored, &rank,
-                               nullptr) == CASCADE_OK &&
-          !cascade_shape_is_refinement(stored, rank, t.info.shape, t.info.rank))
-        std::fprintf(stderr,
-                     "%s: warning: weight '%s' is declared %s but stored as "
-                     "%s ('%s' in %s): not a split or merge of adjacent "
-                     "stored dimensions, so the data is read in another "
-                     "layout (an [in,out] weight declared [out,in]?)\n",
-                     prog, t.info.name,
-                     shapeString(t.info.shape, t.info.rank).c_str(),
-                     shapeString(stored, rank).c_str(), t.info.weight_key,
-                     opts.weightsFile.c_str());
+      if (cascade_weights_check_layout(weights, t.info.weight_key, t.info.shape,
+                                       t.info.rank) != CASCADE_OK)
+        std::fprintf(stderr, "%s: warning: weight '%s' is %s\n", prog,
+                     t.info.name, cascade_last_error());
       continue;
     }
     if (t.file.empty()) {

@@ -368,3 +368,21 @@ extern "C" int cascade_shape_is_refinement(const int64_t *stored,
   }
   return i == x.size() && j == y.size();
 }
+
+extern "C" cascade_status cascade_weights_check_layout(const cascade_weights *w,
+                                                       const char *key,
+                                                       const int64_t *shape,
+                                                       int rank) {
+  if (!w || !key || (!shape && rank > 0))
+    return fail("cascade_weights_check_layout: NULL argument");
+  const StoredTensor *t = w->find(key);
+  if (!t || cascade_shape_is_refinement(t->shape.data(), (int)t->shape.size(),
+                                        shape, rank))
+    return CASCADE_OK;
+  return fail("declared %s but stored as %s ('%s' in %s): not a split or "
+              "merge of adjacent stored dimensions, so the data is read in "
+              "another layout (an [in,out] weight declared [out,in]?)",
+              shapeString(shape, rank).c_str(),
+              shapeString(t->shape.data(), (int)t->shape.size()).c_str(), key,
+              w->name.c_str());
+}

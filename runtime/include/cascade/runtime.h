@@ -218,6 +218,15 @@ void cascade_weights_close(cascade_weights *w);
 int cascade_shape_is_refinement(const int64_t *stored, int stored_rank,
                                 const int64_t *declared, int declared_rank);
 
+/* Whether tensor `key` of `w`, declared with `shape`, is read in its stored
+ * layout (cascade_shape_is_refinement); CASCADE_OK too when `w` has no such
+ * key (cascade_weights_read_f32 reports that). Otherwise CASCADE_ERROR, and
+ * cascade_last_error() says "declared [8, 6] but stored as [6, 8] ('w' in
+ * FILE): ...", to follow "weight 'NAME' is " in a warning. */
+cascade_status cascade_weights_check_layout(const cascade_weights *w,
+                                            const char *key,
+                                            const int64_t *shape, int rank);
+
 /*===--- Utilities --------------------------------------------------------===*/
 
 /* Fills data[0..n) with standard-normal values, identical on every platform.
