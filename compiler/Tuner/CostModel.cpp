@@ -4,6 +4,7 @@
 #include "dialects/Cascade/IR/CascadeOps.h"
 #include "passes/Analysis/CascadeAnalysis.h"
 #include "passes/Conversion/LoopNest.h"
+#include "passes/Conversion/TiledKernel.h"
 #include "llvm/ADT/StringRef.h"
 #include <algorithm>
 
@@ -15,9 +16,10 @@ namespace {
 // ratios between candidates matter.
 constexpr double kGHz = 2.0;
 constexpr double kBytesPerNs = 10.0;
-// Fractions of peak: a contraction on its register-tiled kernel, one the
-// schedule lowers as a plain nest, and the other (elementwise, reduction)
-// nests, which LLVM vectorizes.
+// Fractions of peak: a contraction on its register-tiled kernel (also inside
+// a schedule's tile loops), one the schedule lowers as a plain nest
+// (whyScheduleExcludesKernel), and the other (elementwise, reduction) nests,
+// which LLVM vectorizes.
 constexpr double kKernel = 0.7, kScheduledContraction = 0.15,
                  kElementwise = 0.3;
 
@@ -40,9 +42,11 @@ double cascade::estimateMs(func::FuncOp model, const CpuMachine &m) {
     if (i >= analysis.equations.size())
       break;
     const EquationCost &c = analysis.equations[i++];
-    double efficiency = !isContraction(op)  ? kElementwise
-                        : sched.touches(op) ? kScheduledContraction
-                                            : kKernel;
+    double efficiency =
+        !isContraction(op) ? kElementwise
+        : sched.touches(op) && !whyScheduleExcludesKernel(op, sched).empty()
+            ? kScheduledContraction
+            : kKernel;
     ns += std::max(double(c.flops) / (peakPerNs * efficiency),
                    double(c.bytes) / kBytesPerNs);
   }

@@ -551,9 +551,9 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
   // (the k range of this sweep x the block's columns) is copied to a
   // contiguous buffer first, so the row blocks that reuse it stream it
   // without a TLB miss or cache-set conflict per row.
-  bool packB = kn->transB ||
-               (!kn->dot && !step && !restricted && kn->outerReduced.empty() &&
-                columnsOuter && rowBlocks >= 4 && ext[kn->n] > colStep);
+  bool packB =
+      kn->transB || (!kn->dot && !step && kn->outerReduced.empty() &&
+                     columnsOuter && rowBlocks >= 4 && ext[kn->n] > colStep);
   int64_t panelRows = kBlocked ? kKC : ext[kn->k];
   if (kn->transB)
     for (unsigned d : kn->outerReduced)

@@ -86,6 +86,102 @@ const std::vector<std::string> *LoopSchedule::orderFor(EinsumOp op) const {
   return nullptr;
 }
 
+SmallVector<LoopLevel> scheduledLevels(EinsumOp op, const LoopSchedule &sched,
+                                       ArrayRef<unsigned> defaultOrder,
+                                       ArrayRef<Value> fixed,
+                                       ArrayRef<const RankBound *> bound,
+                                       bool crossReads, bool parallelTaken) {
+  using Part = LoopSchedule::Part;
+  ArrayRef<int64_t> extents = op.getExtents();
+  unsigned numOut = op.getNumOutputDims();
+  std::optional<int64_t> iter = op.getIterative();
+  // Levels in the default order, split ranks with their tile loops first.
+  SmallVector<LoopLevel> outers, levels;
+  for (unsigned d : defaultOrder) {
+    if (fixed[d])
+      continue;
+    LoopLevel l;
+    l.dim = d;
+    l.extent = extents[d];
+    l.name = LoopSchedule::rankOf(op, d);
+    if (bound[d]) {
+      // The rest of a shared tile: the split's inner loop.
+      l.lb = bound[d]->lb;
+      l.ub = bound[d]->ub;
+      if (auto it = sched.splits.find(l.name); it != sched.splits.end())
+        l.name = it->second.inner;
+    } else if (auto it = sched.splits.find(l.name); it != sched.splits.end()) {
+      l.tile = std::min(it->second.tile, l.extent);
+      LoopLevel o = l;
+      o.part = Part::Outer;
+      o.name = it->second.outer;
+      outers.push_back(o);
+      l.part = Part::Inner;
+      l.name = it->second.inner;
+    }
+    levels.push_back(l);
+  }
+  // (Not levels.insert: an empty range self-moves each element.)
+  outers.append(levels.begin(), levels.end());
+  levels = std::move(outers);
+  auto moveTo = [&](unsigned from, unsigned to) {
+    LoopLevel l = levels[from];
+    levels.erase(levels.begin() + from);
+    levels.insert(levels.begin() + to, l);
+  };
+  // The schedule's order first, then the loops it does not name.
+  const std::vector<std::string> *order = sched.orderFor(op);
+  auto named = [&](const LoopLevel &l) {
+    return order && llvm::is_contained(*order, l.name);
+  };
+  if (order) {
+    SmallVector<LoopLevel> sorted;
+    for (const std::string &n : *order)
+      for (const LoopLevel &l : levels)
+        if (l.name == n)
+          sorted.push_back(l);
+    for (const LoopLevel &l : levels)
+      if (!named(l))
+        sorted.push_back(l);
+    levels = std::move(sorted);
+  }
+  // Vectorized loops innermost, unless the order places them.
+  for (unsigned i = 0, n = levels.size(); i < n; ++i)
+    if (sched.vectorize.contains(levels[i].name) && !named(levels[i])) {
+      moveTo(i, levels.size() - 1);
+      --i, --n;
+    }
+  // A tile's loop inside its tile-number loop.
+  for (bool moved = true; moved;) {
+    moved = false;
+    for (unsigned i = 0; i < levels.size() && !moved; ++i)
+      for (unsigned j = i + 1; j < levels.size() && !moved; ++j)
+        if (levels[i].part == Part::Inner && levels[j].part == Part::Outer &&
+            levels[j].dim == levels[i].dim) {
+          moveTo(i, j);
+          moved = true;
+        }
+  }
+  if (crossReads) {
+    SmallVector<LoopLevel> sorted;
+    for (bool first : {true, false})
+      for (const LoopLevel &l : levels)
+        if ((l.dim == *iter) == first)
+          sorted.push_back(l);
+    levels = std::move(sorted);
+  }
+  for (LoopLevel &l : levels) {
+    bool canRunParallel = l.dim < numOut && l.dim != iter && !crossReads;
+    if (!parallelTaken && canRunParallel && sched.parallel.contains(l.name))
+      l.parallel = parallelTaken = true;
+    l.vectorize = sched.vectorize.contains(l.name);
+    if (auto it = sched.unroll.find(l.name); it != sched.unroll.end())
+      l.unroll = it->second;
+  }
+
+  return levels;
+}
+
 std::pair<Value, Value> levelBounds(OpBuilder &b, Location loc,
                                     const LoopLevel &level, Value tileNumber) {
   auto cst = [&](int64_t v) -> Value {

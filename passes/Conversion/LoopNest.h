@@ -80,6 +80,21 @@ struct LoopLevel {
   int64_t unroll = 0;
 };
 
+/// The loops of a scheduled nest of `op`, outermost first, with the loop
+/// directives of `sched` applied (docs/passes.md, Loop order): the
+/// `defaultOrder` with each split rank's tile loop in front, then the
+/// schedule's `order`, vectorized loops innermost, each inner part inside its
+/// outer part, and, with `crossReads`, the iterative index outermost. A
+/// dimension with `fixed[d]` gets no loop; `bound[d]` (may be null) restricts
+/// it to an enclosing shared tile. At most one loop is parallel, none when
+/// `parallelTaken` (an enclosing loop already is).
+llvm::SmallVector<LoopLevel>
+scheduledLevels(EinsumOp op, const LoopSchedule &sched,
+                llvm::ArrayRef<unsigned> defaultOrder,
+                llvm::ArrayRef<mlir::Value> fixed,
+                llvm::ArrayRef<const RankBound *> bound, bool crossReads,
+                bool parallelTaken);
+
 /// A value the innermost level carries from one iteration to the next (a
 /// reduction in a register): `init` is its start before that loop, `step`
 /// combines one point into it, `done` stores it after the loop. The

@@ -9,6 +9,8 @@
 #include "passes/Conversion/ConstantIndexViews.h"
 #include "passes/Conversion/ContractionKernels.h"
 #include "passes/Conversion/LoopNest.h"
+#include "passes/Conversion/LoopOrder.h"
+#include "passes/Conversion/TiledKernel.h"
 #include "passes/Passes.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/MapVector.h"
@@ -414,65 +416,6 @@ private:
   llvm::DenseMap<Value, double> constants;
 };
 
-/// Picks the loop order: a recurrence's iterative index first, then the
-/// output indices, then the reduced ones, with the innermost loop the index
-/// along which the most accesses (and, for an output index, the output) are
-/// contiguous.
-SmallVector<unsigned> chooseLoopOrder(EinsumOp op) {
-  unsigned numOut = op.getNumOutputDims(), numLoops = op.getNumLoops();
-  std::optional<int64_t> iter = op.getIterative();
-  SmallVector<int> score(numLoops, 0);
-  op.getBody().walk([&](ReadOp read) {
-    AffineMap map = read.getMap();
-    if (map.getNumResults() == 0)
-      return;
-    for (unsigned d = 0; d < numLoops; ++d) {
-      auto last = toLinear(map.getResult(map.getNumResults() - 1), numLoops);
-      if (!last || last->coeffs[d] != 1)
-        continue;
-      bool onlyLast = true;
-      for (unsigned r = 0; r + 1 < map.getNumResults(); ++r) {
-        auto e = toLinear(map.getResult(r), numLoops);
-        onlyLast &= e && e->coeffs[d] == 0;
-      }
-      if (onlyLast)
-        ++score[d];
-    }
-  });
-  std::optional<unsigned> inner;
-  if (numOut > 0) {
-    score[numOut - 1] += 1; // the output's own contiguous dimension
-    for (unsigned d = 0; d < numOut; ++d) {
-      if (iter && (int64_t)d == *iter)
-        continue;
-      if (!inner || score[d] >= score[*inner])
-        inner = d;
-    }
-  }
-  // A reduced index along which as many accesses are contiguous (a dot
-  // product such as X[p,d] * W[e,d] over d, or a row sum R[p,d] over d) is
-  // better innermost: the reduction then accumulates in a register, which
-  // LLVM vectorizes, and the inner loop no longer touches the output (whose
-  // contiguity the output index's score counts). Among reduced indices, the
-  // first with the highest score.
-  std::optional<unsigned> reduced;
-  for (unsigned d = numOut; d < numLoops; ++d)
-    if (!reduced || score[d] > score[*reduced])
-      reduced = d;
-  if (reduced &&
-      (!inner || (score[*reduced] > 0 && score[*reduced] >= score[*inner])))
-    inner = reduced;
-  SmallVector<unsigned> order;
-  if (iter)
-    order.push_back(*iter);
-  for (unsigned d = 0; d < numLoops; ++d)
-    if ((!iter || (int64_t)d != *iter) && d != inner)
-      order.push_back(d);
-  if (inner)
-    order.push_back(*inner);
-  return order;
-}
-
 /// Builds a loop nest over `extents` in `order`; `body` gets the induction
 /// variables indexed by dimension (not by loop depth). With `parallelOuter`
 /// the outermost loop is an `scf.parallel` (its iterations write disjoint
@@ -495,23 +438,6 @@ void buildNest(OpBuilder &b, Location loc, ArrayRef<int64_t> extents,
   if (fixedDim0)
     fixed[0] = fixedDim0; // the step of an enclosing fused loop
   buildLoopNest(b, loc, levels, fixed, body);
-}
-
-/// Loops worth running on several threads: the outermost loop runs over an
-/// output index (not a recurrence's) with at least two iterations, and the
-/// nest is large enough to pay for waking the pool.
-bool worthParallel(EinsumOp op, ArrayRef<unsigned> order) {
-  constexpr int64_t kMinPoints = int64_t(1) << 15;
-  if (order.empty())
-    return false;
-  unsigned d = order[0];
-  if (op.isReducedDim(d) || op.getIterative() == (int64_t)d ||
-      op.getExtents()[d] < 2)
-    return false;
-  int64_t points = 1;
-  for (int64_t e : op.getExtents())
-    points *= e;
-  return points >= kMinPoints;
 }
 
 SmallVector<unsigned> identityOrder(unsigned n) {
@@ -983,6 +909,9 @@ struct LowerToLoops
         argBuffers.push_back(buf);
       if (tryKernel(argBuffers))
         return success();
+      if (touched && !otherBounds && !step &&
+          succeeded(lowerTiledKernel(b, op, buf, argBuffers, remap)))
+        return success();
       if (op.isRecurrence() && !step)
         emitInitCopy(b, op, buf, buffers, bounds);
       return lowerScheduled(b, op, buf, argBuffers, bounds, false, afterStore);
@@ -1095,6 +1024,37 @@ struct LowerToLoops
         },
         {}, parallel && !inParallel && worthParallel(op, order), step);
     return success(ok);
+  }
+
+  /// A contraction the schedule tiles, as the schedule's tile loops around
+  /// its micro-kernel (TiledKernel.h). Fails, emitting nothing, where the
+  /// schedule shapes loops inside the tile or no kernel applies; the
+  /// caller then builds the scheduled nest.
+  LogicalResult lowerTiledKernel(OpBuilder &b, EinsumOp op, Value buf,
+                                 ArrayRef<Value> argBuffers,
+                                 const BufferRemap &remap) {
+    if (!kernels || op.isRecurrence() || userGroupOf(op) || !op.hasReduction())
+      return failure();
+    unsigned numLoops = op.getNumLoops();
+    SmallVector<Value> fixed(numLoops);
+    SmallVector<const RankBound *> bound(numLoops, nullptr);
+    SmallVector<LoopLevel> levels = scheduledLevels(
+        op, sched, chooseLoopOrder(op), fixed, bound, false, inParallel);
+    std::string whyNot;
+    FailureOr<KernelTiling> tiling = tileAroundKernel(op, levels, whyNot);
+    if (failed(tiling))
+      return failure();
+    return emitTiledKernel(
+        b, op.getLoc(), op, *tiling,
+        [&](OpBuilder &kb, ArrayRef<IndexRange> ranges, bool par) {
+          ConstantIndexViews views(kb, op, argBuffers, [&](Value buffer) {
+            return !layouts.count(buffer);
+          });
+          return lowerContractionKernel(
+              kb, views.einsum(), buf, views.buffers(), par,
+              KernelMachine{registers, l2Bytes, kUnroll}, Value(), remap,
+              ranges);
+        });
   }
 
   /// Recurrence groups: the equations whose first index is the iterative
@@ -1557,7 +1517,6 @@ struct LowerToLoops
                                const PointHook &afterStore = nullptr) {
     using Part = LoopSchedule::Part;
     Location loc = op.getLoc();
-    ArrayRef<int64_t> extents = op.getExtents();
     unsigned numOut = op.getNumOutputDims(), numLoops = op.getNumLoops();
     std::optional<int64_t> iter = op.getIterative();
     auto shape = cast<RankedTensorType>(op.getResult().getType()).getShape();
@@ -1575,91 +1534,8 @@ struct LowerToLoops
     // previous one needs its iterative loop outside all others.
     bool crossReads = iter && !readsOnlyOwnPrevious(op);
 
-    // Levels in the default order, split ranks with their tile loops first.
-    SmallVector<LoopLevel> outers, levels;
-    for (unsigned d : chooseLoopOrder(op)) {
-      if (fixed[d])
-        continue;
-      LoopLevel l;
-      l.dim = d;
-      l.extent = extents[d];
-      l.name = LoopSchedule::rankOf(op, d);
-      if (bound[d]) {
-        // The rest of a shared tile: the split's inner loop.
-        l.lb = bound[d]->lb;
-        l.ub = bound[d]->ub;
-        if (auto it = sched.splits.find(l.name); it != sched.splits.end())
-          l.name = it->second.inner;
-      } else if (auto it = sched.splits.find(l.name);
-                 it != sched.splits.end()) {
-        l.tile = std::min(it->second.tile, l.extent);
-        LoopLevel o = l;
-        o.part = Part::Outer;
-        o.name = it->second.outer;
-        outers.push_back(o);
-        l.part = Part::Inner;
-        l.name = it->second.inner;
-      }
-      levels.push_back(l);
-    }
-    // (Not levels.insert: an empty range self-moves each element.)
-    outers.append(levels.begin(), levels.end());
-    levels = std::move(outers);
-    auto moveTo = [&](unsigned from, unsigned to) {
-      LoopLevel l = levels[from];
-      levels.erase(levels.begin() + from);
-      levels.insert(levels.begin() + to, l);
-    };
-    // The schedule's order first, then the loops it does not name.
-    const std::vector<std::string> *order = sched.orderFor(op);
-    auto named = [&](const LoopLevel &l) {
-      return order && llvm::is_contained(*order, l.name);
-    };
-    if (order) {
-      SmallVector<LoopLevel> sorted;
-      for (const std::string &n : *order)
-        for (const LoopLevel &l : levels)
-          if (l.name == n)
-            sorted.push_back(l);
-      for (const LoopLevel &l : levels)
-        if (!named(l))
-          sorted.push_back(l);
-      levels = std::move(sorted);
-    }
-    // Vectorized loops innermost, unless the order places them.
-    for (unsigned i = 0, n = levels.size(); i < n; ++i)
-      if (sched.vectorize.contains(levels[i].name) && !named(levels[i])) {
-        moveTo(i, levels.size() - 1);
-        --i, --n;
-      }
-    // A tile's loop inside its tile-number loop.
-    for (bool moved = true; moved;) {
-      moved = false;
-      for (unsigned i = 0; i < levels.size() && !moved; ++i)
-        for (unsigned j = i + 1; j < levels.size() && !moved; ++j)
-          if (levels[i].part == Part::Inner && levels[j].part == Part::Outer &&
-              levels[j].dim == levels[i].dim) {
-            moveTo(i, j);
-            moved = true;
-          }
-    }
-    if (crossReads) {
-      SmallVector<LoopLevel> sorted;
-      for (bool first : {true, false})
-        for (const LoopLevel &l : levels)
-          if ((l.dim == *iter) == first)
-            sorted.push_back(l);
-      levels = std::move(sorted);
-    }
-    bool parallelTaken = inParallel;
-    for (LoopLevel &l : levels) {
-      bool canRunParallel = l.dim < numOut && l.dim != iter && !crossReads;
-      if (!parallelTaken && canRunParallel && sched.parallel.contains(l.name))
-        l.parallel = parallelTaken = true;
-      l.vectorize = sched.vectorize.contains(l.name);
-      if (auto it = sched.unroll.find(l.name); it != sched.unroll.end())
-        l.unroll = it->second;
-    }
+    SmallVector<LoopLevel> levels = scheduledLevels(
+        op, sched, chooseLoopOrder(op), fixed, bound, crossReads, inParallel);
 
     // Reductions start from the identity, over this nest's part of the
     // output (position 0 of a recurrence is its init).
