@@ -4,6 +4,42 @@
 
 include "mlir/Pass/PassBase.td"
 
+def CascadeChooseStrategy : Pass<"cascade-choose-strategy", "mlir::ModuleOp"> {
+  let summary = "Decide how each equation executes (#cascade.lowering)";
+  let description = [{
+    The strategy: for each `cascade.einsum` of each model function (and of
+    each outlined layer), decides how it executes and records it as the
+    discardable attribute `cascade.lowering = #cascade.lowering<...>`
+    (CascadeAttrs.td, LoweringStrategy.h): a micro-kernel (its form,
+    register tile and reduction block), the schedule's tile loops around
+    one, a transpose kernel, or a loop nest; whether it runs on the thread
+    pool; the fusion groups it belongs to (a recurrence group's steps, the
+    shared loops around it, a schedule's `fuse` group) with their shared
+    loops; the elementwise equation computed in its kernel's stores; and,
+    for a contraction without a kernel, why. The default heuristic and the
+    schedule's directives both decide here; cascade-lower-to-loops carries
+    the configuration out. Functions already on buffers are skipped.
+  }];
+  let options = [
+    Option<"parallel", "parallel", "bool", /*default=*/"true",
+           "Run large nests and kernels on the thread pool">,
+    Option<"kernels", "kernels", "bool", /*default=*/"true",
+           "Use register-tiled micro-kernels for contractions and copies">,
+    Option<"fuseRecurrences", "fuse-recurrences", "bool", /*default=*/"true",
+           "Run each recurrence group (the 1-pass cascade) as one loop over "
+           "its iterative index, keeping one step of its tensors">,
+    Option<"tileRecurrences", "tile-recurrences", "bool", /*default=*/"true",
+           "Run each fused recurrence group and its readers inside shared, "
+           "parallel loops over heads and query tiles">,
+    Option<"registers", "registers", "int64_t", /*default=*/"16",
+           "Vector registers of the target (16 for AVX2/NEON, 32 for AVX-512 "
+           "and SVE): sizes the kernels' register tiles">,
+    Option<"l2Bytes", "l2-bytes", "int64_t", /*default=*/"1048576",
+           "L2 cache of one core, in bytes: decides whether a long "
+           "reduction is cut into blocks">
+  ];
+}
+
 def CascadeLowerToLoops : Pass<"cascade-lower-to-loops", "mlir::ModuleOp"> {
   let summary = "Lower cascade.einsum ops to scf loop nests over memrefs";
   let description = [{

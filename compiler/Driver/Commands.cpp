@@ -6,6 +6,7 @@
 #include "compiler/Driver/Files.h"
 #include "compiler/Driver/Inputs.h"
 #include "compiler/Driver/Session.h"
+#include "compiler/Driver/StrategyReport.h"
 #include "compiler/Driver/TargetBackend.h"
 #include "compiler/Frontend/EinPrinter.h"
 #include "compiler/Frontend/ModelBuilder.h"
@@ -24,6 +25,7 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "passes/Analysis/CascadeAnalysis.h"
 #include "passes/Passes.h"
+#include "passes/Strategy/LoweringStrategy.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
@@ -140,7 +142,9 @@ int applyDefaultRewrites(Session &s, ModuleOp module, const CliOptions &o) {
   if (!o.defaultRewrites || !o.passes.empty() || !f ||
       f->hasAttr("cascade.schedule"))
     return kExitOk;
-  return runRewrites(s, module, o, {"cascade-one-pass{tile=128 fit-tile=true}"},
+  return runRewrites(s, module, o,
+                     {"cascade-one-pass{tile=" +
+                      std::to_string(kDefaultOnePassTile) + " fit-tile=true}"},
                      "default");
 }
 
@@ -376,7 +380,8 @@ int runAnalyze(const CliOptions &o) {
   registerPassesOnce();
   Session s(o.strict);
   OwningOpRef<ModuleOp> module;
-  if (int rc = prepareModel(s, o, module))
+  const TargetBackend *backend = nullptr;
+  if (int rc = prepareModel(s, o, module, nullptr, false, &backend))
     return rc;
   func::FuncOp f = getModelFunction(*module);
   if (llvm::any_of(f.getArgumentTypes(),
@@ -384,6 +389,13 @@ int runAnalyze(const CliOptions &o) {
     emitError(f.getLoc(), "analyze needs the cascade level (tensors)");
     return kExitError;
   }
+  // The strategy as compiling for the target would choose it: on a copy,
+  // after the default heuristic's rewrites.
+  OwningOpRef<ModuleOp> strategy = module->clone();
+  if (int rc = applyDefaultRewrites(s, *strategy, o))
+    return rc;
+  if (int rc = backend->chooseStrategy(*strategy, o))
+    return rc;
   CascadeAnalysis a = analyzeCascade(f);
   int64_t flops = 0, bytes = 0;
   for (const EquationCost &e : a.equations) {
@@ -417,6 +429,7 @@ int runAnalyze(const CliOptions &o) {
                             {"passes", std::move(passes)},
                             {"equations", std::move(equations)},
                             {"kernels", std::move(kernels)},
+                            {"strategy", strategyJson(*strategy)},
                             {"flops", flops},
                             {"bytes", bytes}};
     llvm::outs() << llvm::formatv("{0:2}", llvm::json::Value(std::move(root)))
@@ -434,6 +447,11 @@ int runAnalyze(const CliOptions &o) {
                                   intensity(e.flops, e.bytes));
   llvm::outs() << llvm::formatv("  {0,-20} {1,14} {2,14} {3,10:f2}\n", "total",
                                 flops, bytes, intensity(flops, bytes));
+  llvm::outs() << "\nstrategy (target " << backend->name()
+               << ", as compiled):\n"
+               << llvm::formatv("  {0,-20} {1,-18} {2}\n", "equation",
+                                "execution", "details");
+  printStrategy(*strategy, llvm::outs());
   return kExitOk;
 }
 

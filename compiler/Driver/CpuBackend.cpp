@@ -61,6 +61,16 @@ public:
     return wrongEmitKind(kind);
   }
 
+  int chooseStrategy(ModuleOp module, const CliOptions &o) const override {
+    FailureOr<CpuMachine> machine = resolveCpuMachine(module, o.target);
+    if (failed(machine))
+      return kExitError;
+    PassManager pm(module.getContext());
+    configureIRPrinting(pm, o.printing);
+    addStrategyPipeline(pm, *machine);
+    return failed(pm.run(module)) ? kExitError : kExitOk;
+  }
+
   int compile(ModuleOp module, const CliOptions &o) const override {
     CpuArtifact art;
     if (failed(compileForCpu(module, o.target, o.printing, art, false)))

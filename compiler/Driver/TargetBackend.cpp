@@ -3,6 +3,8 @@
 #include "compiler/Driver/Backends.h"
 #include "compiler/Driver/Commands.h"
 #include "compiler/Driver/Files.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
 #include "llvm/ADT/StringMap.h"
 
 namespace cascade {
@@ -21,6 +23,16 @@ const llvm::StringMap<std::unique_ptr<TargetBackend>> &registry() {
   return backends;
 }
 } // namespace
+
+int TargetBackend::chooseStrategy(mlir::ModuleOp module,
+                                  const CliOptions &o) const {
+  mlir::PassManager pm(module.getContext());
+  configureIRPrinting(pm, o.printing);
+  if (mlir::failed(mlir::parsePassPipeline(gpuStrategy(), pm)) ||
+      mlir::failed(pm.run(module)))
+    return kExitError;
+  return kExitOk;
+}
 
 const TargetBackend *lookupTargetBackend(const TargetOptions &t,
                                          std::string &error) {

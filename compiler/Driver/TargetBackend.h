@@ -55,6 +55,12 @@ public:
   /// exit code; a kind of another target is a usage error that names it.
   virtual int emit(mlir::ModuleOp module, const CliOptions &o,
                    llvm::StringRef kind, std::string &out) const = 0;
+  /// Decides how `module` (cascade level, the default rewrites done)
+  /// executes on this target, as compiling it would: afterwards every
+  /// einsum carries its `#cascade.lowering` configuration (`cascade
+  /// analyze` prints them). Returns an exit code. The default runs the GPU
+  /// targets' strategy.
+  virtual int chooseStrategy(mlir::ModuleOp module, const CliOptions &o) const;
   /// `cascade compile`: writes the artifact into `o.output`, through a
   /// staging folder so that a failure leaves the user's files as they were.
   virtual int compile(mlir::ModuleOp module, const CliOptions &o) const = 0;

@@ -35,6 +35,13 @@ void configureIRPrinting(PassManager &pm, const IRPrinting &printing) {
   }
 }
 
+std::string gpuStrategy() {
+  // One thread per output: no CPU micro-kernels, no fused recurrence loops
+  // (cascade-parallelize-nests needs independent nests).
+  return "cascade-choose-strategy{parallel=0 kernels=0 fuse-recurrences=0 "
+         "tile-recurrences=0}";
+}
+
 std::string gpuLoopsPipeline(int64_t blockSize, int64_t registerTile) {
   // No canonicalization after cascade-parallelize-nests: it would inline
   // the one-iteration parallel loops that make scalar code a kernel.
@@ -43,13 +50,29 @@ std::string gpuLoopsPipeline(int64_t blockSize, int64_t registerTile) {
           ? "cascade-gpu-register-tile{tile=" + std::to_string(registerTile) +
                 "},cse,"
           : "";
-  return "cascade-lower-to-loops{parallel=0 kernels=0 fuse-recurrences=0 "
-         "tile-recurrences=0},canonicalize,cse,"
+  return gpuStrategy() +
+         ",cascade-lower-to-loops,canonicalize,cse,"
          "func.func(cascade-math-approximation,canonicalize,"
          "cascade-parallelize-nests," +
          tiling +
          "cascade-gpu-distribute{block-size=" + std::to_string(blockSize) +
          "})";
+}
+
+void addStrategyPipeline(OpPassManager &pm, const CpuMachine &machine) {
+  if (machine.gpuLoops) {
+    if (failed(parsePassPipeline(gpuStrategy(), pm)))
+      llvm::report_fatal_error("bad GPU strategy pipeline");
+    return;
+  }
+  pm.addPass(createCascadeOutlineLayers());
+  if (machine.kernels)
+    pm.addPass(createCascadeOrientContractions());
+  CascadeChooseStrategyOptions options;
+  options.registers = machine.registers;
+  options.l2Bytes = machine.l2Bytes;
+  options.kernels = machine.kernels;
+  pm.addPass(createCascadeChooseStrategy(options));
 }
 
 void addLowerToLoopsPipeline(OpPassManager &pm, const CpuMachine &machine) {
@@ -58,9 +81,8 @@ void addLowerToLoopsPipeline(OpPassManager &pm, const CpuMachine &machine) {
       llvm::report_fatal_error("bad GPU loops pipeline");
     return;
   }
-  pm.addPass(createCascadeOutlineLayers());
-  if (machine.kernels)
-    pm.addPass(createCascadeOrientContractions());
+  addStrategyPipeline(pm, machine);
+  // The kernels' shapes follow the strategy's machine.
   CascadeLowerToLoopsOptions options;
   options.registers = machine.registers;
   options.l2Bytes = machine.l2Bytes;

@@ -104,6 +104,9 @@ void configureIRPrinting(mlir::PassManager &pm, const IRPrinting &printing);
 /// `blockSize` threads; with `registerTile`, each thread computes a
 /// `registerTile`-square tile of outputs (cascade-gpu-register-tile).
 std::string gpuLoopsPipeline(int64_t blockSize, int64_t registerTile = 0);
+/// The GPU targets' strategy (cascade-choose-strategy's options), the first
+/// pass of gpuLoopsPipeline.
+std::string gpuStrategy();
 
 /// The result of compiling for WebGPU: one WGSL module per kernel and the
 /// manifest the JS runtime dispatches them from.
@@ -121,8 +124,12 @@ mlir::LogicalResult compileForWebGpu(mlir::ModuleOp module,
                                      const IRPrinting &printing,
                                      WebGpuArtifact &out);
 
+/// Adds the passes that decide how the cascade executes on `machine`
+/// (layers outlined, contractions oriented, then cascade-choose-strategy):
+/// every einsum then carries its `#cascade.lowering` configuration.
+void addStrategyPipeline(mlir::OpPassManager &pm, const CpuMachine &machine);
 /// Adds the passes that take cascade-level IR to loops over memrefs, with
-/// kernels sized for `machine`.
+/// kernels sized for `machine`: the strategy, then the lowering.
 void addLowerToLoopsPipeline(mlir::OpPassManager &pm,
                              const CpuMachine &machine);
 /// Adds the passes that take loop-level IR to the LLVM dialect.

@@ -1,5 +1,6 @@
 //===- Tuner.cpp - Tuning keys, device fingerprints, the search space -----===//
 #include "compiler/Tuner/Tuner.h"
+#include "passes/Strategy/LoweringStrategy.h"
 
 #include "dialects/Cascade/IR/CascadeOps.h"
 #include "dialects/Cascade/IR/RankNames.h"
@@ -75,9 +76,12 @@ std::vector<int64_t> SearchSpace::tilesFor(const std::string &rank) const {
 
 std::vector<std::string> SearchSpace::heuristic() const {
   std::vector<std::string> s;
+  // The driver's default rewrite (applyDefaultRewrites), tile fitted the
+  // same way: the search starts where the default is.
   for (const std::string &r : softmaxRanks)
-    if (extents.at(r) > 64)
-      s.push_back("rewrite one_pass(" + r + ") tile 64");
+    s.push_back("rewrite one_pass(" + r + ") tile " +
+                std::to_string(
+                    fitOnePassTile(kDefaultOnePassTile, extents.at(r), true)));
   return s;
 }
 

@@ -45,8 +45,9 @@ class SearchSpace {
 public:
   explicit SearchSpace(mlir::ModuleOp module);
 
-  /// The default heuristic's choice, written as a schedule (the 1-pass
-  /// rewrite with tiles of 64 for each softmax rank, or nothing).
+  /// The default heuristic's choice, written as a schedule: the driver's
+  /// default 1-pass rewrite (kDefaultOnePassTile, fitted to the extent) for
+  /// each softmax rank, or nothing.
   std::vector<std::string> heuristic() const;
   /// One random change: the rewrite choice, or a loop directive added,
   /// removed or retuned.

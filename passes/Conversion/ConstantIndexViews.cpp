@@ -16,22 +16,19 @@ constantCoordinates(AffineMap map) {
       out.push_back({(unsigned)r, c.getValue()});
   return out;
 }
-} // namespace
 
-ConstantIndexViews::ConstantIndexViews(OpBuilder &b, EinsumOp op,
-                                       ArrayRef<Value> buffers,
-                                       function_ref<bool(Value)> viewable)
-    : original(op), viewBuffers(buffers.begin(), buffers.end()) {
+/// Per operand of `op`: its constant coordinates when they are the same in
+/// every read of it and leave its last dimension (unit stride) free; empty
+/// otherwise.
+llvm::SmallVector<llvm::SmallVector<std::pair<unsigned, int64_t>>>
+viewableOperands(EinsumOp op) {
   Block &body = op.getBody().front();
-  // For each operand: its constant coordinates, the same in every read.
-  llvm::SmallVector<llvm::SmallVector<std::pair<unsigned, int64_t>>> consts(
-      op.getInputs().size());
-  llvm::SmallVector<bool> ok(op.getInputs().size(), true);
-  llvm::SmallVector<bool> seen(op.getInputs().size(), false);
+  unsigned n = op.getInputs().size();
+  llvm::SmallVector<llvm::SmallVector<std::pair<unsigned, int64_t>>> consts(n);
+  llvm::SmallVector<bool> ok(n, true), seen(n, false);
   op.getBody().walk([&](ReadOp read) {
-    auto arg = cast<BlockArgument>(read.getTensor());
-    unsigned i = arg.getArgNumber();
-    if (i >= op.getInputs().size())
+    unsigned i = cast<BlockArgument>(read.getTensor()).getArgNumber();
+    if (i >= n)
       return;
     auto c = constantCoordinates(read.getMap());
     if (!seen[i]) {
@@ -41,24 +38,70 @@ ConstantIndexViews::ConstantIndexViews(OpBuilder &b, EinsumOp op,
       ok[i] = false;
     }
   });
-  bool any = false;
-  for (unsigned i = 0; i < op.getInputs().size(); ++i) {
-    auto type = dyn_cast<MemRefType>(buffers[i].getType());
+  for (unsigned i = 0; i < n; ++i) {
     auto tensor = cast<RankedTensorType>(body.getArgument(i).getType());
-    ok[i] = ok[i] && seen[i] && !consts[i].empty() && type &&
-            type.getLayout().isIdentity() && type.hasStaticShape() &&
-            viewable(buffers[i]) &&
-            consts[i].back().first + 1 != (unsigned)tensor.getRank();
-    any |= ok[i];
+    if (!ok[i] || !seen[i] || consts[i].empty() ||
+        consts[i].back().first + 1 == (unsigned)tensor.getRank())
+      consts[i].clear();
+  }
+  return consts;
+}
+
+/// Operand `i` of the detached copy `view` becomes the tensor without its
+/// constant coordinates `consts`, read without them.
+void dropConstantCoordinates(EinsumOp view, unsigned i,
+                             ArrayRef<std::pair<unsigned, int64_t>> consts) {
+  BlockArgument arg = view.getBody().front().getArgument(i);
+  auto type = cast<RankedTensorType>(arg.getType());
+  SmallVector<int64_t> reduced;
+  for (int64_t r = 0; r < type.getRank(); ++r)
+    if (!llvm::any_of(consts, [&](auto p) { return p.first == r; }))
+      reduced.push_back(type.getDimSize(r));
+  arg.setType(RankedTensorType::get(reduced, type.getElementType()));
+  view.getBody().walk([&](ReadOp read) {
+    if (cast<BlockArgument>(read.getTensor()).getArgNumber() != i)
+      return;
+    SmallVector<AffineExpr> results;
+    for (AffineExpr e : read.getMap().getResults())
+      if (!isa<AffineConstantExpr>(e))
+        results.push_back(e);
+    read.setMapAttr(AffineMapAttr::get(AffineMap::get(
+        read.getMap().getNumDims(), 0, results, view.getContext())));
+  });
+}
+} // namespace
+
+EinsumOp detachedConstantIndexView(EinsumOp op) {
+  auto consts = viewableOperands(op);
+  if (llvm::all_of(consts, [](const auto &c) { return c.empty(); }))
+    return {};
+  auto view = cast<EinsumOp>(op->clone());
+  for (unsigned i = 0; i < consts.size(); ++i)
+    if (!consts[i].empty())
+      dropConstantCoordinates(view, i, consts[i]);
+  return view;
+}
+
+ConstantIndexViews::ConstantIndexViews(OpBuilder &b, EinsumOp op,
+                                       ArrayRef<Value> buffers,
+                                       function_ref<bool(Value)> viewable)
+    : original(op), viewBuffers(buffers.begin(), buffers.end()) {
+  auto consts = viewableOperands(op);
+  bool any = false;
+  for (unsigned i = 0; i < consts.size(); ++i) {
+    auto type = dyn_cast<MemRefType>(buffers[i].getType());
+    if (!type || !type.getLayout().isIdentity() || !type.hasStaticShape() ||
+        !viewable(buffers[i]))
+      consts[i].clear();
+    any |= !consts[i].empty();
   }
   if (!any)
     return;
 
   Location loc = op.getLoc();
   view = cast<EinsumOp>(op->clone());
-  Block &viewBody = view.getBody().front();
-  for (unsigned i = 0; i < op.getInputs().size(); ++i) {
-    if (!ok[i])
+  for (unsigned i = 0; i < consts.size(); ++i) {
+    if (consts[i].empty())
       continue;
     auto type = cast<MemRefType>(buffers[i].getType());
     SmallVector<int64_t> offsets(type.getRank(), 0), sizes(type.getShape()),
@@ -76,21 +119,7 @@ ConstantIndexViews::ConstantIndexViews(OpBuilder &b, EinsumOp op,
                                          buffers[i], offsets, sizes, strides);
     subviews.push_back(sub);
     viewBuffers[i] = sub;
-    // The copy's operand i is the reduced tensor, read without the
-    // constant coordinates.
-    viewBody.getArgument(i).setType(RankedTensorType::get(
-        reduced, cast<RankedTensorType>(viewBody.getArgument(i).getType())
-                     .getElementType()));
-    view.getBody().walk([&](ReadOp read) {
-      if (cast<BlockArgument>(read.getTensor()).getArgNumber() != i)
-        return;
-      SmallVector<AffineExpr> results;
-      for (auto [r, e] : llvm::enumerate(read.getMap().getResults()))
-        if (!isa<AffineConstantExpr>(e))
-          results.push_back(e);
-      read.setMapAttr(AffineMapAttr::get(AffineMap::get(
-          read.getMap().getNumDims(), 0, results, op.getContext())));
-    });
+    dropConstantCoordinates(view, i, consts[i]);
   }
 }
 

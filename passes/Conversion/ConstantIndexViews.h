@@ -36,6 +36,12 @@ private:
   llvm::SmallVector<mlir::Operation *> subviews;
 };
 
+/// The same view for the strategy, before there are buffers: a detached
+/// copy of `op` that reads each operand that qualifies (by its tensor type)
+/// without its constant coordinates; null when none does. The caller
+/// erases it.
+EinsumOp detachedConstantIndexView(EinsumOp op);
+
 } // namespace cascade
 
 #endif

@@ -320,7 +320,54 @@ bool definedIn(Value v, Operation *op) {
   return false;
 }
 
+/// The reduction block (0: none) of a broadcast kernel over extents `ext`.
+int64_t reductionBlock(const Kernel &kn, ArrayRef<int64_t> ext, unsigned numOut,
+                       bool fixed0, const KernelMachine &machine) {
+  // A long reduction can be cut into blocks of kKC (GotoBLAS): each block
+  // adds its partial sums to `out`, which starts at zero. That pays when a's
+  // rows and one column panel together overflow half of L2 (they are read
+  // again for every column block) while one block of them plus the whole
+  // output fits: the output is then read and written once per block from
+  // L2. Where the output does not fit, every block sweeps it through L3.
+  // Measured with a 2 MiB L2 (one thread): 128x3072x768 is 13% faster
+  // with kc = 512; blocking 512x768x768, 512x768x3072, 512x3072x768 or
+  // 1024^3 (kc = 256, the earlier rule) made them 4-16% slower.
+  if (kn.dot || !kn.outerReduced.empty() || kn.scale != 1.0)
+    return 0;
+  int64_t outElems = 1;
+  for (unsigned d = fixed0 ? 1 : 0; d < numOut; ++d)
+    outElems *= ext[d];
+  int64_t colStep = kn.nr * kn.lanes;
+  int64_t budget = machine.l2Bytes / 2, rows = ext[kn.m], k = ext[kn.k];
+  auto bytes = [&](int64_t kc) { return 4 * (rows + colStep) * kc; };
+  if (bytes(k) > budget)
+    for (int64_t kc : {512, 256})
+      if (k > kc && bytes(kc) + 4 * outElems <= budget)
+        return kc;
+  return 0;
+}
+
 } // namespace
+
+std::optional<KernelChoice>
+chooseContractionKernel(EinsumOp op, const KernelMachine &machine,
+                        ArrayRef<int64_t> extents, bool fixed0,
+                        bool restricted) {
+  SmallVector<int64_t> ext(extents.empty() ? op.getExtents() : extents);
+  std::optional<Kernel> kn =
+      match(op, ext, machine.registers, fixed0, restricted);
+  if (!kn)
+    return std::nullopt;
+  KernelChoice c;
+  c.form = kn->dot      ? KernelForm::Dot
+           : kn->transB ? KernelForm::TransposedPanel
+                        : KernelForm::Broadcast;
+  c.mr = kn->mr;
+  c.nr = kn->nr;
+  c.lanes = kn->lanes;
+  c.kc = reductionBlock(*kn, ext, op.getNumOutputDims(), fixed0, machine);
+  return c;
+}
 
 LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
                                      ArrayRef<Value> inputs, bool parallel,
@@ -388,29 +435,7 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
   for (int64_t e : ext)
     points *= e;
   bool par = parallel && bounds[0] > 1 && points >= (int64_t(1) << 15);
-  // A long reduction can be cut into blocks of kKC (GotoBLAS): each block
-  // adds its partial sums to `out`, which starts at zero. That pays when a's
-  // rows and one column panel together overflow half of L2 (they are read
-  // again for every column block) while one block of them plus the whole
-  // output fits: the output is then read and written once per block from
-  // L2. Where the output does not fit, every block sweeps it through L3.
-  // Measured with a 2 MiB L2 (one thread): 128x3072x768 is 13% faster
-  // with kc = 512; blocking 512x768x768, 512x768x3072, 512x3072x768 or
-  // 1024^3 (kc = 256, the earlier rule) made them 4-16% slower.
-  int64_t kKC = 0;
-  if (!kn->dot && kn->outerReduced.empty() && kn->scale == 1.0) {
-    int64_t outElems = 1;
-    for (unsigned d = step ? 1 : 0; d < numOut; ++d)
-      outElems *= ext[d];
-    int64_t budget = machine.l2Bytes / 2, rows = ext[kn->m], k = ext[kn->k];
-    auto bytes = [&](int64_t kc) { return 4 * (rows + colStep) * kc; };
-    if (bytes(k) > budget)
-      for (int64_t kc : {512, 256})
-        if (k > kc && bytes(kc) + 4 * outElems <= budget) {
-          kKC = kc;
-          break;
-        }
-  }
+  int64_t kKC = reductionBlock(*kn, ext, numOut, (bool)step, machine);
   bool kBlocked = kKC != 0;
   // The register tile holds final sums, one vector per row and column
   // block, only in the broadcast forms without reduction blocks (blocks

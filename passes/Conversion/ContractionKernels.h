@@ -67,6 +67,23 @@ struct KernelMachine {
   int64_t kUnroll = 4;       // unroll of the broadcast form's k loop (1: none)
 };
 
+/// The micro-kernel lowerContractionKernel emits for a contraction: its
+/// form, register tile (`mr` rows x `nr` vectors of `lanes`) and reduction
+/// block `kc` (0: none). The strategy records it (`#cascade.lowering`).
+struct KernelChoice {
+  KernelForm form = KernelForm::None;
+  int64_t mr = 0, nr = 0, lanes = 0, kc = 0;
+};
+
+/// The kernel lowerContractionKernel would emit for `op` over `extents`
+/// (empty: op's own), with index 0 fixed to an enclosing loop's step
+/// (`fixed0`) and ranges restricting indices (`restricted`); none where no
+/// kernel matches.
+std::optional<KernelChoice>
+chooseContractionKernel(EinsumOp op, const KernelMachine &machine,
+                        llvm::ArrayRef<int64_t> extents = {},
+                        bool fixed0 = false, bool restricted = false);
+
 /// `machine` describes the target CPU. With `step`, index 0 is fixed to it (the
 /// step of an enclosing fused loop; the broadcast form only, with reads such as
 /// `K[e, 32*m1 + m0]`), and `remap` translates coordinates to buffer indices.
@@ -96,6 +113,9 @@ void transposeBlock(
 /// coordinate is an output index other than the last) as copies of
 /// lanes x lanes blocks through a register transpose. Fails, emitting
 /// nothing, for other equations or extents that are not multiples of lanes.
+/// Whether lowerTransposeKernel takes `op` with blocks of `lanes`.
+bool matchesTransposeKernel(EinsumOp op, int64_t lanes);
+
 mlir::LogicalResult lowerTransposeKernel(mlir::OpBuilder &b, EinsumOp op,
                                          mlir::Value out,
                                          llvm::ArrayRef<mlir::Value> inputs,

@@ -6,12 +6,14 @@
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "passes/Conversion/BodyEmitter.h"
 #include "passes/Conversion/ConstantIndexViews.h"
 #include "passes/Conversion/ContractionKernels.h"
 #include "passes/Conversion/LoopNest.h"
 #include "passes/Conversion/LoopOrder.h"
 #include "passes/Conversion/TiledKernel.h"
 #include "passes/Passes.h"
+#include "passes/Strategy/LoweringStrategy.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/MapVector.h"
 #include <cmath>
@@ -26,395 +28,17 @@ using namespace cascade;
 
 namespace {
 
-/// How a buffer holds its tensor when a recurrence group is fused into one
-/// loop over its iterative index (see fuseRecurrenceGroups): without the
-/// first dimension (a slice for the current step), or with only two
-/// positions of it (the previous and the current step).
-struct Layout {
-  bool dropFirst = false;
-  bool rollingFirst = false;
-  bool singleFirst = false; // a recurrence updated in place: one position
-  // Inside shared loops, a buffer holds only the part of its tensor they
-  // select: per buffer dimension, the index its position 0 stands for (the
-  // fixed index, or the tile's first one); null where it holds the whole.
-  SmallVector<Value> offsets;
-};
-using LayoutMap = llvm::DenseMap<Value, Layout>;
-
-/// One loop shared by the equations of a fused group: over rank `rank`
-/// (whole: one index per iteration), its tile numbers (Outer, tiles of
-/// `tile`) or the indices of the tile its Outer loop selects (Inner).
-struct SharedLoop {
-  std::string rank;
-  LoopSchedule::Part part;
-  int64_t extent, tile;
-  bool parallel;
-};
-
-/// A recurrence group with the equations that read its final values,
-/// inside shared loops the default heuristic chose.
-struct TiledGroup {
+/// A fused group with the loops its equations share (the default
+/// heuristic's tiles around a recurrence group, or a schedule's `fuse`).
+struct FusedGroup {
   SmallVector<EinsumOp> ops;
   SmallVector<SharedLoop> shared;
+  Location loc;
 };
 
 /// Called after a loop nest stores the value `v` at output coordinates
 /// `at`: for a consumer fused into the nest.
 using PointHook = std::function<void(OpBuilder &, ArrayRef<Value> at, Value v)>;
-
-SmallVector<Value> bufferIndex(OpBuilder &b, Location loc, Value buf,
-                               ValueRange idx, const LayoutMap *layouts) {
-  SmallVector<Value> out(idx.begin(), idx.end());
-  if (!layouts)
-    return out;
-  auto it = layouts->find(buf);
-  if (it == layouts->end())
-    return out;
-  if (it->second.dropFirst) {
-    out.erase(out.begin());
-  } else if (it->second.singleFirst) {
-    out[0] = arith::ConstantIndexOp::create(b, loc, 0);
-  } else if (it->second.rollingFirst) {
-    if (auto c = out[0].getDefiningOp<arith::ConstantIndexOp>())
-      out[0] = arith::ConstantIndexOp::create(b, loc, c.value() % 2);
-    else
-      out[0] = arith::RemUIOp::create(
-          b, loc, out[0], arith::ConstantIndexOp::create(b, loc, 2));
-  }
-  for (auto [i, offset] : llvm::enumerate(it->second.offsets))
-    if (offset)
-      out[i] = out[i] == offset
-                   ? (Value)arith::ConstantIndexOp::create(b, loc, 0)
-                   : (Value)arith::SubIOp::create(b, loc, out[i], offset);
-  return out;
-}
-
-Value loadAt(OpBuilder &b, Location loc, Value buf, ValueRange idx,
-             const LayoutMap *layouts) {
-  return memref::LoadOp::create(b, loc, buf,
-                                bufferIndex(b, loc, buf, idx, layouts));
-}
-
-void storeAt(OpBuilder &b, Location loc, Value v, Value buf, ValueRange idx,
-             const LayoutMap *layouts) {
-  memref::StoreOp::create(b, loc, v, buf,
-                          bufferIndex(b, loc, buf, idx, layouts));
-}
-
-/// The output element a point of `op`'s iteration space writes: its output
-/// indices, with a recurrence's iterative index one step ahead (m1 + 1).
-SmallVector<Value> outputIndex(OpBuilder &b, EinsumOp op, ArrayRef<Value> ivs) {
-  SmallVector<Value> idx(ivs.begin(), ivs.begin() + op.getNumOutputDims());
-  if (std::optional<int64_t> iter = op.getIterative())
-    idx[*iter] = arith::AddIOp::create(
-        b, op.getLoc(), idx[*iter],
-        arith::ConstantIndexOp::create(b, op.getLoc(), 1));
-  return idx;
-}
-
-/// Emits the scalar body of an einsum at one iteration point.
-class BodyEmitter {
-public:
-  BodyEmitter(OpBuilder &b, EinsumOp op, ArrayRef<Value> ivs,
-              ArrayRef<Value> argBuffers, const LayoutMap *layouts = nullptr)
-      : b(b), op(op), ivs(ivs), argBuffers(argBuffers), layouts(layouts) {}
-
-  /// Evaluates the body on vectors of `type` (a kernel's register tile):
-  /// `read` gives the vector of each read; constants are splats. Bodies
-  /// with `where` are not supported this way.
-  BodyEmitter(OpBuilder &b, EinsumOp op, VectorType type,
-              std::function<Value(ReadOp)> read)
-      : b(b), op(op), vecType(type), vectorRead(std::move(read)) {}
-
-  Value emitRegion(Region &region) {
-    Block &block = region.front();
-    for (Operation &inner : block.without_terminator())
-      if (!emitOp(inner))
-        return {};
-    return values.lookup(cast<YieldOp>(block.getTerminator()).getValue());
-  }
-
-  /// The combiner of `red`'s reduction: acc `kind` x. Reductions follow
-  /// IEEE arithmetic (the -inf rule is for elementwise + and -); `reassoc`
-  /// lets LLVM reorder a register accumulation into vector lanes.
-  static Value combine(OpBuilder &b, Location loc, EinsumOp red, Value acc,
-                       Value x, bool reassoc = false) {
-    StringRef kind = red.getReduction();
-    auto fm = arith::FastMathFlagsAttr::get(
-        b.getContext(),
-        reassoc ? arith::FastMathFlags::reassoc | arith::FastMathFlags::contract
-                : arith::FastMathFlags::none);
-    if (kind == "add")
-      return arith::AddFOp::create(b, loc, acc, x, fm);
-    if (kind == "mul")
-      return arith::MulFOp::create(b, loc, acc, x, fm);
-    // A relaxed max (see kRelaxedMaxAttr) is x > acc ? x : acc, which x86
-    // does in one vmaxps; IEEE maximum needs a compare and blend around it
-    // for NaN and the sign of zero.
-    if (kind == "max" && red->hasAttr(kRelaxedMaxAttr))
-      return arith::SelectOp::create(
-          b, loc,
-          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, x, acc), x,
-          acc);
-    if (kind == "max")
-      return arith::MaximumFOp::create(b, loc, acc, x);
-    return arith::MinimumFOp::create(b, loc, acc, x);
-  }
-
-  static double identity(StringRef kind) {
-    if (kind == "add")
-      return 0.0;
-    if (kind == "mul")
-      return 1.0;
-    if (kind == "max")
-      return -INFINITY;
-    return INFINITY;
-  }
-
-  /// `a + b` (or `a - b`) giving -inf where IEEE gives NaN from two non-NaN
-  /// operands (LANGUAGE.md section 3).
-  static Value addWithInfRule(OpBuilder &b, Location loc, Value x, Value y,
-                              bool sub, bool checked) {
-    Value r = sub ? (Value)arith::SubFOp::create(b, loc, x, y)
-                  : (Value)arith::AddFOp::create(b, loc, x, y);
-    if (!checked)
-      return r;
-    Value isNaN =
-        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, r, r);
-    Value operandsOrdered =
-        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ORD, x, y);
-    Value fix = arith::AndIOp::create(b, loc, isNaN, operandsOrdered);
-    Value negInf =
-        createScalarOrSplatConstant(b, loc, r.getType(), APFloat(-INFINITY));
-    return arith::SelectOp::create(b, loc, fix, negInf, r);
-  }
-
-private:
-  Location loc(Operation &o) { return o.getLoc(); }
-
-  Value f32(Location l, double v) {
-    return createScalarOrSplatConstant(
-        b, l, vecType ? Type(vecType) : b.getF32Type(), APFloat((float)v));
-  }
-
-  /// The finite constant an SSA value holds, if any.
-  std::optional<double> finiteConstant(Value v) {
-    auto it = constants.find(v);
-    if (it == constants.end() || !std::isfinite(it->second))
-      return std::nullopt;
-    return it->second;
-  }
-
-  Value indexValue(AffineMap map, unsigned result) {
-    Location l = op.getLoc();
-    AffineMap single = map.getSubMap({result});
-    if (auto c = dyn_cast<AffineConstantExpr>(single.getResult(0)))
-      return arith::ConstantIndexOp::create(b, l, c.getValue());
-    if (auto d = dyn_cast<AffineDimExpr>(single.getResult(0)))
-      return ivs[d.getPosition()];
-    return affine::AffineApplyOp::create(b, l, single, ivs);
-  }
-
-  bool emitOp(Operation &o) {
-    Location l = loc(o);
-    Value result;
-    if (auto read = dyn_cast<ReadOp>(o); read && vectorRead) {
-      result = vectorRead(read);
-    } else if (auto read = dyn_cast<ReadOp>(o)) {
-      auto arg = cast<BlockArgument>(read.getTensor());
-      SmallVector<Value> idx;
-      for (unsigned r = 0; r < read.getMap().getNumResults(); ++r)
-        idx.push_back(indexValue(read.getMap(), r));
-      result = loadAt(b, l, argBuffers[arg.getArgNumber()], idx, layouts);
-    } else if (auto c = dyn_cast<ConstOp>(o)) {
-      double v = c.getValue().convertToDouble();
-      result = f32(l, v);
-      constants[c.getResult()] = v;
-      values.map(c.getResult(), result);
-      constants[result] = v;
-      return true;
-    } else if (auto u = dyn_cast<UnaryOp>(o)) {
-      result = emitUnary(l, u.getFn(), values.lookup(u.getOperand()));
-    } else if (auto bin = dyn_cast<BinaryOp>(o)) {
-      result = emitBinary(l, bin);
-    } else if (auto where = dyn_cast<WhereOp>(o); where && !vecType) {
-      result = emitWhere(where);
-    } else {
-      o.emitOpError("cannot be lowered to loops");
-      return false;
-    }
-    if (!result)
-      return false;
-    values.map(o.getResult(0), result);
-    return true;
-  }
-
-  Value emitUnary(Location l, StringRef fn, Value x) {
-    if (fn == "neg")
-      return arith::NegFOp::create(b, l, x);
-    if (fn == "exp")
-      return math::ExpOp::create(b, l, x);
-    if (fn == "log")
-      return math::LogOp::create(b, l, x);
-    if (fn == "sqrt")
-      return math::SqrtOp::create(b, l, x);
-    if (fn == "rsqrt")
-      return math::RsqrtOp::create(b, l, x);
-    if (fn == "tanh")
-      return math::TanhOp::create(b, l, x);
-    if (fn == "erf")
-      return math::ErfOp::create(b, l, x);
-    if (fn == "abs")
-      return math::AbsFOp::create(b, l, x);
-    if (fn == "recip")
-      return arith::DivFOp::create(b, l, f32(l, 1.0), x);
-    if (fn == "relu")
-      return arith::MaximumFOp::create(b, l, x, f32(l, 0.0));
-    if (fn == "sigmoid")
-      return sigmoid(l, x);
-    if (fn == "silu")
-      return arith::MulFOp::create(b, l, x, sigmoid(l, x));
-    if (fn == "gelu") {
-      // x * 0.5 * (1 + erf(x / sqrt(2)))
-      Value e = math::ErfOp::create(
-          b, l, arith::MulFOp::create(b, l, x, f32(l, M_SQRT1_2)));
-      Value half = arith::MulFOp::create(b, l, x, f32(l, 0.5));
-      return arith::MulFOp::create(b, l, half,
-                                   arith::AddFOp::create(b, l, f32(l, 1.0), e));
-    }
-    // gelu_tanh: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-    Value x3 =
-        arith::MulFOp::create(b, l, arith::MulFOp::create(b, l, x, x), x);
-    Value inner = arith::AddFOp::create(
-        b, l, x, arith::MulFOp::create(b, l, x3, f32(l, 0.044715)));
-    Value t = math::TanhOp::create(
-        b, l,
-        arith::MulFOp::create(b, l, inner, f32(l, std::sqrt(2.0 / M_PI))));
-    Value half = arith::MulFOp::create(b, l, x, f32(l, 0.5));
-    return arith::MulFOp::create(b, l, half,
-                                 arith::AddFOp::create(b, l, f32(l, 1.0), t));
-  }
-
-  Value sigmoid(Location l, Value x) {
-    Value e = math::ExpOp::create(b, l, arith::NegFOp::create(b, l, x));
-    return arith::DivFOp::create(b, l, f32(l, 1.0),
-                                 arith::AddFOp::create(b, l, f32(l, 1.0), e));
-  }
-
-  Value emitBinary(Location l, BinaryOp bin) {
-    Value x = values.lookup(bin.getLhs()), y = values.lookup(bin.getRhs());
-    StringRef fn = bin.getFn();
-    // A finite constant operand rules out the -inf/NaN and 0/0 cases.
-    bool constOperand = finiteConstant(x) || finiteConstant(y);
-    if (fn == "add" || fn == "sub")
-      return addWithInfRule(b, l, x, y, fn == "sub", !constOperand);
-    if (fn == "mul")
-      return arith::MulFOp::create(b, l, x, y);
-    if (fn == "max")
-      return arith::MaximumFOp::create(b, l, x, y);
-    if (fn == "min")
-      return arith::MinimumFOp::create(b, l, x, y);
-    if (fn == "div") {
-      Value r = arith::DivFOp::create(b, l, x, y);
-      auto cx = finiteConstant(x), cy = finiteConstant(y);
-      if ((cx && *cx != 0) || (cy && *cy != 0))
-        return r;
-      Value zero = f32(l, 0.0);
-      Value xz =
-          arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, x, zero);
-      Value yz =
-          arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, y, zero);
-      return arith::SelectOp::create(b, l, arith::AndIOp::create(b, l, xz, yz),
-                                     zero, r);
-    }
-    // pow with a constant exponent: small integers multiply, which keeps
-    // negative bases exact; halves use sqrt, with pow's value at -inf.
-    std::optional<double> exponent = finiteConstant(y);
-    if (!exponent)
-      return math::PowFOp::create(b, l, x, y);
-    double p = *exponent;
-    if (p == 0.5 || p == -0.5) {
-      Value root = p > 0 ? (Value)math::SqrtOp::create(b, l, x)
-                         : (Value)math::RsqrtOp::create(b, l, x);
-      Value isNegInf = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, x,
-                                             f32(l, -INFINITY));
-      return arith::SelectOp::create(b, l, isNegInf,
-                                     f32(l, p > 0 ? INFINITY : 0.0), root);
-    }
-    if (p == std::floor(p) && std::fabs(p) <= 16) {
-      int64_t n = (int64_t)std::fabs(p);
-      Value acc = f32(l, 1.0), base = x;
-      for (; n; n >>= 1) { // square-and-multiply
-        if (n & 1)
-          acc = arith::MulFOp::create(b, l, acc, base);
-        if (n > 1)
-          base = arith::MulFOp::create(b, l, base, base);
-      }
-      return p < 0 ? (Value)arith::DivFOp::create(b, l, f32(l, 1.0), acc) : acc;
-    }
-    return math::PowFOp::create(b, l, x, y);
-  }
-
-  Value condition(WhereOp where) {
-    Location l = where.getLoc();
-    Value lhs = indexValue(where.getLhs(), 0);
-    Value rhs = indexValue(where.getRhs(), 0);
-    auto pred = llvm::StringSwitch<arith::CmpIPredicate>(where.getPred())
-                    .Case("lt", arith::CmpIPredicate::slt)
-                    .Case("le", arith::CmpIPredicate::sle)
-                    .Case("gt", arith::CmpIPredicate::sgt)
-                    .Case("ge", arith::CmpIPredicate::sge)
-                    .Case("eq", arith::CmpIPredicate::eq)
-                    .Default(arith::CmpIPredicate::ne);
-    return arith::CmpIOp::create(b, l, pred, lhs, rhs);
-  }
-
-  /// A branch may be evaluated where its condition is false when every read
-  /// in it is in range over the whole iteration box.
-  bool isSpeculatable(Region &r) {
-    bool ok = true;
-    r.walk([&](ReadOp read) {
-      ok &= isReadAlwaysInBounds(read, op.getExtents());
-    });
-    return ok;
-  }
-
-  Value emitWhere(WhereOp where) {
-    Location l = where.getLoc();
-    Value cond = condition(where);
-    if (isSpeculatable(where.getThenRegion()) &&
-        isSpeculatable(where.getElseRegion())) {
-      Value t = emitRegion(where.getThenRegion());
-      Value e = t ? emitRegion(where.getElseRegion()) : Value();
-      if (!e)
-        return {};
-      return arith::SelectOp::create(b, l, cond, t, e);
-    }
-    auto ifOp = scf::IfOp::create(b, l, TypeRange{b.getF32Type()}, cond,
-                                  /*withElseRegion=*/true);
-    for (auto [src, dst] :
-         {std::pair{&where.getThenRegion(), &ifOp.getThenRegion()},
-          std::pair{&where.getElseRegion(), &ifOp.getElseRegion()}}) {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(&dst->front());
-      Value v = emitRegion(*src);
-      if (!v)
-        return {};
-      scf::YieldOp::create(b, l, v);
-    }
-    return ifOp.getResult(0);
-  }
-
-  OpBuilder &b;
-  EinsumOp op;
-  ArrayRef<Value> ivs;
-  ArrayRef<Value> argBuffers;
-  const LayoutMap *layouts = nullptr;
-  VectorType vecType;                      // set: evaluate on vectors
-  std::function<Value(ReadOp)> vectorRead; // the vector of each read
-  IRMapping values;
-  llvm::DenseMap<Value, double> constants;
-};
 
 /// Builds a loop nest over `extents` in `order`; `body` gets the induction
 /// variables indexed by dimension (not by loop depth). With `parallelOuter`
@@ -461,13 +85,23 @@ struct LowerToLoops
     SmallVector<func::FuncOp> models;
     // Functions whose signature is already on buffers were lowered before.
     getOperation().walk([&](func::FuncOp f) {
-      auto isTensor = [](Type t) { return isa<RankedTensorType>(t); };
-      bool onTensors =
-          llvm::any_of(f.getFunctionType().getInputs(), isTensor) ||
-          llvm::any_of(f.getFunctionType().getResults(), isTensor);
-      if ((f->hasAttr(attrs::kModel) || f->hasAttr(kLayerAttr)) && onTensors)
+      if (isUnloweredModel(f))
         models.push_back(f);
     });
+    // Functions that carry no configuration get the strategy's default
+    // (cascade-choose-strategy with this pass's options) first.
+    StrategyOptions options;
+    options.parallel = parallel;
+    options.kernels = kernels;
+    options.fuseRecurrences = fuseRecurrences;
+    options.tileRecurrences = tileRecurrences;
+    options.machine = KernelMachine{registers, l2Bytes, kUnroll};
+    for (func::FuncOp f : models) {
+      bool configured = true;
+      f.walk([&](EinsumOp op) { configured &= (bool)loweringConfig(op); });
+      if (!configured && failed(chooseStrategy(f, options)))
+        return signalPassFailure();
+    }
     for (func::FuncOp f : models) {
       if (failed(lowerFunction(f)))
         return signalPassFailure();
@@ -534,19 +168,8 @@ struct LowerToLoops
     SmallVector<EinsumOp> einsums(entry.getOps<EinsumOp>());
     SmallVector<Value> allocated;
     sched = LoopSchedule::fromFunction(f);
-    warnUnusedDirectives(einsums);
-    userGroups = collectUserGroups(einsums);
-    groups = fuseRecurrences ? findRecurrenceGroups(einsums, ret)
-                             : SmallVector<SmallVector<EinsumOp>>{};
-    dropStraddlingGroups();
-    if (failed(checkGroupsContiguous()))
+    if (failed(collectGroups(f, einsums)))
       return failure();
-    tiled.clear();
-    storeFused.clear();
-    if (tileRecurrences)
-      for (auto &g : groups)
-        if (std::optional<TiledGroup> t = planTiledGroup(g, einsums))
-          tiled.push_back(std::move(*t));
     SmallVector<func::CallOp> calls;
     for (Operation &o : llvm::make_early_inc_range(entry)) {
       if (auto call = dyn_cast<func::CallOp>(o)) {
@@ -560,19 +183,11 @@ struct LowerToLoops
       b.setInsertionPoint(op);
       if (foldedInit(op))
         continue; // stored directly by its recurrence's init copy
-      if (TiledGroup *t = tiledGroupOf(op)) {
-        if (op != t->ops.back())
+      if (FusedGroup *g = fusedGroupOf(op)) {
+        if (op != g->ops.back())
           continue; // the whole group is emitted at its last equation
-        if (failed(lowerSharedLoops(b, op.getLoc(), t->ops, t->shared,
-                                    outputBuffer, buffers, allocated, lastUse)))
-          return failure();
-        continue;
-      }
-      if (SmallVector<EinsumOp> *group = userGroupOf(op)) {
-        if (op != group->back())
-          continue; // the whole group is emitted at its last member
-        if (failed(lowerUserGroup(b, *group, outputBuffer, buffers, allocated,
-                                  lastUse)))
+        if (failed(lowerSharedLoops(b, g->loc, g->ops, g->shared, outputBuffer,
+                                    buffers, allocated, lastUse)))
           return failure();
         continue;
       }
@@ -584,11 +199,12 @@ struct LowerToLoops
           return failure();
         continue;
       }
-      if (storeFused.contains(op))
+      if (loweringConfig(op).getExecution() == Execution::InProducer &&
+          storeFused.contains(op))
         continue; // computed by its producer's kernel
       Value buf = mapBuffer(b, op, outputBuffer, buffers, allocated);
       SmallVector<EinsumOp, 2> done{op};
-      if (EinsumOp cons = storeConsumer(op)) {
+      if (EinsumOp cons = epilogueConsumer(op)) {
         if (failed(lowerWithConsumer(b, op, cons, buf, outputBuffer, buffers,
                                      allocated)))
           return failure();
@@ -628,62 +244,6 @@ struct LowerToLoops
       op.erase();
     }
     return success();
-  }
-
-  /// An elementwise equation that `op`'s contraction kernel can compute as
-  /// it stores each vector of sums, so that `op`'s result never goes to
-  /// memory (bias, GELU, residual: `FA[p,f] = gelu(FI[p,f] + BI[f])` after
-  /// `FI[p,f] = X1[p,d] * WI[f,d]`). It must be the only reader of op's
-  /// result, read it once at the same point, and have no `where`; each of
-  /// its other reads must be a plain read whose coordinates skip op's last
-  /// index (one broadcast element) or end with it (a vector load); its other
-  /// inputs must be computed before op. Neither is scheduled or grouped.
-  EinsumOp storeConsumer(EinsumOp op) {
-    if (!kernels || !op.hasReduction() || op.isRecurrence() ||
-        sched.touches(op) || !op.getResult().hasOneUse())
-      return {};
-    auto cons = dyn_cast<EinsumOp>(*op.getResult().getUsers().begin());
-    if (!cons || cons->getBlock() != op->getBlock() || sched.touches(cons) ||
-        cons.hasReduction() || cons.isRecurrence() ||
-        cons.getNumLoops() != cons.getNumOutputDims() || groupOf(cons) ||
-        userGroupOf(cons) || tiledGroupOf(cons) || foldedInit(cons))
-      return {};
-    auto opType = cast<RankedTensorType>(op.getType());
-    auto consType = cast<RankedTensorType>(cons.getType());
-    if (opType.getShape() != consType.getShape() ||
-        !opType.getElementType().isF32() || !consType.getElementType().isF32())
-      return {};
-    unsigned numOut = cons.getNumOutputDims();
-    if (numOut == 0)
-      return {};
-    int producerReads = 0;
-    bool ok = true;
-    cons.getBody().walk([&](Operation *o) {
-      if (isa<WhereOp>(o))
-        ok = false;
-      auto read = dyn_cast<ReadOp>(o);
-      if (!read)
-        return;
-      std::optional<SmallVector<unsigned>> dims = plainIndices(read);
-      if (!dims) {
-        ok = false;
-        return;
-      }
-      unsigned arg = cast<BlockArgument>(read.getTensor()).getArgNumber();
-      if (cons.getInputs()[arg] == op.getResult()) {
-        ++producerReads;
-        ok &= *dims == identityOrder(numOut);
-      } else if (llvm::is_contained(*dims, numOut - 1)) {
-        ok &= dims->back() == numOut - 1;
-      }
-    });
-    if (!ok || producerReads != 1)
-      return {};
-    for (Value in : cons.getInputs())
-      if (Operation *def = in.getDefiningOp();
-          def && def != op && !def->isBeforeInBlock(op))
-        return {};
-    return cons;
   }
 
   /// Lowers `op` with `cons` (storeConsumer) computed in its kernel's
@@ -785,24 +345,6 @@ struct LowerToLoops
     return buf;
   }
 
-  /// When `red` reduces `prod`'s result over one of its coordinates and
-  /// only reads it (`LM[m1,h,p] = QK_T[m1,m0,h,p] :: max(m0)`): for each of
-  /// `prod`'s output coordinates, the index of `red` that reads it.
-  static std::optional<SmallVector<unsigned>> rowReduction(EinsumOp prod,
-                                                           EinsumOp red) {
-    if (!red.hasReduction() || red.isRecurrence() ||
-        red.getInputs().size() != 1 || red.getInputs()[0] != prod.getResult())
-      return std::nullopt;
-    Operation *yielded = red.getYieldedOp();
-    auto read = yielded ? dyn_cast<ReadOp>(yielded) : ReadOp();
-    if (!read || red.getNumLoops() != red.getNumOutputDims() + 1)
-      return std::nullopt;
-    std::optional<SmallVector<unsigned>> dims = plainIndices(read);
-    if (!dims || dims->size() != red.getNumLoops())
-      return std::nullopt;
-    return dims;
-  }
-
   /// The epilogue of `rowReduction`: combines the tile's rows in registers
   /// and each column vector into `red`'s buffer. Returns false (emitting
   /// nothing) unless the tile's rows are the reduced coordinate and its
@@ -880,14 +422,17 @@ struct LowerToLoops
       else
         kernelBounds = false; // a remainder tile: no static extent
     }
-    bool touched = sched.touches(op);
+    LoweringConfigAttr config = loweringConfig(op);
+    Execution exec = config.getExecution();
+    bool touched =
+        exec == Execution::ScheduledNest || exec == Execution::TiledKernel;
     BufferRemap remap = [&](OpBuilder &nb, Value v, SmallVector<Value> idx) {
       return bufferIndex(nb, op.getLoc(), v, idx, &layouts);
     };
     // Contractions with a register-tiled kernel write every output element
     // themselves (no identity initialization needed).
     auto tryKernel = [&](ArrayRef<Value> argBuffers) {
-      if (op.isRecurrence() || !kernels || touched || !kernelBounds)
+      if (exec != Execution::Kernel || !kernelBounds)
         return false;
       // Operands read at constant coordinates are given as views.
       ConstantIndexViews views(b, op, argBuffers, [&](Value buffer) {
@@ -896,7 +441,7 @@ struct LowerToLoops
       return succeeded(lowerContractionKernel(
           // An epilogue reduces across tiles: one thread.
           b, views.einsum(), buf, views.buffers(),
-          parallel && !inParallel && !epilogue,
+          config.getParallel() && !inParallel && !epilogue,
           KernelMachine{registers, l2Bytes, kUnroll}, step, remap,
           otherBounds ? ArrayRef(ranges) : ArrayRef<IndexRange>(), epilogue,
           tileStore));
@@ -909,7 +454,7 @@ struct LowerToLoops
         argBuffers.push_back(buf);
       if (tryKernel(argBuffers))
         return success();
-      if (touched && !otherBounds && !step &&
+      if (exec == Execution::TiledKernel && !otherBounds && !step &&
           succeeded(lowerTiledKernel(b, op, buf, argBuffers, remap)))
         return success();
       if (op.isRecurrence() && !step)
@@ -930,9 +475,9 @@ struct LowerToLoops
 
     if (tryKernel(argBuffers))
       return success();
-    if (kernels && !touched &&
+    if (exec == Execution::TransposeKernel &&
         succeeded(lowerTransposeKernel(b, op, buf, argBuffers,
-                                       parallel && !inParallel,
+                                       config.getParallel() && !inParallel,
                                        registers >= 32 ? 16 : 8, remap)))
       return success();
 
@@ -1003,7 +548,7 @@ struct LowerToLoops
                 });
             storeAt(nb, loc, loop.getResult(0), buf, idx, lm);
           },
-          {}, parallel && !inParallel && worthParallel(op, order), step);
+          {}, config.getParallel() && !inParallel, step);
       return success(ok);
     }
     buildNest(
@@ -1022,7 +567,7 @@ struct LowerToLoops
           }
           storeAt(nb, loc, v, buf, idx, lm);
         },
-        {}, parallel && !inParallel && worthParallel(op, order), step);
+        {}, config.getParallel() && !inParallel, step);
     return success(ok);
   }
 
@@ -1033,8 +578,6 @@ struct LowerToLoops
   LogicalResult lowerTiledKernel(OpBuilder &b, EinsumOp op, Value buf,
                                  ArrayRef<Value> argBuffers,
                                  const BufferRemap &remap) {
-    if (!kernels || op.isRecurrence() || userGroupOf(op) || !op.hasReduction())
-      return failure();
     unsigned numLoops = op.getNumLoops();
     SmallVector<Value> fixed(numLoops);
     SmallVector<const RankBound *> bound(numLoops, nullptr);
@@ -1055,110 +598,6 @@ struct LowerToLoops
               KernelMachine{registers, l2Bytes, kUnroll}, Value(), remap,
               ranges);
         });
-  }
-
-  /// Recurrence groups: the equations whose first index is the iterative
-  /// index m1 of a recurrence (the 1-pass cascade's LM, RM, SLN, SLD, SLNV,
-  /// PRM, RD, RNV). When every read among them is at the same step (m1,
-  /// or m1+1 of a recurrence) and the rest of the model reads only the
-  /// final position of the recurrences, the group runs as one loop over
-  /// m1: the per-step tensors shrink to one step and the recurrences to two
-  /// positions, so no M x P tensor is materialized.
-  SmallVector<SmallVector<EinsumOp>>
-  findRecurrenceGroups(ArrayRef<EinsumOp> einsums, func::ReturnOp ret) {
-    SmallVector<SmallVector<EinsumOp>> groups;
-    llvm::DenseSet<Operation *> grouped;
-    for (EinsumOp rec : einsums) {
-      if (rec.getIterative() != 0 || grouped.count(rec))
-        continue;
-      StringRef index = rec.getIndexName(0);
-      int64_t extent = rec.getExtents()[0];
-      SmallVector<EinsumOp> members;
-      for (EinsumOp op : einsums)
-        if (op.getNumOutputDims() > 0 && op.getIndexName(0) == index &&
-            op.getExtents()[0] == extent &&
-            (!op.isRecurrence() || op.getIterative() == 0) &&
-            !grouped.count(op))
-          members.push_back(op);
-      llvm::DenseSet<Value> results;
-      for (EinsumOp m : members)
-        results.insert(m.getResult());
-      auto valid = [&]() {
-        for (Value v : ret.getOperands())
-          if (results.count(v))
-            return false;
-        auto first = members.front()->getIterator();
-        auto last = members.back()->getIterator();
-        for (EinsumOp op : einsums) {
-          bool member = llvm::is_contained(members, op);
-          bool between = !member && first->isBeforeInBlock(op) &&
-                         op->isBeforeInBlock(&*last);
-          WalkResult r = op.getBody().walk([&](ReadOp read) {
-            auto arg = cast<BlockArgument>(read.getTensor());
-            Value t = op.getOperandForArg(arg);
-            if (!t)
-              return WalkResult::advance(); // a recurrence's own state
-            auto producer = t.getDefiningOp<EinsumOp>();
-            if (!producer || !results.count(t))
-              return WalkResult::advance();
-            if (between)
-              return WalkResult::interrupt(); // depends on the group
-            auto pos = toLinear(read.getMap().getResult(0), op.getNumLoops());
-            if (!pos)
-              return WalkResult::interrupt();
-            bool onlyStep =
-                pos->coeffs[0] == 1 &&
-                llvm::count(pos->coeffs, 0) + 1 == (int64_t)pos->coeffs.size();
-            if (member) {
-              bool ok =
-                  producer.isRecurrence()
-                      ? onlyStep && (pos->constant == 0 || pos->constant == 1)
-                      : onlyStep && pos->constant == 0;
-              return ok ? WalkResult::advance() : WalkResult::interrupt();
-            }
-            // After the group: only the final value of a recurrence.
-            bool final =
-                producer.isRecurrence() &&
-                llvm::all_of(pos->coeffs, [](int64_t c) { return c == 0; }) &&
-                pos->constant == extent;
-            return final ? WalkResult::advance() : WalkResult::interrupt();
-          });
-          if (r.wasInterrupted())
-            return false;
-        }
-        return true;
-      };
-      if (members.size() < 2 || !valid())
-        continue;
-      for (EinsumOp m : members)
-        grouped.insert(m);
-      groups.push_back(members);
-    }
-    return groups;
-  }
-
-  /// The recurrence's body reads itself only at [m1, same other indices].
-  static bool readsOnlyOwnPrevious(EinsumOp rec) {
-    bool ok = true;
-    rec.getBody().walk([&](ReadOp r) {
-      if (rec.getOperandForArg(cast<BlockArgument>(r.getTensor())))
-        return;
-      for (auto [k, e] : llvm::enumerate(r.getMap().getResults()))
-        ok &= e == getAffineDimExpr(k, rec.getContext());
-    });
-    return ok;
-  }
-
-  /// `op` reads `tensor` (a recurrence) only at its current step, m1 + 1.
-  static bool readsOnlyCurrent(EinsumOp op, Value tensor) {
-    bool ok = true;
-    op.getBody().walk([&](ReadOp r) {
-      if (op.getOperandForArg(cast<BlockArgument>(r.getTensor())) != tensor)
-        return;
-      auto pos = toLinear(r.getMap().getResult(0), op.getNumLoops());
-      ok &= pos && pos->constant == 1 && pos->coeffs[0] == 1;
-    });
-    return ok;
   }
 
   /// Emits a recurrence group as one loop over its first index.
@@ -1233,9 +672,8 @@ struct LowerToLoops
         // A reduction of the previous member's kernel tile over its rows
         // (the 1-pass cascade's local max) is done in the kernel's
         // epilogue, from registers, instead of as a pass over the tile.
-        if (i + 1 < members.size())
-          if (auto rows = rowReduction(m, members[i + 1]);
-              rows && !sched.touches(m) && !sched.touches(members[i + 1])) {
+        if (i + 1 < members.size() && epilogueConsumer(m) == members[i + 1])
+          if (auto rows = rowReduction(m, members[i + 1])) {
             EinsumOp red = members[i + 1];
             Value redBuf = buffers.lookup(red.getResult());
             SmallVector<Value> args{buffers.lookup(m.getResult())};
@@ -1335,29 +773,20 @@ struct LowerToLoops
                   });
   }
 
-  /// The constant a recurrence starts from, when its init equation is a
-  /// constant that only this recurrence reads (`init RM[0,p] = -inf`): it is
-  /// then stored directly and the init tensor is never built.
-  static std::optional<double> constantInit(EinsumOp rec) {
-    auto init = rec.getInit().getDefiningOp<EinsumOp>();
-    if (!init || !init.getResult().hasOneUse() || !init.getInputs().empty())
-      return std::nullopt;
-    if (auto c = dyn_cast_or_null<ConstOp>(init.getYieldedOp()))
-      if (!init.hasReduction())
-        return c.getValue().convertToDouble();
-    return std::nullopt;
+  /// A constant init equation stored by its recurrence's init copy.
+  static bool foldedInit(EinsumOp op) {
+    return loweringConfig(op).getExecution() == Execution::InitFolded;
   }
 
-  // --- schedules ------------------------------------------------------------
-
-  /// A tensor computed by an equation that only stores a constant into a
-  /// recurrence's position 0 is stored by that recurrence's init copy.
-  static bool foldedInit(EinsumOp op) {
+  /// The elementwise equation the strategy computes in `op`'s stores.
+  static EinsumOp epilogueConsumer(EinsumOp op) {
+    StringRef name = loweringConfig(op).getEpilogue();
+    if (name.empty())
+      return {};
     for (Operation *user : op.getResult().getUsers())
-      if (auto rec = dyn_cast<EinsumOp>(user))
-        if (rec.getInit() == op.getResult() && constantInit(rec))
-          return true;
-    return false;
+      if (auto cons = dyn_cast<EinsumOp>(user); cons && cons.getName() == name)
+        return cons;
+    return {};
   }
 
   SmallVector<EinsumOp> *groupOf(EinsumOp op) {
@@ -1367,146 +796,53 @@ struct LowerToLoops
     return nullptr;
   }
 
-  TiledGroup *tiledGroupOf(EinsumOp op) {
-    for (TiledGroup &t : tiled)
-      if (llvm::is_contained(t.ops, op))
-        return &t;
+  FusedGroup *fusedGroupOf(EinsumOp op) {
+    for (FusedGroup &g : fused)
+      if (llvm::is_contained(g.ops, op))
+        return &g;
     return nullptr;
   }
 
-  /// The default heuristic's shared loops for recurrence group `g` (see
-  /// the pass description): `g` and the equations that read it (its
-  /// tail), inside parallel loops over the ranks they can all share.
-  /// None when the schedule shapes any of them, when something else reads
-  /// the group, or when no rank can be shared.
-  std::optional<TiledGroup> planTiledGroup(ArrayRef<EinsumOp> g,
-                                           ArrayRef<EinsumOp> einsums) {
-    for (EinsumOp m : g)
-      if (sched.touches(m) || userGroupOf(m))
-        return std::nullopt;
-    TiledGroup t;
-    t.ops.assign(g.begin(), g.end());
-    llvm::DenseSet<Value> results;
-    for (EinsumOp m : g)
-      results.insert(m.getResult());
-    auto readsAny = [](EinsumOp op, const llvm::DenseSet<Value> &values) {
-      return llvm::any_of(op->getOperands(),
-                          [&](Value v) { return values.contains(v); });
-    };
-    auto after = llvm::find(einsums, g.back());
-    for (EinsumOp op : llvm::make_range(std::next(after), einsums.end())) {
-      if (!readsAny(op, results))
-        continue;
-      if (op.isRecurrence() || sched.touches(op) || userGroupOf(op) ||
-          groupOf(op))
-        return std::nullopt;
-      t.ops.push_back(op);
+  /// The groups the configurations name: recurrence groups (`steps`) and
+  /// fused groups (`fused`, with their `shared` loops), in block order.
+  LogicalResult collectGroups(func::FuncOp f, ArrayRef<EinsumOp> einsums) {
+    llvm::MapVector<StringRef, SmallVector<EinsumOp>> steps, fusedOps;
+    for (EinsumOp op : einsums) {
+      LoweringConfigAttr c = loweringConfig(op);
+      if (!c)
+        return op.emitError("cascade-lower-to-loops: no #cascade.lowering "
+                            "configuration on this equation");
+      if (!c.getSteps().empty())
+        steps[c.getSteps()].push_back(op);
+      if (!c.getFused().empty())
+        fusedOps[c.getFused()].push_back(op);
     }
-    if (t.ops.size() == g.size())
-      return std::nullopt; // the group's results are read by nothing
-    // The tail runs where its last equation is: nothing between may read it.
-    llvm::DenseSet<Value> tailResults;
-    for (EinsumOp op : ArrayRef(t.ops).drop_front(g.size()))
-      tailResults.insert(op.getResult());
-    for (EinsumOp op :
-         llvm::make_range(std::next(after), llvm::find(einsums, t.ops.back())))
-      if (!llvm::is_contained(t.ops, op) && readsAny(op, tailResults))
-        return std::nullopt;
-    // Every rank of the last equation's output that all can share: tiled
-    // when it is innermost in some equation (the vector lanes), else one
-    // index per iteration.
-    EinsumOp last = t.ops.back();
-    for (unsigned d = 0; d < last.getNumOutputDims(); ++d) {
-      std::string rank = LoopSchedule::rankOf(last, d);
-      if (!cannotShare(t.ops, rank).empty())
-        continue;
-      int64_t extent = last.getExtents()[d];
-      bool innermost = llvm::any_of(t.ops, [&](EinsumOp op) {
-        unsigned n = op.getNumOutputDims();
-        return n && LoopSchedule::rankOf(op, n - 1) == rank;
-      });
-      if (!innermost) {
-        t.shared.push_back({rank, LoopSchedule::Part::Whole, extent, 0, true});
-        continue;
-      }
-      for (int64_t tile : {64, 32, 16})
-        if (extent > tile && extent % tile == 0) {
-          t.shared.push_back(
-              {rank, LoopSchedule::Part::Outer, extent, tile, true});
-          break;
-        }
+    groups.clear();
+    fused.clear();
+    storeFused.clear();
+    for (auto &entry : steps)
+      groups.push_back(entry.second);
+    for (auto &[name, ops] : fusedOps) {
+      FusedGroup g{ops, {}, EinsumOp(ops.back()).getLoc()};
+      if (auto it = sched.fuseLocs.find(name); it != sched.fuseLocs.end())
+        g.loc = it->second;
+      ArrayAttr shared = loweringConfig(ops.back()).getShared();
+      for (StringRef text : shared ? shared.getAsValueRange<StringAttr>()
+                                   : ArrayAttr().getAsValueRange<StringAttr>())
+        if (std::optional<SharedLoop> loop = parseSharedLoop(text, ops))
+          g.shared.push_back(*loop);
+        else
+          return EinsumOp(ops.back()).emitError()
+                 << "cascade-lower-to-loops: group '" << name
+                 << "' has a shared loop '" << text
+                 << "' over no rank of its equations";
+      if (g.shared.empty())
+        return EinsumOp(ops.back()).emitError()
+               << "cascade-lower-to-loops: group '" << name
+               << "' has no shared loops";
+      fused.push_back(std::move(g));
     }
-    if (t.shared.empty())
-      return std::nullopt;
-    return t;
-  }
-
-  SmallVector<EinsumOp> *userGroupOf(EinsumOp op) {
-    auto name = op->getAttrOfType<StringAttr>("cascade.fuse");
-    if (!name)
-      return nullptr;
-    auto it = userGroups.find(name.getValue());
-    return it == userGroups.end() ? nullptr : &it->second;
-  }
-
-  static StringRef groupName(EinsumOp op) {
-    auto name = op->getAttrOfType<StringAttr>("cascade.fuse");
-    return name ? name.getValue() : StringRef();
-  }
-
-  static llvm::MapVector<StringRef, SmallVector<EinsumOp>>
-  collectUserGroups(ArrayRef<EinsumOp> einsums) {
-    llvm::MapVector<StringRef, SmallVector<EinsumOp>> out;
-    for (EinsumOp op : einsums)
-      if (StringRef g = groupName(op); !g.empty())
-        out[g].push_back(op);
-    return out;
-  }
-
-  /// A recurrence group runs inside a user's group only whole, and only
-  /// when nothing outside that group reads it (its buffers then live for
-  /// one iteration of the shared loops).
-  void dropStraddlingGroups() {
-    llvm::erase_if(groups, [&](SmallVector<EinsumOp> &g) {
-      StringRef name = groupName(g.front());
-      for (EinsumOp m : g) {
-        if (groupName(m) != name)
-          return true;
-        if (name.empty())
-          continue;
-        for (Operation *user : m.getResult().getUsers()) {
-          auto reader = dyn_cast<EinsumOp>(user);
-          if (!reader || groupName(reader) != name)
-            return true;
-        }
-      }
-      return false;
-    });
-  }
-
-  /// Directives that name nothing left after the rewrites say so.
-  void warnUnusedDirectives(ArrayRef<EinsumOp> einsums) {
-    if (sched.bindLoc)
-      emitWarning(*sched.bindLoc)
-          << "'bind' maps loops to GPU blocks and threads: it has no effect "
-             "on a CPU target";
-    for (const auto &entry : sched.orderLocs) {
-      StringRef target = entry.getKey();
-      bool used = llvm::any_of(einsums, [&](EinsumOp op) {
-        return op.getName() == target || groupName(op) == target;
-      });
-      if (!used)
-        emitWarning(entry.getValue())
-            << "'order " << target
-            << ":' names no equation left after the rewrites";
-    }
-    for (const auto &entry : sched.fuseLocs)
-      if (!llvm::any_of(einsums, [&](EinsumOp op) {
-            return groupName(op) == entry.getKey();
-          }))
-        emitWarning(entry.getValue())
-            << "group '" << entry.getKey()
-            << "' has no equation left after the rewrites";
+    return success();
   }
 
   /// Lowers `op` as its schedule says, within `bounds`.
@@ -1613,157 +949,6 @@ struct LowerToLoops
                       afterStore(nb, idx, v);
                   });
     return success(ok);
-  }
-
-  /// Why loop `name` cannot enclose every equation of `group` (empty when
-  /// it can): each must have its rank as an output index that is not a
-  /// recurrence's iterative one, and read what the others compute at the
-  /// same index of that rank.
-  std::string cannotShare(ArrayRef<EinsumOp> group, StringRef rank) {
-    auto dimOf = [&](EinsumOp op) -> std::optional<unsigned> {
-      for (unsigned d = 0; d < op.getNumOutputDims(); ++d)
-        if (LoopSchedule::rankOf(op, d) == rank)
-          return d;
-      return std::nullopt;
-    };
-    for (EinsumOp op : group) {
-      if (foldedInit(op))
-        continue;
-      std::optional<unsigned> d = dimOf(op);
-      if (!d)
-        return ("'" + op.getName() + "' has no output index over " + rank)
-            .str();
-      if (op.getIterative() == (int64_t)*d)
-        return ("'" + op.getName() + "' iterates over " + rank).str();
-      if (op.isRecurrence() && !readsOnlyOwnPrevious(op))
-        return ("'" + op.getName() + "' reads other positions of itself").str();
-      std::string why;
-      op.getBody().walk([&](ReadOp read) {
-        Value t = op.getOperandForArg(cast<BlockArgument>(read.getTensor()));
-        auto producer = t ? t.getDefiningOp<EinsumOp>() : EinsumOp();
-        if (!producer || !llvm::is_contained(group, producer) ||
-            foldedInit(producer))
-          return;
-        std::optional<unsigned> pd = dimOf(producer);
-        if (!pd || read.getMap().getResult(*pd) !=
-                       getAffineDimExpr(*d, op.getContext()))
-          why = ("'" + op.getName() + "' reads '" + producer.getName() +
-                 "' at another index of " + rank)
-                    .str();
-      });
-      if (!why.empty())
-        return why;
-      if (op.isRecurrence())
-        if (auto init = op.getInit().getDefiningOp<EinsumOp>();
-            init && llvm::is_contained(group, init) && !foldedInit(init)) {
-          unsigned k = *d - ((int64_t)*op.getIterative() < (int64_t)*d ? 1 : 0);
-          if (k >= (unsigned)init.getNumOutputDims() ||
-              LoopSchedule::rankOf(init, k) != rank)
-            return ("'" + op.getName() + "' starts from '" + init.getName() +
-                    "' at another index of " + rank)
-                .str();
-        }
-    }
-    return "";
-  }
-
-  /// Nothing outside a group may sit between its equations and read it
-  /// (the group runs where its last equation is).
-  LogicalResult checkGroupsContiguous() {
-    for (auto &[name, group] : userGroups) {
-      Location loc = EinsumOp(group.back()).getLoc();
-      if (auto it = sched.fuseLocs.find(name); it != sched.fuseLocs.end())
-        loc = it->second;
-      for (Operation *op = group.front()->getNextNode(); op != group.back();
-           op = op->getNextNode()) {
-        auto other = dyn_cast<EinsumOp>(op);
-        if (!other || groupName(other) == name)
-          continue;
-        for (Value in : other->getOperands())
-          if (auto p = in.getDefiningOp<EinsumOp>(); p && groupName(p) == name)
-            return emitError(loc)
-                   << "cannot fuse group '" << name << "': '" << other.getName()
-                   << "' is not in it but reads '" << p.getName()
-                   << "' of it before the group ends";
-      }
-    }
-    return success();
-  }
-
-  /// Emits a user's `fuse` group: its shared loops, and inside them each
-  /// equation (or recurrence group) of it in turn, on the part of its
-  /// output that the shared loops select.
-  LogicalResult lowerUserGroup(OpBuilder &b, ArrayRef<EinsumOp> group,
-                               llvm::DenseMap<Value, Value> &outputBuffer,
-                               IRMapping &buffers,
-                               SmallVector<Value> &allocated,
-                               llvm::DenseMap<Value, Operation *> &lastUse) {
-    using Part = LoopSchedule::Part;
-    StringRef name = groupName(group.front());
-    Location loc = EinsumOp(group.back()).getLoc();
-    if (auto it = sched.fuseLocs.find(name); it != sched.fuseLocs.end())
-      loc = it->second;
-    // The shared loops: the leading loops of the group's order that every
-    // equation can share, else the first rank of the last equation's
-    // output that they can.
-    SmallVector<SharedLoop> shared;
-    auto extentOf = [&](StringRef rank) -> int64_t {
-      for (EinsumOp op : group)
-        for (unsigned d = 0; d < op.getNumLoops(); ++d)
-          if (LoopSchedule::rankOf(op, d) == rank)
-            return op.getExtents()[d];
-      return 0;
-    };
-    auto addShared = [&](StringRef loopName) -> std::string {
-      auto what = sched.loopOf(loopName);
-      if (!what)
-        return ("'" + loopName + "' is split: name one of its parts").str();
-      auto [rank, part] = *what;
-      if (part == Part::Inner &&
-          !llvm::any_of(shared, [&, r = rank](const SharedLoop &s) {
-            return s.rank == r && s.part == Part::Outer;
-          }))
-        return "its outer part is not shared";
-      if (std::string why = cannotShare(group, rank); !why.empty())
-        return why;
-      int64_t tile = part == Part::Whole ? 0 : sched.splits[rank].tile;
-      // One loop of a nest is parallel: the first the schedule names.
-      bool par =
-          sched.parallel.contains(loopName) &&
-          !llvm::any_of(shared, [](const SharedLoop &s) { return s.parallel; });
-      shared.push_back(
-          {rank, part, extentOf(rank), std::min(tile, extentOf(rank)), par});
-      return "";
-    };
-    auto it = sched.orders.find(name);
-    if (it != sched.orders.end() && !it->second.empty()) {
-      for (auto [i, loopName] : llvm::enumerate(it->second)) {
-        std::string why = addShared(loopName);
-        if (why.empty())
-          continue;
-        if (i == 0)
-          return emitError(sched.orderLocs.at(name))
-                 << "loop '" << loopName << "' cannot enclose group '" << name
-                 << "': " << why;
-        break; // the rest of the order applies inside each equation
-      }
-    } else {
-      EinsumOp last = group.back();
-      for (unsigned d = 0; d < last.getNumOutputDims() && shared.empty(); ++d) {
-        std::string rank = LoopSchedule::rankOf(last, d);
-        auto split = sched.splits.find(rank);
-        (void)addShared(split == sched.splits.end() ? rank
-                                                    : split->second.outer);
-      }
-      if (shared.empty())
-        return emitError(loc)
-               << "cannot fuse group '" << name
-               << "': no rank is an output index of each of its equations, "
-                  "read at the same index by the others";
-    }
-
-    return lowerSharedLoops(b, loc, group, shared, outputBuffer, buffers,
-                            allocated, lastUse);
   }
 
   /// Emits `group` inside `shared` loops (outermost first): each equation
@@ -1874,14 +1059,12 @@ struct LowerToLoops
   }
 
   LoopSchedule sched;
-  // Shared-loop plans the default heuristic chose for recurrence groups.
-  SmallVector<TiledGroup> tiled;
   bool inParallel = false; // inside a shared scf.parallel: no nested ones
   // Buffers of recurrence groups inside a user's group: freed at the end of
   // one iteration of its shared loops.
   SmallVector<Value> nestedBuffers;
-  SmallVector<SmallVector<EinsumOp>> groups;
-  llvm::MapVector<StringRef, SmallVector<EinsumOp>> userGroups;
+  SmallVector<SmallVector<EinsumOp>> groups; // recurrence groups
+  SmallVector<FusedGroup> fused;
   /// Elementwise equations computed in their producer's kernel stores.
   llvm::DenseSet<Operation *> storeFused;
 

@@ -55,25 +55,43 @@ void transposeBlock(
     storeColumn(b, c, rows[c]);
 }
 
-LogicalResult lowerTransposeKernel(OpBuilder &b, EinsumOp op, Value out,
-                                   ArrayRef<Value> inputs, bool parallel,
-                                   int64_t lanes, const BufferRemap &remap) {
+/// The read of a copy that the transpose kernel takes, and the output
+/// index its last coordinate is; none for other equations.
+static std::optional<std::pair<ReadOp, unsigned>>
+matchTranspose(EinsumOp op, int64_t lanes) {
   unsigned numOut = op.getNumOutputDims();
   if (op.hasReduction() || op.isRecurrence() || numOut < 2 ||
       op.getNumLoops() != numOut)
-    return failure();
+    return std::nullopt;
   auto read = op.getYieldedValue().getDefiningOp<ReadOp>();
   if (!read || read.getMap().getNumResults() != numOut)
-    return failure();
+    return std::nullopt;
   // The read's coordinates: a permutation of the output indices.
   std::optional<SmallVector<unsigned>> plain = plainIndices(read);
   if (!plain)
-    return failure();
-  SmallVector<unsigned> src = *plain;
-  unsigned n = numOut - 1, q = src.back();
+    return std::nullopt;
+  unsigned n = numOut - 1, q = plain->back();
   ArrayRef<int64_t> ext = op.getExtents();
   if (q == n || ext[n] % lanes != 0 || ext[q] % lanes != 0)
+    return std::nullopt;
+  return std::pair{read, q};
+}
+
+bool matchesTransposeKernel(EinsumOp op, int64_t lanes) {
+  return matchTranspose(op, lanes).has_value();
+}
+
+LogicalResult lowerTransposeKernel(OpBuilder &b, EinsumOp op, Value out,
+                                   ArrayRef<Value> inputs, bool parallel,
+                                   int64_t lanes, const BufferRemap &remap) {
+  auto matched = matchTranspose(op, lanes);
+  if (!matched)
     return failure();
+  ReadOp read = matched->first;
+  unsigned q = matched->second;
+  SmallVector<unsigned> src = *plainIndices(read);
+  unsigned numOut = op.getNumOutputDims(), n = numOut - 1;
+  ArrayRef<int64_t> ext = op.getExtents();
   Value in = inputs[cast<BlockArgument>(read.getTensor()).getArgNumber()];
   Location loc = op.getLoc();
   auto cst = [&](OpBuilder &nb, int64_t v) -> Value {

@@ -26,6 +26,7 @@
 //===----------------------------------------------------------------------===//
 #include "dialects/Cascade/IR/RankNames.h"
 #include "passes/Passes.h"
+#include "passes/Strategy/LoweringStrategy.h"
 #include "passes/Utils/EinsumBuilder.h"
 
 namespace cascade {
@@ -197,11 +198,9 @@ void rewrite(Match &m, func::FuncOp func, int64_t tile, bool fitTile) {
   Location loc = m.av.getLoc();
   unsigned nO = m.nO, nV = m.snv.getNumOutputDims();
   int64_t extent = m.gm.getExtents()[nO];
-  int64_t t = std::min<int64_t>(tile, extent);
   // A partial last tile keeps every step of the loop off the kernels (its
   // `where` guards): a smaller tile that divides the extent runs faster.
-  while (fitTile && extent % t != 0 && t / 2 >= 32)
-    t /= 2;
+  int64_t t = fitOnePassTile(tile, extent, fitTile);
   int64_t tiles = (extent + t - 1) / t;
   bool partial = extent % t != 0;
   std::string rank = m.gm.getIndexName(nO).upper();

@@ -2,13 +2,37 @@
 #include "dialects/Cascade/IR/CascadeDialect.h"
 #include "dialects/Cascade/IR/CascadeOps.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
 using namespace cascade;
 
+void cascade::printBracketedInts(AsmPrinter &printer,
+                                 ArrayRef<int64_t> values) {
+  printer << '[';
+  llvm::interleaveComma(values, printer);
+  printer << ']';
+}
+
+FailureOr<SmallVector<int64_t>> cascade::parseBracketedInts(AsmParser &parser) {
+  SmallVector<int64_t> values;
+  if (parser.parseCommaSeparatedList(AsmParser::Delimiter::Square, [&] {
+        return parser.parseInteger(values.emplace_back());
+      }))
+    return failure();
+  return values;
+}
+
 #include "dialects/Cascade/IR/CascadeDialect.cpp.inc"
+#include "dialects/Cascade/IR/CascadeEnums.cpp.inc"
+#define GET_ATTRDEF_CLASSES
+#include "dialects/Cascade/IR/CascadeAttrs.cpp.inc"
 
 void CascadeDialect::initialize() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "dialects/Cascade/IR/CascadeAttrs.cpp.inc"
+      >();
   addOperations<
 #define GET_OP_LIST
 #include "dialects/Cascade/IR/CascadeOps.cpp.inc"

@@ -22,6 +22,8 @@ def Cascade_Dialect : Dialect {
   // roles, rank names and element types that the manifest, the runtime and
   // `--emit=ein` rely on; the verifier checks they are all there.
   let hasOperationAttrVerify = 1;
+  // `#cascade.lowering<...>` (CascadeAttrs.td).
+  let useDefaultAttributePrinterParser = 1;
 }
 
 class Cascade_Op<string mnemonic, list<Trait> traits = []>

@@ -2,6 +2,7 @@
 #ifndef CASCADE_DIALECT_CASCADE_IR_CASCADEOPS_H
 #define CASCADE_DIALECT_CASCADE_IR_CASCADEOPS_H
 
+#include "dialects/Cascade/IR/CascadeAttrs.h"
 #include "dialects/Cascade/IR/CascadeDialect.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpDefinition.h"

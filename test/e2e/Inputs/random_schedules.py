@@ -12,6 +12,11 @@ Each run must either pass the check (max_rel_err below 1e-4 against the
 float64 reference) or reject the schedule with a located error
 (`FILE:LINE:COL: error:` and exit 1) -- never crash, never a wrong answer.
 Most schedules must be accepted, so the test cannot pass by rejecting them.
+Schedules combine with the micro-kernels (a contraction the schedule tiles
+keeps its kernel inside the tile loops): for each accepted schedule,
+`cascade analyze --json` says how each equation was lowered, and the test
+counts the equations that ran as `tiled_kernel`; on the host target at
+least one must, so the property covers schedules with kernels.
 
 usage: random_schedules.py CASCADE EXAMPLES_DIR WORK_DIR PER_EXAMPLE SEED [RUN_FLAG ...]
 
@@ -109,12 +114,25 @@ def random_schedule(rng, ranks, equations):
     return "schedule {\n" + "".join(f"  {l}\n" for l in lines) + "}\n"
 
 
+def tiled_kernels(cascade, model, sched, env):
+    """How many equations the strategy runs as a kernel inside the
+    schedule's tile loops (`cascade analyze --json`)."""
+    r = subprocess.run([cascade, "analyze", model, f"--schedule={sched}",
+                        "--json"], capture_output=True, text=True,
+                       timeout=300, env=env, check=True)
+    import json
+    return sum(1 for e in json.loads(r.stdout)["strategy"]
+               if e["execution"] == "tiled_kernel")
+
+
 def main():
     cascade, examples, work, per_example, seed = sys.argv[1:6]
     run_flags = sys.argv[6:]
     per_example, rng = int(per_example), random.Random(int(seed))
     os.makedirs(work, exist_ok=True)
-    accepted = rejected = failed = 0
+    accepted = rejected = failed = tiled = 0
+    host = not any(f.startswith("--target=") and f != "--target=host"
+                   for f in run_flags)
     # glibc fills allocated and freed memory with a pattern: a read of an
     # uninitialized or freed buffer then gives a wrong answer, every time.
     env = dict(os.environ, MALLOC_PERTURB_="165")
@@ -135,6 +153,8 @@ def main():
             ok = r.returncode == 0 and "max_rel_err=" in r.stdout
             if ok:
                 accepted += 1
+                if host:
+                    tiled += tiled_kernels(cascade, path, sched, env)
             elif r.returncode == 1 and located and "max_rel_err" not in r.stdout:
                 rejected += 1
                 if os.environ.get("SHOW_REJECTED"):
@@ -145,8 +165,11 @@ def main():
                 print(open(sched).read() + r.stdout + r.stderr)
     print(f"random schedules: {accepted} accepted, {rejected} rejected with "
           f"a located error, {failed} failed")
+    if host:
+        print(f"equations on a micro-kernel inside the schedule's tile loops: "
+              f"{tiled}")
     total = accepted + rejected + failed
-    if failed or accepted < total * 0.6:
+    if failed or accepted < total * 0.6 or (host and tiled == 0):
         sys.exit(1)
 
 
