@@ -244,6 +244,15 @@ int applyTuningDb(Session &s, const CliOptions &o,
                 CASCADE_VERSION};
   std::optional<TuningRecord> best = db->best(key);
   if (!best) {
+    std::vector<std::string> stale = db->otherCompilers(key);
+    if (!stale.empty()) {
+      llvm::errs() << "note: " << path << " has a schedule for this model "
+                   << "tuned on this device with another version of Cascade ("
+                   << stale.front()
+                   << "): it is stale and not applied; re-tune with "
+                      "'cascade tune'\n";
+      return kExitOk;
+    }
     std::vector<std::string> others = db->otherDevices(key);
     if (!others.empty())
       llvm::errs() << "note: " << path << " has a schedule for this model "

@@ -64,13 +64,21 @@ SearchSpace::SearchSpace(ModuleOp module) {
 }
 
 std::vector<int64_t> SearchSpace::tilesFor(const std::string &rank) const {
-  // Tiles must fit the small configuration too (candidates are checked
-  // there), and split something.
+  // Register-sized tiles that also split the small configuration
+  // (candidates are checked there) ...
   int64_t ext = std::min(extents.at(rank), smallLimit);
   std::vector<int64_t> out;
   for (int64_t t : {8, 16, 32})
     if (t < ext)
       out.push_back(t);
+  // ... and, for an output rank, cache-sized tiles of the full extent: a
+  // contraction keeps its micro-kernel inside a schedule's tile loops, so
+  // these are the L2 blocking of a GEMM (split N 256, parallel N1). The
+  // small check runs them as one tile.
+  if (llvm::is_contained(outputRanks, rank))
+    for (int64_t t : {64, 128, 256})
+      if (t < extents.at(rank))
+        out.push_back(t);
   return out;
 }
 

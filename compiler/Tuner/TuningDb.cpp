@@ -202,6 +202,13 @@ std::vector<std::string> TuningDb::otherDevices(const TuningKey &k) {
                      k);
 }
 
+std::vector<std::string> TuningDb::otherCompilers(const TuningKey &k) {
+  return firstColumn(db,
+                     "SELECT DISTINCT compiler FROM measurements WHERE key=?1 "
+                     "AND target=?2 AND device=?3 AND compiler<>?4 AND best=1",
+                     k);
+}
+
 std::vector<std::string> TuningDb::bestElsewhere(const TuningKey &k) {
   return firstColumn(db,
                      "SELECT DISTINCT schedule FROM measurements WHERE "

@@ -56,6 +56,10 @@ public:
   /// Devices other than `k.device` with a best record for the same cascade,
   /// target and compiler.
   std::vector<std::string> otherDevices(const TuningKey &k);
+  /// Compiler versions other than `k.compiler` with a best record for the
+  /// same cascade, target and device: schedules tuned before an upgrade,
+  /// stale now (the compiler they were measured with is gone).
+  std::vector<std::string> otherCompilers(const TuningKey &k);
   /// The best schedules of other cascades on this target, device and
   /// compiler (seeds for a new search).
   std::vector<std::string> bestElsewhere(const TuningKey &k);

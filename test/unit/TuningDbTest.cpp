@@ -82,6 +82,21 @@ TEST_F(TuningDbTest, RoundTripAndBest) {
   EXPECT_EQ(copy->best(here)->schedule, "vectorize N\n");
   EXPECT_EQ(copy->best(there)->schedule, "parallel M\n");
   EXPECT_EQ(copy->measurements(here).size(), 3u);
+
+  // A best record of another compiler version on this device is stale.
+  EXPECT_TRUE(db->otherCompilers(here).empty());
+  TuningKey older = here;
+  older.compiler = "0.0-old";
+  TuningRecord r0 = db->measurements(here).front();
+  r0.id = 0;
+  r0.where = older;
+  r0.created = 9.0;
+  int64_t o = db->add(r0, error);
+  ASSERT_NE(o, 0) << error;
+  ASSERT_TRUE(db->markBest(older, o, error)) << error;
+  EXPECT_EQ(db->otherCompilers(here), std::vector<std::string>{"0.0-old"});
+  EXPECT_TRUE(db->otherCompilers(older).size() == 1 &&
+              db->otherCompilers(older)[0] == here.compiler);
 }
 
 TEST_F(TuningDbTest, BadInput) {
