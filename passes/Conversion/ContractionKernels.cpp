@@ -369,6 +369,38 @@ chooseContractionKernel(EinsumOp op, const KernelMachine &machine,
   return c;
 }
 
+std::string whyKernelChoiceFails(EinsumOp op, const KernelChoice &want,
+                                 const KernelMachine &machine,
+                                 ArrayRef<int64_t> extents, bool fixed0,
+                                 bool restricted) {
+  SmallVector<int64_t> ext(extents.empty() ? op.getExtents() : extents);
+  std::optional<KernelChoice> have =
+      chooseContractionKernel(op, machine, ext, fixed0, restricted);
+  if (!have)
+    return "no micro-kernel matches this contraction";
+  std::optional<Kernel> kn =
+      match(op, ext, machine.registers, fixed0, restricted);
+  auto form = [](KernelForm f) { return stringifyKernelForm(f).str(); };
+  if (want.form != have->form)
+    return "it matches the " + form(have->form) + " kernel, not " +
+           form(want.form);
+  if (want.lanes != have->lanes)
+    return "its vectors have " + std::to_string(have->lanes) + " lanes here";
+  if (want.mr < 1 || want.mr > 16)
+    return "the rows of a register tile are 1 to 16";
+  int64_t columns = ext[kn->n];
+  int64_t step = kn->dot ? want.nr : want.nr * want.lanes;
+  if (want.nr < 1 || want.nr > 8 || columns % step != 0)
+    return std::to_string(want.nr) + " vector columns of " +
+           std::to_string(kn->dot ? 1 : want.lanes) + " do not divide its " +
+           std::to_string(columns) + " columns";
+  if (want.kc < 0)
+    return "kc must be 0 (no blocks) or positive";
+  if (want.kc > 0 && (kn->dot || !kn->outerReduced.empty() || kn->scale != 1.0))
+    return "this kernel cannot block its reduction (kc must be 0)";
+  return "";
+}
+
 LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
                                      ArrayRef<Value> inputs, bool parallel,
                                      const KernelMachine &machine, Value step,
@@ -389,6 +421,11 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
       match(op, ext, machine.registers, (bool)step, restricted);
   if (!kn)
     return failure();
+  // The configuration's register tile (checked by whyKernelChoiceFails).
+  if (machine.mr)
+    kn->mr = machine.mr;
+  if (machine.nr)
+    kn->nr = machine.nr;
   Location loc = op.getLoc();
   unsigned numOut = op.getNumOutputDims();
   auto absolute = [&](OpBuilder &nb, unsigned d, Value v) -> Value {
@@ -435,7 +472,9 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
   for (int64_t e : ext)
     points *= e;
   bool par = parallel && bounds[0] > 1 && points >= (int64_t(1) << 15);
-  int64_t kKC = reductionBlock(*kn, ext, numOut, (bool)step, machine);
+  int64_t kKC = machine.kc >= 0
+                    ? machine.kc
+                    : reductionBlock(*kn, ext, numOut, (bool)step, machine);
   bool kBlocked = kKC != 0;
   // The register tile holds final sums, one vector per row and column
   // block, only in the broadcast forms without reduction blocks (blocks

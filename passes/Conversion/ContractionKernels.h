@@ -65,6 +65,10 @@ struct KernelMachine {
   int64_t registers = 16;    // vector registers: size the register tile
   int64_t l2Bytes = 1 << 20; // L2 cache of one core: sizes reduction blocks
   int64_t kUnroll = 4;       // unroll of the broadcast form's k loop (1: none)
+  /// The register tile and reduction block the configuration fixes
+  /// (whyKernelChoiceFails checks them first): 0 derives `mr` and `nr`, a
+  /// negative `kc` derives the reduction block.
+  int64_t mr = 0, nr = 0, kc = -1;
 };
 
 /// The micro-kernel lowerContractionKernel emits for a contraction: its
@@ -83,6 +87,18 @@ std::optional<KernelChoice>
 chooseContractionKernel(EinsumOp op, const KernelMachine &machine,
                         llvm::ArrayRef<int64_t> extents = {},
                         bool fixed0 = false, bool restricted = false);
+
+/// Why the kernel `want` (a configuration's form, register tile and
+/// reduction block) cannot compute `op` over `extents`; empty when it can.
+/// The form must be the one the contraction matches, the lanes that
+/// form's, the rows between 1 and 16, the vector columns (times the lanes,
+/// except in the dot form) must divide the output's last extent, and only
+/// a broadcast kernel without constant factors over one reduced index can
+/// block its reduction (`kc` > 0).
+std::string whyKernelChoiceFails(EinsumOp op, const KernelChoice &want,
+                                 const KernelMachine &machine,
+                                 llvm::ArrayRef<int64_t> extents = {},
+                                 bool fixed0 = false, bool restricted = false);
 
 /// `machine` describes the target CPU. With `step`, index 0 is fixed to it (the
 /// step of an enclosing fused loop; the broadcast form only, with reads such as

@@ -431,6 +431,7 @@ struct LowerToLoops
     };
     // Contractions with a register-tiled kernel write every output element
     // themselves (no identity initialization needed).
+    bool configError = false;
     auto tryKernel = [&](ArrayRef<Value> argBuffers) {
       if (exec != Execution::Kernel || !kernelBounds)
         return false;
@@ -438,13 +439,38 @@ struct LowerToLoops
       ConstantIndexViews views(b, op, argBuffers, [&](Value buffer) {
         return !layouts.count(buffer);
       });
+      KernelMachine machine{registers, l2Bytes, kUnroll};
+      // The configuration's register tile and reduction block, checked
+      // against the extents this kernel computes.
+      if (config.getRegisterTile().size() == 3) {
+        ArrayRef<int64_t> tile = config.getRegisterTile();
+        KernelChoice want{config.getKernel(), tile[0], tile[1], tile[2],
+                          config.getKc()};
+        SmallVector<int64_t> ext(op.getExtents());
+        for (auto [d, r] : llvm::enumerate(ranges))
+          if (otherBounds && r.extent)
+            ext[d] = r.extent;
+        std::string why = whyKernelChoiceFails(views.einsum(), want, machine,
+                                               ext, (bool)step, otherBounds);
+        if (!why.empty()) {
+          op.emitError() << "cascade-lower-to-loops: the configured "
+                         << stringifyKernelForm(want.form) << " kernel "
+                         << want.mr << "x" << want.nr << "x" << want.lanes
+                         << " (kc " << want.kc << ") cannot compute '"
+                         << op.getName() << "': " << why;
+          configError = true;
+          return false;
+        }
+        machine.mr = want.mr;
+        machine.nr = want.nr;
+        machine.kc = want.kc;
+      }
       return succeeded(lowerContractionKernel(
           // An epilogue reduces across tiles: one thread.
           b, views.einsum(), buf, views.buffers(),
-          config.getParallel() && !inParallel && !epilogue,
-          KernelMachine{registers, l2Bytes, kUnroll}, step, remap,
-          otherBounds ? ArrayRef(ranges) : ArrayRef<IndexRange>(), epilogue,
-          tileStore));
+          config.getParallel() && !inParallel && !epilogue, machine, step,
+          remap, otherBounds ? ArrayRef(ranges) : ArrayRef<IndexRange>(),
+          epilogue, tileStore));
     };
     if (otherBounds || touched) {
       SmallVector<Value> argBuffers;
@@ -454,6 +480,8 @@ struct LowerToLoops
         argBuffers.push_back(buf);
       if (tryKernel(argBuffers))
         return success();
+      if (configError)
+        return failure();
       if (exec == Execution::TiledKernel && !otherBounds && !step &&
           succeeded(lowerTiledKernel(b, op, buf, argBuffers, remap)))
         return success();
@@ -475,6 +503,8 @@ struct LowerToLoops
 
     if (tryKernel(argBuffers))
       return success();
+    if (configError)
+      return failure();
     if (exec == Execution::TransposeKernel &&
         succeeded(lowerTransposeKernel(b, op, buf, argBuffers,
                                        config.getParallel() && !inParallel,
