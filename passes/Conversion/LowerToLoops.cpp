@@ -99,7 +99,8 @@ struct LowerToLoops
     for (func::FuncOp f : models) {
       bool configured = true;
       f.walk([&](EinsumOp op) { configured &= (bool)loweringConfig(op); });
-      if (!configured && failed(chooseStrategy(f, options)))
+      if (failed(configured ? verifyConfiguration(f, options)
+                            : chooseStrategy(f, options)))
         return signalPassFailure();
     }
     for (func::FuncOp f : models) {

@@ -144,12 +144,14 @@ struct TiledGroup {
 /// The decisions for one function, in the order they depend on each other:
 /// fusion groups, then epilogues, then each equation's loops.
 struct Planner {
-  Planner(func::FuncOp f, const StrategyOptions &opt) : f(f), opt(opt) {}
+  Planner(func::FuncOp f, const StrategyOptions &opt, bool warn = true)
+      : f(f), opt(opt), warn(warn) {}
 
   LogicalResult plan();
 
   func::FuncOp f;
   const StrategyOptions &opt;
+  bool warn; // about schedule directives (once per compilation)
   LoopSchedule sched;
   SmallVector<EinsumOp> einsums;
   SmallVector<SmallVector<EinsumOp>> groups; // recurrence groups
@@ -605,7 +607,8 @@ LogicalResult Planner::plan() {
   einsums.assign(entry.getOps<EinsumOp>().begin(),
                  entry.getOps<EinsumOp>().end());
   sched = LoopSchedule::fromFunction(f);
-  warnUnusedDirectives(einsums);
+  if (warn)
+    warnUnusedDirectives(einsums);
   userGroups = collectUserGroups(einsums);
   if (opt.fuseRecurrences)
     groups = findRecurrenceGroups(einsums, ret);
@@ -771,6 +774,91 @@ LogicalResult chooseStrategy(func::FuncOp f, const StrategyOptions &options) {
     configs.push_back({op, planner.decide(op)});
   for (auto [op, config] : configs)
     op->setAttr(kLoweringAttr, config);
+  return success();
+}
+
+/// Whether a nest of `op` may run its outer loop on the thread pool: it
+/// runs over an output index (not a reduced or iterative one) of at least
+/// two iterations, and no shared loop around it is parallel already.
+static bool parallelNestIsLegal(EinsumOp op, LoweringConfigAttr config) {
+  if (ArrayAttr shared = config.getShared())
+    for (StringRef loop : shared.getAsValueRange<StringAttr>())
+      if (loop.ends_with("*"))
+        return false;
+  bool fixed0 = !config.getSteps().empty();
+  for (unsigned d : chooseLoopOrder(op)) {
+    if (fixed0 && d == 0)
+      continue;
+    return !op.isReducedDim(d) && op.getIterative() != (int64_t)d &&
+           op.getExtents()[d] >= 2;
+  }
+  return false;
+}
+
+LogicalResult verifyConfiguration(func::FuncOp f,
+                                  const StrategyOptions &options) {
+  // What the strategy could decide with every fusion on: a configuration
+  // may fuse less than that, never otherwise.
+  StrategyOptions all = options;
+  all.kernels = all.fuseRecurrences = all.tileRecurrences = true;
+  Planner planner(f, all, /*warn=*/false);
+  if (failed(planner.plan()))
+    return failure();
+  llvm::DenseMap<Operation *, LoweringConfigAttr> could;
+  for (EinsumOp op : planner.einsums)
+    could[op] = planner.decide(op);
+  auto bad = [](EinsumOp op) {
+    return op.emitError() << "cascade-lower-to-loops: the configuration of '"
+                          << op.getName() << "' ";
+  };
+  // A group is configured whole or not at all, and only as the strategy
+  // can prove it legal.
+  auto checkGroups = [&](auto field, StringRef what) -> LogicalResult {
+    llvm::MapVector<StringRef, SmallVector<EinsumOp>> groups;
+    for (EinsumOp op : planner.einsums)
+      if (StringRef name = field(could[op]); !name.empty())
+        groups[name].push_back(op);
+    for (EinsumOp op : planner.einsums) {
+      StringRef name = field(loweringConfig(op));
+      if (!name.empty() && name != field(could[op]))
+        return bad(op) << "puts it in " << what << " '" << name
+                       << "', which the strategy cannot prove legal";
+    }
+    for (auto &entry : groups) {
+      StringRef name = entry.first;
+      ArrayRef<EinsumOp> ops = entry.second;
+      unsigned configured = llvm::count_if(
+          ops, [&](EinsumOp op) { return field(loweringConfig(op)) == name; });
+      if (configured != 0 && configured != ops.size())
+        return bad(ops.front()) << "names " << what << " '" << name
+                                << "' for only some of its equations";
+    }
+    return success();
+  };
+  if (failed(checkGroups([](LoweringConfigAttr c) { return c.getSteps(); },
+                         "recurrence group")) ||
+      failed(checkGroups([](LoweringConfigAttr c) { return c.getFused(); },
+                         "fused group")))
+    return failure();
+  for (EinsumOp op : planner.einsums) {
+    LoweringConfigAttr have = loweringConfig(op), can = could[op];
+    if (!have.getFused().empty() && have.getShared() != can.getShared())
+      return bad(op) << "gives group '" << have.getFused()
+                     << "' other shared loops than the strategy can prove "
+                        "legal";
+    if (!have.getEpilogue().empty() && have.getEpilogue() != can.getEpilogue())
+      return bad(op) << "computes '" << have.getEpilogue()
+                     << "' in its stores, which the strategy cannot prove "
+                        "legal";
+    if (have.getExecution() == Execution::InitFolded &&
+        can.getExecution() != Execution::InitFolded)
+      return bad(op) << "folds it into a recurrence's init copy, but it is "
+                        "not a constant only that recurrence reads";
+    if (have.getExecution() == Execution::Nest && have.getParallel() &&
+        !parallelNestIsLegal(op, have))
+      return bad(op) << "runs its outer loop in parallel, which is not an "
+                        "output loop of its own";
+  }
   return success();
 }
 

@@ -50,6 +50,15 @@ struct StrategyOptions {
 mlir::LogicalResult chooseStrategy(mlir::func::FuncOp f,
                                    const StrategyOptions &options);
 
+/// Checks the configurations recorded on `f`'s einsums (written by hand, or
+/// by an earlier run) against what the strategy can prove legal: groups
+/// whole and only where the strategy would form them (a configuration may
+/// fuse less, never more), shared loops and epilogues only as it would
+/// choose them, a folded init only for a constant init, and a parallel
+/// nest only over an output loop. A located error otherwise.
+mlir::LogicalResult verifyConfiguration(mlir::func::FuncOp f,
+                                        const StrategyOptions &options);
+
 /// A model function or outlined layer still on tensors (not lowered yet):
 /// what the strategy and the lowering work on.
 bool isUnloweredModel(mlir::func::FuncOp f);

@@ -181,8 +181,12 @@ static const std::vector<CommandHelp> &commandHelp() {
              printing})},
       {"analyze",
        "cascade analyze MODEL.ein [options]\n\nPrints FuseMax's passes per "
-       "rank and each equation's FLOPs, bytes and intensity.\n",
-       {"json", "passes", "schedule", "set", "strict"}},
+       "rank, each equation's FLOPs, bytes and intensity, and the strategy: "
+       "how each equation executes when compiled for the target.\n",
+       join(
+           {{"json", "passes", "schedule", "set", "default-rewrites", "strict"},
+            target,
+            printing})},
       {"compile",
        "cascade compile MODEL.ein -o DIR [options]\n\nCompiles the model "
        "into DIR: a shared library, object, header and manifest "
