@@ -36,18 +36,26 @@ public:
   llvm::StringRef name() const override { return targetName; }
   bool usesTuningDb() const override { return true; }
 
+  /// Runs the passes `addPasses` adds for the target's CPU on `module`;
+  /// returns an exit code.
+  static int runForMachine(
+      ModuleOp module, const CliOptions &o,
+      llvm::function_ref<void(OpPassManager &, const CpuMachine &)> addPasses) {
+    FailureOr<CpuMachine> machine = resolveCpuMachine(module, o.target);
+    if (failed(machine))
+      return kExitError;
+    PassManager pm(module.getContext());
+    configureIRPrinting(pm, o.printing);
+    addPasses(pm, *machine);
+    return failed(pm.run(module)) ? kExitError : kExitOk;
+  }
+
   int emit(ModuleOp module, const CliOptions &o, llvm::StringRef kind,
            std::string &out) const override {
     llvm::raw_string_ostream os(out);
     if (kind == "loops") {
-      FailureOr<CpuMachine> machine = resolveCpuMachine(module, o.target);
-      if (failed(machine))
-        return kExitError;
-      PassManager pm(module.getContext());
-      configureIRPrinting(pm, o.printing);
-      addLowerToLoopsPipeline(pm, *machine);
-      if (failed(pm.run(module)))
-        return kExitError;
+      if (int rc = runForMachine(module, o, addLowerToLoopsPipeline))
+        return rc;
       module.print(os);
       return kExitOk;
     }
@@ -62,13 +70,7 @@ public:
   }
 
   int chooseStrategy(ModuleOp module, const CliOptions &o) const override {
-    FailureOr<CpuMachine> machine = resolveCpuMachine(module, o.target);
-    if (failed(machine))
-      return kExitError;
-    PassManager pm(module.getContext());
-    configureIRPrinting(pm, o.printing);
-    addStrategyPipeline(pm, *machine);
-    return failed(pm.run(module)) ? kExitError : kExitOk;
+    return runForMachine(module, o, addStrategyPipeline);
   }
 
   int compile(ModuleOp module, const CliOptions &o) const override {
