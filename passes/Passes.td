@@ -36,7 +36,10 @@ def CascadeChooseStrategy : Pass<"cascade-choose-strategy", "mlir::ModuleOp"> {
            "and SVE): sizes the kernels' register tiles">,
     Option<"l2Bytes", "l2-bytes", "int64_t", /*default=*/"1048576",
            "L2 cache of one core, in bytes: decides whether a long "
-           "reduction is cut into blocks">
+           "reduction is cut into blocks">,
+    Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
+           "cpu, or gpu: the GPU targets' strategy, one thread per output "
+           "(no micro-kernels, thread pool or fused recurrence loops)">
   ];
 }
 

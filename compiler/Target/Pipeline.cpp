@@ -38,8 +38,7 @@ void configureIRPrinting(PassManager &pm, const IRPrinting &printing) {
 std::string gpuStrategy() {
   // One thread per output: no CPU micro-kernels, no fused recurrence loops
   // (cascade-parallelize-nests needs independent nests).
-  return "cascade-choose-strategy{parallel=0 kernels=0 fuse-recurrences=0 "
-         "tile-recurrences=0}";
+  return "cascade-choose-strategy{target=gpu}";
 }
 
 std::string gpuLoopsPipeline(int64_t blockSize, int64_t registerTile) {

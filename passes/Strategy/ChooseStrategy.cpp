@@ -22,7 +22,14 @@ struct ChooseStrategy
                                "positive");
       return signalPassFailure();
     }
+    if (target != "cpu" && target != "gpu") {
+      getOperation().emitError("cascade-choose-strategy: target must be cpu "
+                               "or gpu, got '")
+          << target << "'";
+      return signalPassFailure();
+    }
     StrategyOptions options;
+    options.gpu = target == "gpu";
     options.parallel = parallel;
     options.kernels = kernels;
     options.fuseRecurrences = fuseRecurrences;

@@ -599,6 +599,13 @@ struct Planner {
   }
 
   LoweringConfigAttr decide(EinsumOp op);
+
+  /// Why no contraction gets a kernel with these options.
+  std::string noKernels() const {
+    return opt.gpu ? "the GPU targets have no micro-kernels yet (one "
+                     "thread per output)"
+                   : "kernels are off";
+  }
 };
 
 LogicalResult Planner::plan() {
@@ -706,7 +713,7 @@ LoweringConfigAttr Planner::decide(EinsumOp op) {
       else
         reason = "no micro-kernel matches its shape";
     } else if (isContraction(op)) {
-      reason = opt.kernels ? why : "kernels are off";
+      reason = opt.kernels ? why : noKernels();
     }
     for (unsigned d = 0; d < op.getNumLoops(); ++d) {
       std::string rank = LoopSchedule::rankOf(op, d);
@@ -750,7 +757,7 @@ LoweringConfigAttr Planner::decide(EinsumOp op) {
           order.push_back(d);
       par = opt.parallel && !underParallel && worthParallel(op, order);
       if (isContraction(op))
-        reason = !opt.kernels ? "kernels are off"
+        reason = !opt.kernels ? noKernels()
                  : !fits      ? "a shared loop's remainder tile"
                               : "no micro-kernel matches its shape";
     }
@@ -766,7 +773,11 @@ LoweringConfigAttr Planner::decide(EinsumOp op) {
 } // namespace
 
 LogicalResult chooseStrategy(func::FuncOp f, const StrategyOptions &options) {
-  Planner planner(f, options);
+  StrategyOptions effective = options;
+  if (effective.gpu)
+    effective.parallel = effective.kernels = effective.fuseRecurrences =
+        effective.tileRecurrences = false;
+  Planner planner(f, effective);
   if (failed(planner.plan()))
     return failure();
   SmallVector<std::pair<EinsumOp, LoweringConfigAttr>> configs;

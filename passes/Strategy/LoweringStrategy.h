@@ -41,6 +41,10 @@ struct StrategyOptions {
   bool kernels = true;         // contraction and transpose micro-kernels
   bool fuseRecurrences = true; // a recurrence group as one loop over steps
   bool tileRecurrences = true; // shared loops around a recurrence group
+  /// The GPU targets' strategy: one thread per output, which their
+  /// parallelization (cascade-parallelize-nests) expects: no CPU
+  /// micro-kernels, no thread pool, no fused recurrence loops.
+  bool gpu = false;
   KernelMachine machine;
 };
 
