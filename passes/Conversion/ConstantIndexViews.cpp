@@ -47,27 +47,42 @@ viewableOperands(EinsumOp op) {
   return consts;
 }
 
-/// Operand `i` of the detached copy `view` becomes the tensor without its
-/// constant coordinates `consts`, read without them.
-void dropConstantCoordinates(EinsumOp view, unsigned i,
-                             ArrayRef<std::pair<unsigned, int64_t>> consts) {
-  BlockArgument arg = view.getBody().front().getArgument(i);
-  auto type = cast<RankedTensorType>(arg.getType());
+/// `shape` without the dimensions at constant coordinates `consts`.
+SmallVector<int64_t>
+withoutConstants(ArrayRef<int64_t> shape,
+                 ArrayRef<std::pair<unsigned, int64_t>> consts) {
   SmallVector<int64_t> reduced;
-  for (int64_t r = 0; r < type.getRank(); ++r)
-    if (!llvm::any_of(consts, [&](auto p) { return p.first == r; }))
-      reduced.push_back(type.getDimSize(r));
-  arg.setType(RankedTensorType::get(reduced, type.getElementType()));
-  view.getBody().walk([&](ReadOp read) {
-    if (cast<BlockArgument>(read.getTensor()).getArgNumber() != i)
-      return;
-    SmallVector<AffineExpr> results;
-    for (AffineExpr e : read.getMap().getResults())
-      if (!isa<AffineConstantExpr>(e))
-        results.push_back(e);
-    read.setMapAttr(AffineMapAttr::get(AffineMap::get(
-        read.getMap().getNumDims(), 0, results, view.getContext())));
-  });
+  for (auto [r, extent] : llvm::enumerate(shape))
+    if (!llvm::any_of(consts, [&, r = r](auto p) { return p.first == r; }))
+      reduced.push_back(extent);
+  return reduced;
+}
+
+/// A detached copy of `op` whose operand `i` is the tensor without its
+/// constant coordinates `consts[i]` (none: unchanged), read without them.
+EinsumOp cloneWithoutConstants(
+    EinsumOp op,
+    ArrayRef<llvm::SmallVector<std::pair<unsigned, int64_t>>> consts) {
+  auto view = cast<EinsumOp>(op->clone());
+  for (auto [i, c] : llvm::enumerate(consts)) {
+    if (c.empty())
+      continue;
+    BlockArgument arg = view.getBody().front().getArgument(i);
+    auto type = cast<RankedTensorType>(arg.getType());
+    arg.setType(RankedTensorType::get(withoutConstants(type.getShape(), c),
+                                      type.getElementType()));
+    view.getBody().walk([&, i = i](ReadOp read) {
+      if (cast<BlockArgument>(read.getTensor()).getArgNumber() != i)
+        return;
+      SmallVector<AffineExpr> results;
+      for (AffineExpr e : read.getMap().getResults())
+        if (!isa<AffineConstantExpr>(e))
+          results.push_back(e);
+      read.setMapAttr(AffineMapAttr::get(AffineMap::get(
+          read.getMap().getNumDims(), 0, results, view.getContext())));
+    });
+  }
+  return view;
 }
 } // namespace
 
@@ -75,11 +90,7 @@ EinsumOp detachedConstantIndexView(EinsumOp op) {
   auto consts = viewableOperands(op);
   if (llvm::all_of(consts, [](const auto &c) { return c.empty(); }))
     return {};
-  auto view = cast<EinsumOp>(op->clone());
-  for (unsigned i = 0; i < consts.size(); ++i)
-    if (!consts[i].empty())
-      dropConstantCoordinates(view, i, consts[i]);
-  return view;
+  return cloneWithoutConstants(op, consts);
 }
 
 ConstantIndexViews::ConstantIndexViews(OpBuilder &b, EinsumOp op,
@@ -99,28 +110,25 @@ ConstantIndexViews::ConstantIndexViews(OpBuilder &b, EinsumOp op,
     return;
 
   Location loc = op.getLoc();
-  view = cast<EinsumOp>(op->clone());
   for (unsigned i = 0; i < consts.size(); ++i) {
     if (consts[i].empty())
       continue;
     auto type = cast<MemRefType>(buffers[i].getType());
     SmallVector<int64_t> offsets(type.getRank(), 0), sizes(type.getShape()),
-        strides(type.getRank(), 1), reduced;
+        strides(type.getRank(), 1);
     for (auto [r, c] : consts[i]) {
       offsets[r] = c;
       sizes[r] = 1;
     }
-    for (int64_t r = 0; r < type.getRank(); ++r)
-      if (!llvm::any_of(consts[i], [&](auto p) { return p.first == r; }))
-        reduced.push_back(type.getDimSize(r));
     auto viewType = memref::SubViewOp::inferRankReducedResultType(
-        reduced, type, offsets, sizes, strides);
+        withoutConstants(type.getShape(), consts[i]), type, offsets, sizes,
+        strides);
     auto sub = memref::SubViewOp::create(b, loc, cast<MemRefType>(viewType),
                                          buffers[i], offsets, sizes, strides);
     subviews.push_back(sub);
     viewBuffers[i] = sub;
-    dropConstantCoordinates(view, i, consts[i]);
   }
+  view = cloneWithoutConstants(op, consts);
 }
 
 ConstantIndexViews::~ConstantIndexViews() {

@@ -349,6 +349,13 @@ int64_t reductionBlock(const Kernel &kn, ArrayRef<int64_t> ext, unsigned numOut,
 
 } // namespace
 
+/// The form of a matched kernel, as the configuration names it.
+static KernelForm formOf(const Kernel &kn) {
+  return kn.dot      ? KernelForm::Dot
+         : kn.transB ? KernelForm::TransposedPanel
+                     : KernelForm::Broadcast;
+}
+
 std::optional<KernelChoice>
 chooseContractionKernel(EinsumOp op, const KernelMachine &machine,
                         ArrayRef<int64_t> extents, bool fixed0,
@@ -359,9 +366,7 @@ chooseContractionKernel(EinsumOp op, const KernelMachine &machine,
   if (!kn)
     return std::nullopt;
   KernelChoice c;
-  c.form = kn->dot      ? KernelForm::Dot
-           : kn->transB ? KernelForm::TransposedPanel
-                        : KernelForm::Broadcast;
+  c.form = formOf(*kn);
   c.mr = kn->mr;
   c.nr = kn->nr;
   c.lanes = kn->lanes;
@@ -374,18 +379,16 @@ std::string whyKernelChoiceFails(EinsumOp op, const KernelChoice &want,
                                  ArrayRef<int64_t> extents, bool fixed0,
                                  bool restricted) {
   SmallVector<int64_t> ext(extents.empty() ? op.getExtents() : extents);
-  std::optional<KernelChoice> have =
-      chooseContractionKernel(op, machine, ext, fixed0, restricted);
-  if (!have)
-    return "no micro-kernel matches this contraction";
   std::optional<Kernel> kn =
       match(op, ext, machine.registers, fixed0, restricted);
+  if (!kn)
+    return "no micro-kernel matches this contraction";
   auto form = [](KernelForm f) { return stringifyKernelForm(f).str(); };
-  if (want.form != have->form)
-    return "it matches the " + form(have->form) + " kernel, not " +
+  if (want.form != formOf(*kn))
+    return "it matches the " + form(formOf(*kn)) + " kernel, not " +
            form(want.form);
-  if (want.lanes != have->lanes)
-    return "its vectors have " + std::to_string(have->lanes) + " lanes here";
+  if (want.lanes != kn->lanes)
+    return "its vectors have " + std::to_string(kn->lanes) + " lanes here";
   if (want.mr < 1 || want.mr > 16)
     return "the rows of a register tile are 1 to 16";
   int64_t columns = ext[kn->n];

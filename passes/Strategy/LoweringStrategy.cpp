@@ -715,14 +715,14 @@ LoweringConfigAttr Planner::decide(EinsumOp op) {
     } else if (isContraction(op)) {
       reason = opt.kernels ? why : noKernels();
     }
-    for (unsigned d = 0; d < op.getNumLoops(); ++d) {
-      std::string rank = LoopSchedule::rankOf(op, d);
-      auto split = sched.splits.find(rank);
-      par |= sched.parallel.contains(rank) ||
-             (split != sched.splits.end() &&
-              (sched.parallel.contains(split->second.outer) ||
-               sched.parallel.contains(split->second.inner)));
-    }
+    // The loops the lowering builds, with `parallel` where it applies it.
+    SmallVector<Value> fixed(op.getNumLoops());
+    SmallVector<const RankBound *> bound(op.getNumLoops(), nullptr);
+    bool crossReads = op.isRecurrence() && !readsOnlyOwnPrevious(op);
+    for (const LoopLevel &l :
+         scheduledLevels(op, sched, chooseLoopOrder(op), fixed, bound,
+                         crossReads, underParallel))
+      par |= l.parallel;
   } else {
     // The extents the kernel sees: index 0 fixed to a recurrence group's
     // step, shared loops restricting theirs to one index or one tile.
