@@ -182,7 +182,10 @@ def CascadeMathApproximation : Pass<"cascade-math-approximation"> {
   let options = [
     Option<"scaleExp", "scale-exp", "bool", /*default=*/"false",
            "exp scales by 2^k with llvm.ldexp (for targets where a vector "
-           "ldexp is one instruction: AVX-512's vscalefps)">
+           "ldexp is one instruction: AVX-512's vscalefps)">,
+    Option<"expandPow", "expand-pow", "bool", /*default=*/"false",
+           "powf with a run-time exponent becomes exp(y log|x|) with C's "
+           "special cases (for GPUs, which have no libm pow)">
   ];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::LLVM::LLVMDialect",

@@ -15,6 +15,11 @@ packages=(
   # and the browser test), the Vulkan loader, and Mesa's EGL/GLES
   # (llvmpipe) for Dawn's GL backend.
   chromium libvulkan1 libegl1 libgles2 libegl-mesa0 libgl1-mesa-dri
+  # ONNX import: ONNX's C++ protobuf API, its backend node tests (the
+  # conformance suite) and the Python package used to write test graphs;
+  # the Python API and its tests.
+  libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata python3-onnx
+  python3-numpy python3-pytest pybind11-dev python3-dev
 )
 
 missing=()

@@ -21,7 +21,8 @@ if [ "${CASCADE_SKIP_SYSTEM_CXX:-0}" != 1 ]; then
   fi
   echo "test: building the compiler libraries with $(c++ --version | head -1)"
   cmake --build "$sys" -j "${CASCADE_JOBS:-2}" --target CascadeDialect \
-    CascadeFrontend CascadeInterpreter CascadePasses CascadeTarget CascadeTuner \
+    CascadeFrontend CascadeImport CascadeInterpreter CascadePasses CascadeTarget \
+    CascadeTuner \
     > "$sys.log" 2>&1 || { tail -40 "$sys.log"; echo "test: the system compiler failed to build the compiler libraries"; exit 1; }
 fi
 

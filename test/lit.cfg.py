@@ -33,6 +33,19 @@ config.substitutions.append(("%examples", os.path.join(config.cascade_src_root, 
 config.substitutions.append(("%cascade", os.path.join(config.cascade_tools_dir, "cascade")))
 config.substitutions.append(("%clang", config.clang))
 
+# ONNX import: Debian's python3 with its onnx and numpy packages writes the
+# test graphs; libonnx-testdata holds ONNX's node tests.
+config.substitutions.append(("%debian_python", "/usr/bin/python3"))
+try:
+    import subprocess as _sp
+    if _sp.run(["/usr/bin/python3", "-c", "import onnx, numpy"],
+               capture_output=True).returncode == 0:
+        config.available_features.add("onnx")
+        if os.path.isdir("/usr/share/libonnx-testdata/data/node"):
+            config.available_features.add("onnx-testdata")
+except OSError:
+    pass
+
 if config.have_fuzzer:
     config.available_features.add("fuzzer")
 

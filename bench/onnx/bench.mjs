@@ -2,7 +2,8 @@
 //
 //   node bench/onnx/bench.mjs WORKLOAD THREADS RUNS [--inputs DIR] [--output FILE.npy]
 //                             [--save FILE.onnx]
-//   WORKLOAD: gemm:M:K:N | attention:H:E:P | bert:P[:D:H:E:F]
+//                             [--save-inputs DIR]
+//   WORKLOAD: gemm:M:K:N | attention:H:E:P | bert:P[:D:H:E:F] | gpt2:P[:D:H:E:F]
 //             | bert-encoder:FILE.safetensors:P[:D:H:E:F:LAYERS]
 //
 // Builds the ONNX graph (models.mjs), opens a session with THREADS intra-op
@@ -16,7 +17,7 @@
 // examples/models/bert_base.ein does.
 import fs from 'node:fs';
 import ort from 'onnxruntime-node';
-import { gemm, attention, bertLayer, bertEncoder, BERT_WEIGHTS, BERT_HF_NAMES } from './models.mjs';
+import { gemm, attention, bertLayer, bertEncoder, gpt2Block, BERT_WEIGHTS, BERT_HF_NAMES, GPT2_WEIGHTS } from './models.mjs';
 import { readSafetensors } from './safetensors.mjs';
 import { readNpy, writeNpy } from './npy.mjs';
 
@@ -29,6 +30,7 @@ const opt = (name) => {
   return v;
 };
 const inputsDir = opt('--inputs'), outputPath = opt('--output'), savePath = opt('--save');
+const saveInputsDir = opt('--save-inputs');
 if (args.length !== 3) {
   console.error('usage: bench.mjs gemm:M:K:N|attention:H:E:P|bert:P[:D:H:E:F] THREADS RUNS [--inputs DIR] [--output F.npy] [--save F.onnx]');
   process.exit(2);
@@ -67,6 +69,12 @@ else if (kind === 'bert') {
   const w = {};
   for (const name of BERT_WEIGHTS) w[name] = load(name, sizes[name], 0.02, name[0] === 'G' ? 1 : 0);
   model = bertLayer(P, D, H, E, F, w);
+} else if (kind === 'gpt2') {
+  const [P, D = 768, H = 12, E = 64, F = 3072] = d;
+  const w = {};
+  for (const [name, size] of Object.entries(GPT2_WEIGHTS))
+    w[name] = normal(size(D, H * E, F), 0.02, name.startsWith('ln_') && name.endsWith('weight') ? 1 : 0);
+  model = gpt2Block(P, D, H, E, F, w);
 } else if (kind === 'bert-encoder') {
   const [P, D = 768, H = 12, E = 64, F = 3072, L = 12] = d;
   const st = readSafetensors(stFile);
@@ -91,6 +99,7 @@ const feeds = {};
 for (const [name, shape] of Object.entries(model.inputs)) {
   const n = shape.reduce((a, b) => a * b, 1);
   feeds[name] = new ort.Tensor('float32', load(name, n), shape);
+  if (saveInputsDir) writeNpy(`${saveInputsDir}/${name}.npy`, feeds[name].data, shape);
 }
 let out;
 for (let i = 0; i < 3; ++i) out = await session.run(feeds);
@@ -109,6 +118,7 @@ console.log(`median_ms=${med.toFixed(4)}`);
 console.log(`checksum=${sum.toPrecision(6)}`);
 if (outputPath) {
   const shape = kind.startsWith('bert') ? y.dims.slice(1) : y.dims; // bert: drop the batch of 1
+  // (gpt2 keeps the graph's [1, P, D], as `cascade run MODEL.onnx` writes it)
   writeNpy(outputPath, y.data, shape);
 }
 await session.release();

@@ -26,6 +26,13 @@ function floatTensor(name, shape, data) {
   });
 }
 
+function boolTensor(name, shape, values) {
+  return onnx.TensorProto.create({
+    name, dims: shape, dataType: onnx.TensorProto.DataType.BOOL,
+    rawData: Uint8Array.from(values),
+  });
+}
+
 function int64Tensor(name, values) {
   const b = new BigInt64Array(values.map(BigInt));
   return onnx.TensorProto.create({
@@ -46,6 +53,7 @@ class Graph {
   init(name, shape, data) { this.inits.push(floatTensor(name, shape, data)); return name; }
   ints(values) { const n = `c${this.n++}`; this.inits.push(int64Tensor(n, values)); return n; }
   scalar(v) { const n = `c${this.n++}`; this.inits.push(floatTensor(n, [], [v])); return n; }
+  bools(name, shape, values) { this.inits.push(boolTensor(name, shape, values)); return name; }
   op(type, inputs, attrs = {}, out) {
     out = out || `t${this.n++}`;
     this.nodes.push(onnx.NodeProto.create({
@@ -140,6 +148,55 @@ function addBertLayer(g, x, P, D, H, E, F, w, prefix, out) {
   const r2 = g.op('Add', [linear(gelu, 'W2', D, F, 'B2'), x1]);
   return g.op('LayerNormalization', [r2, V('G2', D), V('BE2', D)], { axis: -1, epsilon: 1e-12 }, out);
 }
+
+// One GPT-2 block (pre-LN, causal self-attention, tanh-GELU MLP) as
+// torch.onnx writes transformers' GPT2Block: Conv1D weights [in, out] as
+// MatMul initializers, the fused c_attn output sliced into q, k, v, the
+// causal mask a constant bool [1, 1, P, P] applied with Where and
+// finfo(float32).min, GELU as 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+// X is [1, P, D]; `w` maps GPT2_WEIGHTS to Float32Arrays.
+export function gpt2Block(P, D, H, E, F, w) {
+  const g = new Graph();
+  const HE = H * E;
+  g.input('X', [1, P, D]);
+  const W = (name, shape) => g.init(name, shape, w[name]);
+  const ln = (x, G, B) => g.op('LayerNormalization', [x, W(G, [D]), W(B, [D])], { axis: -1, epsilon: 1e-5 });
+  const h1 = ln('X', 'ln_1.weight', 'ln_1.bias');
+  const qkv = g.op('Add', [g.op('MatMul', [h1, W('attn.c_attn.weight', [D, 3 * HE])]),
+    W('attn.c_attn.bias', [3 * HE])]);                                   // [1,P,3HE]
+  const part = (i) => g.op('Slice', [qkv, g.ints([i * HE]), g.ints([(i + 1) * HE]), g.ints([2])]);
+  const heads = (x, perm) => g.op('Transpose', [g.op('Reshape', [x, g.ints([1, P, H, E])])], { perm });
+  const q = heads(part(0), [0, 2, 1, 3]);                                // [1,H,P,E]
+  const k = heads(part(1), [0, 2, 3, 1]);                                // [1,H,E,M]
+  const v = heads(part(2), [0, 2, 1, 3]);                                // [1,H,M,E]
+  const s = g.op('Div', [g.op('MatMul', [q, k]), g.scalar(Math.sqrt(E))]);
+  const causal = [];
+  for (let p = 0; p < P; ++p) for (let m = 0; m < P; ++m) causal.push(m <= p ? 1 : 0);
+  const masked = g.op('Where', [g.bools('bias', [1, 1, P, P], causal), s, g.scalar(-3.4028234663852886e38)]);
+  const a = g.op('Softmax', [masked], { axis: -1 });
+  const ctx = g.op('Reshape', [g.op('Transpose', [g.op('MatMul', [a, v])], { perm: [0, 2, 1, 3] }),
+    g.ints([1, P, HE])]);
+  const r1 = g.op('Add', [g.op('Add', [g.op('MatMul', [ctx, W('attn.c_proj.weight', [HE, D])]),
+    W('attn.c_proj.bias', [D])]), 'X']);
+  const h2 = ln(r1, 'ln_2.weight', 'ln_2.bias');
+  const fc = g.op('Add', [g.op('MatMul', [h2, W('mlp.c_fc.weight', [D, F])]), W('mlp.c_fc.bias', [F])]);
+  const inner = g.op('Mul', [g.op('Add', [fc, g.op('Mul', [g.op('Pow', [fc, g.scalar(3)]), g.scalar(0.044715)])]),
+    g.scalar(Math.sqrt(2 / Math.PI))]);
+  const gelu = g.op('Mul', [g.op('Mul', [fc, g.scalar(0.5)]), g.op('Add', [g.op('Tanh', [inner]), g.scalar(1)])]);
+  g.op('Add', [g.op('Add', [g.op('MatMul', [gelu, W('mlp.c_proj.weight', [F, D])]), W('mlp.c_proj.bias', [D])]), r1],
+    {}, 'Y');
+  g.output('Y', [1, P, D]);
+  return { bytes: g.encode('gpt2_block'), inputs: { X: [1, P, D] }, output: 'Y' };
+}
+
+export const GPT2_WEIGHTS = {
+  'ln_1.weight': (D) => D, 'ln_1.bias': (D) => D,
+  'attn.c_attn.weight': (D, HE) => D * 3 * HE, 'attn.c_attn.bias': (D, HE) => 3 * HE,
+  'attn.c_proj.weight': (D, HE) => HE * D, 'attn.c_proj.bias': (D) => D,
+  'ln_2.weight': (D) => D, 'ln_2.bias': (D) => D,
+  'mlp.c_fc.weight': (D, HE, F) => D * F, 'mlp.c_fc.bias': (D, HE, F) => F,
+  'mlp.c_proj.weight': (D, HE, F) => F * D, 'mlp.c_proj.bias': (D) => D,
+};
 
 // The HF checkpoint name of each BERT_WEIGHTS entry, relative to
 // "bert.encoder.layer.N.".

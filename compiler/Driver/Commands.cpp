@@ -265,8 +265,8 @@ int applyTuningDb(Session &s, const CliOptions &o,
     return kExitOk; // the default heuristic won
   llvm::errs() << "note: using the schedule tuned for this device from " << path
                << " (--no-tuning-db to ignore it)\n";
-  module =
-      s.load(o.model, "", o.overrides, "schedule {\n" + best->schedule + "}\n");
+  module = s.load(o.model, "", o.overrides,
+                  "schedule {\n" + best->schedule + "}\n", o.inputs);
   if (!module || s.errors)
     return kExitError;
   return kExitOk;
@@ -309,7 +309,7 @@ int prepareModel(Session &s, const CliOptions &o, OwningOpRef<ModuleOp> &module,
   }
   if (backend)
     *backend = target;
-  module = s.load(o.model, o.schedule, o.overrides);
+  module = s.load(o.model, o.schedule, o.overrides, "", o.inputs);
   if (!module || s.errors)
     return kExitError;
   if (lowering && target->usesTuningDb() &&
@@ -464,6 +464,48 @@ int runAnalyze(const CliOptions &o) {
   return kExitOk;
 }
 
+int runImport(const CliOptions &o) {
+  if (o.output.empty()) {
+    llvm::errs() << "error: import needs -o DIR\n";
+    return kExitUsage;
+  }
+  if (!StringRef(o.model).ends_with(".onnx")) {
+    llvm::errs() << o.model << ": error: import takes an ONNX model (.onnx)\n";
+    return kExitUsage;
+  }
+  if (!usableOutputDir(o.output, "-o"))
+    return kExitError;
+  // The import is checked as a model before anything is written.
+  Session s(o.strict);
+  OwningOpRef<ModuleOp> module = s.load(o.model, "", o.overrides);
+  if (!module || s.errors)
+    return kExitError;
+  const ImportedModel &m = *s.imported;
+  if (std::error_code ec = llvm::sys::fs::create_directories(o.output)) {
+    llvm::errs() << o.output
+                 << ": error: cannot create the folder: " << ec.message()
+                 << "\n";
+    return kExitError;
+  }
+  std::vector<std::pair<std::string, std::string>> files = {
+      {m.name + ".ein", m.ein}};
+  if (!m.safetensors.empty())
+    files.push_back({m.weightsFile, m.safetensors});
+  // Each file is written beside its final name and renamed over it, so a
+  // failed import leaves what was there.
+  for (auto &[name, data] : files) {
+    std::string path = (llvm::Twine(o.output) + "/" + name).str();
+    if (!writeFile(path + ".tmp", data) ||
+        llvm::sys::fs::rename(path + ".tmp", path)) {
+      llvm::sys::fs::remove(path + ".tmp");
+      llvm::errs() << path << ": error: cannot write\n";
+      return kExitError;
+    }
+    llvm::outs() << "wrote " << path << "\n";
+  }
+  return kExitOk;
+}
+
 int runCompile(const CliOptions &o) {
   registerPassesOnce();
   Session s(o.strict);
@@ -482,7 +524,17 @@ int runCompile(const CliOptions &o) {
   const TargetBackend *backend = nullptr;
   if (int rc = prepareModel(s, o, module, nullptr, /*lowering=*/true, &backend))
     return rc;
-  return backend->compile(*module, o);
+  if (int rc = backend->compile(*module, o))
+    return rc;
+  // An imported model's weights go beside the artifact, where its manifest
+  // names them.
+  if (s.imported && !s.imported->safetensors.empty()) {
+    std::string path = o.output + "/" + s.imported->weightsFile;
+    if (!writeFile(path, s.imported->safetensors))
+      return kExitError;
+    llvm::outs() << "wrote " << path << "\n";
+  }
+  return kExitOk;
 }
 
 namespace {
@@ -562,9 +614,17 @@ int runRun(const CliOptions &o) {
     return kExitError;
   std::vector<HostTensor> args;
   std::vector<std::string> generated;
-  WeightFiles weightFiles{o.weights,
-                          llvm::sys::path::parent_path(o.model).str()};
-  if (int rc = prepareArguments(f, o.inputs, o.randomInputs, o.seed,
+  WeightFiles weightFiles{o.weights, s.weightsDir(o.model)};
+  // An imported model's inputs folded at import were given already; those
+  // the graph never reads are not inputs of the cascade.
+  std::vector<std::string> inputFlags;
+  for (const std::string &flag : o.inputs) {
+    std::string name = flag.substr(0, flag.find('='));
+    if (!s.imported || (!llvm::is_contained(s.imported->folded, name) &&
+                        !llvm::is_contained(s.imported->unused, name)))
+      inputFlags.push_back(flag);
+  }
+  if (int rc = prepareArguments(f, inputFlags, o.randomInputs, o.seed,
                                 weightFiles, args, generated))
     return rc;
   if (s.errors) // a warning about the weights, under --strict
@@ -572,11 +632,10 @@ int runRun(const CliOptions &o) {
   std::vector<HostTensor> outputs;
   for (unsigned i = 0; i < f.getNumResults(); ++i) {
     HostTensor t;
-    t.name = f.getResultAttrOfType<StringAttr>(i, attrs::kName).str();
+    nameTensor(f, i, /*result=*/true, t);
     t.role = "output";
-    auto type = cast<RankedTensorType>(f.getResultTypes()[i]);
-    t.shape.assign(type.getShape().begin(), type.getShape().end());
-    t.data.assign(type.getNumElements(), 0.0f);
+    t.data.assign(
+        cast<RankedTensorType>(f.getResultTypes()[i]).getNumElements(), 0.0f);
     outputs.push_back(std::move(t));
   }
   // Fault injection for the tuner's tests (docs/tuning.md): a candidate
@@ -603,7 +662,8 @@ int runRun(const CliOptions &o) {
     for (const HostTensor &t : outputs) {
       if (!writeTensor(o.outputDir, t))
         return kExitError;
-      llvm::outs() << "wrote " << o.outputDir << "/" << t.name << ".npy\n";
+      llvm::outs() << "wrote " << o.outputDir << "/"
+                   << (t.file.empty() ? t.name : t.file) << ".npy\n";
     }
   }
 
@@ -624,7 +684,7 @@ int runRun(const CliOptions &o) {
     for (size_t i = 0; i < outputs.size(); ++i) {
       double e = relativeError(outputs[i].data, (*refs)[i]);
       if (e > tolerance || std::isnan(e))
-        llvm::errs() << "error: output '" << outputs[i].name
+        llvm::errs() << "error: output '" << outputs[i].userName()
                      << "' differs from the reference: relative error " << e
                      << " (tolerance " << tolerance << ")\n";
       worst = std::max(worst, std::isnan(e) ? INFINITY : e);

@@ -41,6 +41,7 @@ int runAnalyze(const CliOptions &o);
 int runCompile(const CliOptions &o);
 int runRun(const CliOptions &o);
 int runTune(const CliOptions &o);
+int runImport(const CliOptions &o);
 
 struct Session;
 /// Loads the model with `o.schedule` and applies its rewrites, or the

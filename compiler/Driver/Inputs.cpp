@@ -1,6 +1,7 @@
 //===- Inputs.cpp - Tensors for `cascade run` -----------------------------===//
 #include "compiler/Driver/Inputs.h"
 #include "cascade/runtime.h"
+#include "compiler/Import/OnnxImport.h"
 #include "dialects/Cascade/IR/CascadeOps.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -25,6 +26,23 @@ void reportFileError(const std::string &path) {
   if (msg.starts_with(path + ": "))
     msg = msg.drop_front(path.size() + 2);
   llvm::errs() << path << ": error: " << msg << "\n";
+}
+
+void nameTensor(func::FuncOp model, unsigned i, bool result, HostTensor &t) {
+  auto attr = [&](StringRef name) {
+    return result ? model.getResultAttr(i, name) : model.getArgAttr(i, name);
+  };
+  t.name = cast<StringAttr>(attr(attrs::kName)).str();
+  auto type = cast<RankedTensorType>(result ? model.getResultTypes()[i]
+                                            : model.getArgumentTypes()[i]);
+  t.shape.assign(type.getShape().begin(), type.getShape().end());
+  if (auto ext = dyn_cast_or_null<StringAttr>(attr(attrs::kExternalName))) {
+    t.external = ext.str();
+    t.file = onnxFileStem(t.external);
+  }
+  if (auto shape =
+          dyn_cast_or_null<DenseI64ArrayAttr>(attr(attrs::kExternalShape)))
+    t.fileShape.assign(shape.asArrayRef().begin(), shape.asArrayRef().end());
 }
 
 namespace {
@@ -123,11 +141,10 @@ int prepareArguments(func::FuncOp model,
   }
   for (unsigned i = 0; i < model.getNumArguments(); ++i) {
     HostTensor t;
-    t.name = model.getArgAttrOfType<StringAttr>(i, attrs::kName).str();
+    nameTensor(model, i, /*result=*/false, t);
     t.role = model.getArgAttrOfType<StringAttr>(i, attrs::kRole).str();
     auto type = cast<RankedTensorType>(model.getArgumentTypes()[i]);
-    t.shape.assign(type.getShape().begin(), type.getShape().end());
-    auto it = files.find(t.name);
+    auto it = files.find(t.userName());
     if (it != files.end()) {
       float *data = nullptr;
       int64_t shape[CASCADE_MAX_RANK];
@@ -138,10 +155,14 @@ int prepareArguments(func::FuncOp model,
         fail(1);
       } else {
         llvm::ArrayRef<int64_t> got(shape, rank);
-        if (got != llvm::ArrayRef<int64_t>(t.shape)) {
-          llvm::errs() << it->second << ": error: " << t.role << " '" << t.name
-                       << "' expects shape " << shapeText(t.shape)
-                       << ", the file has " << shapeText(got) << "\n";
+        // One number fits any one-element shape ([] or [1, 1]).
+        bool scalar = type.getNumElements() == 1 &&
+                      llvm::all_of(got, [](int64_t d) { return d == 1; });
+        if (got != llvm::ArrayRef<int64_t>(t.shape) && !scalar) {
+          llvm::errs() << it->second << ": error: " << t.role << " '"
+                       << t.userName() << "' expects shape "
+                       << shapeText(t.shape) << ", the file has "
+                       << shapeText(got) << "\n";
           fail(1);
         } else {
           t.data.assign(data, data + type.getNumElements());
@@ -163,19 +184,20 @@ int prepareArguments(func::FuncOp model,
       cascade_fill_normal(t.data.data(), t.data.size(), seed, i);
       generated.push_back(t.name);
     } else {
-      llvm::errs() << "error: no value for " << t.role << " '" << t.name << "' "
-                   << shapeText(t.shape) << ": pass --input " << t.name
-                   << "=FILE.npy or --random-inputs\n";
+      llvm::errs() << "error: no value for " << t.role << " '" << t.userName()
+                   << "' " << shapeText(t.shape) << ": pass --input "
+                   << t.userName() << "=FILE.npy or --random-inputs\n";
       fail(2);
     }
     args.push_back(std::move(t));
   }
   for (auto &[name, file] : files) {
     bool isOutput = false;
-    for (unsigned i = 0; i < model.getNumResults(); ++i)
-      isOutput |=
-          model.getResultAttrOfType<StringAttr>(i, attrs::kName).getValue() ==
-          name;
+    for (unsigned i = 0; i < model.getNumResults(); ++i) {
+      HostTensor out;
+      nameTensor(model, i, /*result=*/true, out);
+      isOutput |= out.userName() == name;
+    }
     llvm::errs() << "error: --input " << name << "=" << file << ": ";
     if (isOutput)
       llvm::errs() << "'" << name
@@ -195,9 +217,11 @@ bool writeTensor(const std::string &dir, const HostTensor &t) {
     return false;
   }
   llvm::SmallString<256> path(dir);
-  llvm::sys::path::append(path, t.name + ".npy");
-  if (cascade_npy_write_f32(path.c_str(), t.data.data(), t.shape.data(),
-                            (int)t.shape.size()) != CASCADE_OK) {
+  llvm::sys::path::append(path, (t.file.empty() ? t.name : t.file) + ".npy");
+  const std::vector<int64_t> &shape =
+      t.fileShape.empty() ? t.shape : t.fileShape;
+  if (cascade_npy_write_f32(path.c_str(), t.data.data(), shape.data(),
+                            (int)shape.size()) != CASCADE_OK) {
     reportFileError(std::string(path));
     return false;
   }

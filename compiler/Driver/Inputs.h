@@ -38,7 +38,18 @@ struct HostTensor {
   std::string name, role;
   std::vector<int64_t> shape;
   TensorData data;
+  /// An imported model's tensor as the user sees it (Session::loadOnnx):
+  /// the ONNX name (what `--input` takes), the file stem it is written
+  /// under, and the shape it is written with. Empty: `name` and `shape`.
+  std::string external, file;
+  std::vector<int64_t> fileShape;
+  std::string userName() const { return external.empty() ? name : external; }
 };
+
+/// Sets `t`'s name and, for an imported model, its external name, file and
+/// shape, from argument `i` of `model` (or result `i` with `result`).
+void nameTensor(mlir::func::FuncOp model, unsigned i, bool result,
+                HostTensor &t);
 
 /// Where weights come from: `--weights FILE` (replaces every weight's file)
 /// and the folder of the `.ein` file (declared files are relative to it).

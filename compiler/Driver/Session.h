@@ -2,9 +2,12 @@
 #ifndef CASCADE_COMPILER_DRIVER_SESSION_H
 #define CASCADE_COMPILER_DRIVER_SESSION_H
 
+#include "compiler/Driver/Files.h"
 #include "compiler/Frontend/ModelBuilder.h"
+#include "compiler/Import/OnnxImport.h"
 #include "compiler/Target/Target.h"
 #include "dialects/Cascade/IR/CascadeDialect.h"
+#include "dialects/Cascade/IR/CascadeOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
@@ -37,6 +40,18 @@ struct Session {
   /// in `errors`).
   bool strict = false;
 
+  /// For a `.onnx` model: the import, and the folder holding its
+  /// initializers as a safetensors file while the command runs.
+  std::optional<ImportedModel> imported;
+  std::unique_ptr<TempDir> importDir;
+
+  /// The folder weight files named by the model are relative to.
+  std::string weightsDir(const std::string &modelPath) const {
+    if (importDir)
+      return std::string(importDir->path);
+    return llvm::sys::path::parent_path(modelPath).str();
+  }
+
   explicit Session(bool strict = false) : strict(strict) {
     DialectRegistry registry;
     mlir::registerAllDialects(registry);
@@ -67,8 +82,74 @@ struct Session {
   OwningOpRef<ModuleOp> load(const std::string &path,
                              const std::string &schedule = "",
                              const ModelOverrides &overrides = {},
-                             const std::string &scheduleText = "") {
-    auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(path, /*IsText=*/true);
+                             const std::string &scheduleText = "",
+                             const std::vector<std::string> &inputFlags = {}) {
+    ModelOverrides sizes = overrides;
+    if (llvm::StringRef(path).ends_with(".onnx"))
+      return loadOnnx(path, schedule, sizes, scheduleText, inputFlags);
+    return loadText(path, schedule, overrides, scheduleText);
+  }
+
+private:
+  /// Imports an ONNX model in memory: its .ein text is parsed as a buffer
+  /// named `PATH.ein`, its initializers are written to a temporary folder.
+  OwningOpRef<ModuleOp> loadOnnx(const std::string &path,
+                                 const std::string &schedule,
+                                 ModelOverrides &sizes,
+                                 const std::string &scheduleText,
+                                 const std::vector<std::string> &inputFlags) {
+    imported.emplace();
+    std::string error;
+    std::map<std::string, std::string> inputFiles;
+    for (const std::string &flag : inputFlags)
+      if (size_t eq = flag.find('='); eq != std::string::npos)
+        inputFiles[flag.substr(0, eq)] = flag.substr(eq + 1);
+    if (!importOnnx(path, sizes, inputFiles, *imported, error)) {
+      llvm::errs() << error << "\n";
+      ++errors;
+      return nullptr;
+    }
+    if (!imported->safetensors.empty()) {
+      importDir = std::make_unique<TempDir>();
+      if (!importDir->usable() ||
+          !writeFile(importDir->file(imported->weightsFile),
+                     imported->safetensors)) {
+        ++errors;
+        return nullptr;
+      }
+    }
+    auto module =
+        loadText(path + ".ein", schedule, sizes, scheduleText, imported->ein);
+    if (!module)
+      return nullptr;
+    // The graph's names for the inputs and outputs, and the shapes of
+    // outputs the cascade holds split further.
+    mlir::func::FuncOp f = getModelFunction(*module);
+    mlir::Builder b(&ctx);
+    for (unsigned i = 0; i < f.getNumArguments(); ++i)
+      for (const ImportedTensor &t : imported->inputs)
+        if (f.getArgAttrOfType<mlir::StringAttr>(i, attrs::kName).getValue() ==
+            t.einName)
+          f.setArgAttr(i, attrs::kExternalName, b.getStringAttr(t.onnxName));
+    for (unsigned i = 0; i < f.getNumResults(); ++i)
+      for (const ImportedTensor &t : imported->outputs)
+        if (f.getResultAttrOfType<mlir::StringAttr>(i, attrs::kName)
+                .getValue() == t.einName) {
+          f.setResultAttr(i, attrs::kExternalName, b.getStringAttr(t.onnxName));
+          f.setResultAttr(i, attrs::kExternalShape,
+                          b.getDenseI64ArrayAttr(t.shape));
+        }
+    return module;
+  }
+
+  OwningOpRef<ModuleOp>
+  loadText(const std::string &path, const std::string &schedule,
+           const ModelOverrides &overrides, const std::string &scheduleText,
+           const std::optional<std::string> &source = {}) {
+    auto buffer =
+        source ? llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>>(
+                     llvm::MemoryBuffer::getMemBufferCopy(*source, path))
+               : llvm::MemoryBuffer::getFileOrSTDIN(path, /*IsText=*/true);
     if (!buffer) {
       llvm::errs() << path << ": error: cannot read the model: "
                    << buffer.getError().message() << "\n";
@@ -118,6 +199,8 @@ struct Session {
     }
     return module;
   }
+
+public:
 };
 
 } // namespace cascade

@@ -225,6 +225,23 @@ private:
         printValue(b.getRhs());
         os << ")";
       }
+    } else if (auto s = dyn_cast<SelectOp>(def)) {
+      StringRef p = s.getPred();
+      const char *cmp = p == "lt"   ? " < "
+                        : p == "le" ? " <= "
+                        : p == "gt" ? " > "
+                        : p == "ge" ? " >= "
+                        : p == "eq" ? " == "
+                                    : " != ";
+      os << "where(";
+      printValue(s.getLhs());
+      os << cmp;
+      printValue(s.getRhs());
+      os << ", ";
+      printValue(s.getOnTrue());
+      os << ", ";
+      printValue(s.getOnFalse());
+      os << ")";
     } else if (auto w = dyn_cast<WhereOp>(def)) {
       StringRef p = w.getPred();
       const char *cmp = p == "lt"   ? " < "

@@ -54,7 +54,8 @@ struct BuiltinFn {
 std::optional<BuiltinFn> lookupBuiltin(llvm::StringRef name) {
   return llvm::StringSwitch<std::optional<BuiltinFn>>(name)
       .Cases({"exp", "log", "sqrt", "rsqrt", "tanh", "erf", "sigmoid", "relu",
-              "silu", "gelu", "gelu_tanh", "abs", "recip"},
+              "silu", "gelu", "gelu_tanh", "abs", "recip", "trunc", "round_f16",
+              "round_bf16"},
              BuiltinFn{1, name})
       .Case("pow", BuiltinFn{2, "pow"})
       .Case("max", BuiltinFn{2, "max"})
@@ -1566,12 +1567,14 @@ private:
       if (!x)
         return {};
       std::optional<double> exponent = evalConstSilently(*e.args[1]);
-      if (!exponent) {
-        error(e.args[1]->loc, "pow needs a constant exponent");
+      // A constant exponent is folded (and lowered to multiplications); any
+      // other is computed as C's pow.
+      Value y = exponent ? constant(*exponent, e.args[1]->loc)
+                         : buildValue(*e.args[1], c);
+      if (!y)
         return {};
-      }
       return BinaryOp::create(builder, toLoc(e.loc), builder.getF32Type(),
-                              "pow", x, constant(*exponent, e.args[1]->loc));
+                              "pow", x, y);
     }
     SmallVector<Value> args;
     for (const ExprPtr &a : e.args) {
@@ -1587,17 +1590,23 @@ private:
                             args[0], args[1]);
   }
 
+  /// Whether `e` is a value rather than an index expression: it reads a
+  /// tensor, calls a function or holds a fractional number.
+  static bool isValueExpr(const Expr &e) {
+    if (e.kind == Expr::Access || e.kind == Expr::Call ||
+        (e.kind == Expr::Number && !e.isInteger))
+      return true;
+    return llvm::any_of(e.args,
+                        [](const ExprPtr &a) { return a && isValueExpr(*a); });
+  }
+
   Value buildWhere(const Expr &e, EqContext &c) {
     const Expr &cond = *e.args[0];
     if (cond.kind != Expr::Compare) {
       error(cond.loc, "malformed where condition: expected a comparison of "
-                      "two index expressions");
+                      "two index expressions or two values");
       return {};
     }
-    auto lhs = buildIndex(*cond.args[0], c);
-    auto rhs = lhs ? buildIndex(*cond.args[1], c) : std::nullopt;
-    if (!rhs)
-      return {};
     llvm::StringRef pred = llvm::StringSwitch<llvm::StringRef>(cond.op)
                                .Case("<", "lt")
                                .Case("<=", "le")
@@ -1605,6 +1614,23 @@ private:
                                .Case(">=", "ge")
                                .Case("==", "eq")
                                .Default("ne");
+    if (isValueExpr(cond)) {
+      // A comparison of values selects between two values, both computed
+      // (cascade.select); one of indices guards reads (cascade.where).
+      SmallVector<Value, 4> ops;
+      for (const Expr *x : {cond.args[0].get(), cond.args[1].get(),
+                            e.args[1].get(), e.args[2].get()}) {
+        ops.push_back(buildValue(*x, c));
+        if (!ops.back())
+          return {};
+      }
+      return SelectOp::create(builder, toLoc(e.loc), builder.getF32Type(), pred,
+                              ops[0], ops[1], ops[2], ops[3]);
+    }
+    auto lhs = buildIndex(*cond.args[0], c);
+    auto rhs = lhs ? buildIndex(*cond.args[1], c) : std::nullopt;
+    if (!rhs)
+      return {};
     unsigned n = c.indices.size();
     auto where =
         WhereOp::create(builder, toLoc(e.loc), builder.getF32Type(), pred,

@@ -521,7 +521,7 @@ private:
     return llvm::StringSwitch<bool>(n)
         .Cases({"exp", "log", "sqrt", "rsqrt", "tanh", "erf", "sigmoid", "relu",
                 "silu", "gelu", "gelu_tanh", "abs", "recip", "pow", "max",
-                "min", "where"},
+                "min", "where", "trunc", "round_f16", "round_bf16"},
                true)
         .Default(false);
   }

@@ -33,9 +33,32 @@ static double minNaN(double a, double b) {
   return a < b ? a : b;
 }
 
+/// `x` rounded to f32, then to a float with `mantissa` explicit bits and
+/// `minExp` as its least normal exponent (f16: 10, -14; bf16: 7, -126),
+/// ties to even; beyond the largest finite value, infinity.
+static double roundToFloat(double x, int mantissa, int minExp, double max) {
+  float f = (float)x;
+  if (!std::isfinite(f) || f == 0)
+    return f;
+  int e;
+  std::frexp(f, &e); // f = m * 2^e, 0.5 <= |m| < 1
+  int exp = std::max(e - 1, minExp);
+  double ulp = std::ldexp(1.0, exp - mantissa);
+  double r = std::nearbyint(f / ulp) * ulp; // the default mode: ties to even
+  if (std::fabs(r) > max)
+    return std::copysign(INFINITY, r);
+  return r;
+}
+
 double cascade::refUnary(llvm::StringRef fn, double x) {
   if (fn == "neg")
     return -x;
+  if (fn == "trunc")
+    return std::trunc(x);
+  if (fn == "round_f16")
+    return roundToFloat(x, 10, -14, 65504.0);
+  if (fn == "round_bf16")
+    return roundToFloat(x, 7, -126, 3.3895313892515355e38);
   if (fn == "exp")
     return std::exp(x);
   if (fn == "log")
@@ -85,7 +108,7 @@ namespace {
 
 /// A body compiled to a tree once, evaluated at every point.
 struct Node {
-  enum Kind { Read, Const, Unary, Binary, Where } kind;
+  enum Kind { Read, Const, Unary, Binary, Where, Select } kind;
   double value = 0;
   llvm::StringRef fn;
   const RefTensor *tensor = nullptr;
@@ -126,6 +149,11 @@ public:
       n.fn = b.getFn();
       n.children.push_back(compile(b.getLhs()));
       n.children.push_back(compile(b.getRhs()));
+    } else if (auto s = dyn_cast<SelectOp>(def)) {
+      n.kind = Node::Select;
+      n.fn = s.getPred();
+      for (Value x : {s.getLhs(), s.getRhs(), s.getOnTrue(), s.getOnFalse()})
+        n.children.push_back(compile(x));
     } else if (auto w = dyn_cast<WhereOp>(def)) {
       n.kind = Node::Where;
       n.fn = w.getPred();
@@ -156,6 +184,16 @@ public:
     case Node::Where: {
       bool c = evalPredicate(n->fn, n->lhs.eval(point), n->rhs.eval(point));
       return eval(n->children[c ? 0 : 1], point); // the other is not read
+    }
+    case Node::Select: {
+      double a = eval(n->children[0], point), b = eval(n->children[1], point);
+      bool c = n->fn == "lt"   ? a < b
+               : n->fn == "le" ? a <= b
+               : n->fn == "gt" ? a > b
+               : n->fn == "ge" ? a >= b
+               : n->fn == "eq" ? a == b
+                               : !(a == b); // ne: true with NaN
+      return eval(n->children[c ? 2 : 3], point);
     }
     }
     return 0;

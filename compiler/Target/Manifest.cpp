@@ -13,10 +13,13 @@ namespace {
 struct SigTensor {
   std::string role, name, dtype, key, file;
   SmallVector<int64_t> shape;
+  // An imported model's names and output shapes (Session::loadOnnx).
+  std::string externalName;
+  std::vector<int64_t> externalShape;
 };
 
-SmallVector<SigTensor> signature(func::FuncOp f) {
-  SmallVector<SigTensor> sig;
+std::vector<SigTensor> signature(func::FuncOp f) {
+  std::vector<SigTensor> sig;
   for (unsigned i = 0; i < f.getNumArguments(); ++i) {
     SigTensor t;
     t.role = f.getArgAttrOfType<StringAttr>(i, attrs::kRole).str();
@@ -26,6 +29,8 @@ SmallVector<SigTensor> signature(func::FuncOp f) {
       t.key = k.str();
     if (auto file = f.getArgAttrOfType<StringAttr>(i, attrs::kFile))
       t.file = file.str();
+    if (auto ext = f.getArgAttrOfType<StringAttr>(i, attrs::kExternalName))
+      t.externalName = ext.str();
     t.shape.append(
         cast<RankedTensorType>(f.getArgumentTypes()[i]).getShape().begin(),
         cast<RankedTensorType>(f.getArgumentTypes()[i]).getShape().end());
@@ -35,6 +40,12 @@ SmallVector<SigTensor> signature(func::FuncOp f) {
     SigTensor t;
     t.role = "output";
     t.name = f.getResultAttrOfType<StringAttr>(i, attrs::kName).str();
+    if (auto ext = f.getResultAttrOfType<StringAttr>(i, attrs::kExternalName))
+      t.externalName = ext.str();
+    if (auto shape =
+            f.getResultAttrOfType<DenseI64ArrayAttr>(i, attrs::kExternalShape))
+      t.externalShape.assign(shape.asArrayRef().begin(),
+                             shape.asArrayRef().end());
     t.dtype = "f32";
     auto shape = cast<RankedTensorType>(f.getResultTypes()[i]).getShape();
     t.shape.append(shape.begin(), shape.end());
@@ -51,6 +62,10 @@ llvm::json::Object manifestBase(ModuleOp module) {
     llvm::json::Object o{{"name", s.name},
                          {"shape", llvm::json::Array(s.shape)},
                          {"dtype", s.dtype}};
+    if (!s.externalName.empty())
+      o["external_name"] = s.externalName;
+    if (!s.externalShape.empty())
+      o["external_shape"] = llvm::json::Array(s.externalShape);
     if (s.role == "weight") {
       o["key"] = s.key;
       if (!s.file.empty())
@@ -95,7 +110,7 @@ std::string buildHeader(ModuleOp module, llvm::StringRef sourceName) {
      << ". Do not edit. */\n#ifndef " << guard << "\n#define " << guard
      << "\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
   os << "/* Tensors are dense row-major float32 arrays.\n";
-  SmallVector<SigTensor> sig = signature(f);
+  std::vector<SigTensor> sig = signature(f);
   for (const SigTensor &s : sig) {
     os << " *   " << s.name << ": " << s.role << " [";
     llvm::interleaveComma(s.shape, os);

@@ -51,7 +51,7 @@ std::string gpuLoopsPipeline(int64_t blockSize, int64_t registerTile) {
           : "";
   return gpuStrategy() +
          ",cascade-lower-to-loops,canonicalize,cse,"
-         "func.func(cascade-math-approximation,canonicalize,"
+         "func.func(cascade-math-approximation{expand-pow=true},canonicalize,"
          "cascade-parallelize-nests," +
          tiling +
          "cascade-gpu-distribute{block-size=" + std::to_string(blockSize) +

@@ -145,7 +145,7 @@ CascadeAnalysis analyzeCascade(func::FuncOp func) {
       c.points *= e;
     int64_t opsPerPoint = op.hasReduction() ? 1 : 0;
     op.getBody().walk([&](Operation *o) {
-      if (isa<UnaryOp, BinaryOp>(o))
+      if (isa<UnaryOp, BinaryOp, SelectOp>(o))
         ++opsPerPoint;
     });
     c.flops = c.points * opsPerPoint;

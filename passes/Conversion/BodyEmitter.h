@@ -224,6 +224,19 @@ private:
       result = emitUnary(l, u.getFn(), values.lookup(u.getOperand()));
     } else if (auto bin = dyn_cast<BinaryOp>(o)) {
       result = emitBinary(l, bin);
+    } else if (auto sel = dyn_cast<SelectOp>(o)) {
+      // Ordered comparisons (false with NaN), `ne` unordered (true).
+      auto pred = llvm::StringSwitch<arith::CmpFPredicate>(sel.getPred())
+                      .Case("lt", arith::CmpFPredicate::OLT)
+                      .Case("le", arith::CmpFPredicate::OLE)
+                      .Case("gt", arith::CmpFPredicate::OGT)
+                      .Case("ge", arith::CmpFPredicate::OGE)
+                      .Case("eq", arith::CmpFPredicate::OEQ)
+                      .Default(arith::CmpFPredicate::UNE);
+      Value c = arith::CmpFOp::create(b, l, pred, values.lookup(sel.getLhs()),
+                                      values.lookup(sel.getRhs()));
+      result = arith::SelectOp::create(b, l, c, values.lookup(sel.getOnTrue()),
+                                       values.lookup(sel.getOnFalse()));
     } else if (auto where = dyn_cast<WhereOp>(o); where && !vecType) {
       result = emitWhere(where);
     } else {
@@ -255,6 +268,12 @@ private:
       return math::AbsFOp::create(b, l, x);
     if (fn == "recip")
       return arith::DivFOp::create(b, l, f32(l, 1.0), x);
+    if (fn == "trunc")
+      return math::TruncOp::create(b, l, x);
+    if (fn == "round_bf16")
+      return roundBf16(l, x);
+    if (fn == "round_f16")
+      return roundF16(l, x);
     if (fn == "relu")
       return arith::MaximumFOp::create(b, l, x, f32(l, 0.0));
     if (fn == "sigmoid")
@@ -280,6 +299,62 @@ private:
     Value half = arith::MulFOp::create(b, l, x, f32(l, 0.5));
     return arith::MulFOp::create(b, l, half,
                                  arith::AddFOp::create(b, l, f32(l, 1.0), t));
+  }
+
+  /// bf16 keeps f32's top 16 bits: round the low 16 to nearest, ties to
+  /// even, on the bits (in f32 and i32 arithmetic, which every target has;
+  /// a carry into the exponent gives the next binade or infinity). NaN
+  /// stays NaN.
+  Value roundBf16(Location l, Value x) {
+    Type i32 = b.getI32Type();
+    if (vecType)
+      i32 = VectorType::get(vecType.getShape(), i32);
+    auto c = [&](int64_t v) {
+      return createScalarOrSplatConstant(b, l, i32, APInt(32, v, true));
+    };
+    Value u = arith::BitcastOp::create(b, l, i32, x);
+    Value lsb = arith::AndIOp::create(
+        b, l, arith::ShRUIOp::create(b, l, u, c(16)), c(1));
+    Value rounded = arith::AndIOp::create(
+        b, l,
+        arith::AddIOp::create(b, l, arith::AddIOp::create(b, l, u, c(0x7FFF)),
+                              lsb),
+        c((int64_t)0xFFFF0000u));
+    Value r = arith::BitcastOp::create(b, l, x.getType(), rounded);
+    Value isNan = arith::CmpFOp::create(b, l, arith::CmpFPredicate::UNO, x, x);
+    return arith::SelectOp::create(b, l, isNan, x, r);
+  }
+
+  /// f16: 11 significant bits and quanta of 2^-24 below 2^-14. Veltkamp's
+  /// split rounds to 11 bits (to nearest; an exact tie may go either way,
+  /// where the reference goes to even); adding and
+  /// subtracting 0.75 rounds the subnormal range to multiples of 2^-24;
+  /// beyond 65504 (after rounding) is infinity. Exact in f32 arithmetic.
+  Value roundF16(Location l, Value x) {
+    Value scaled = arith::MulFOp::create(b, l, x, f32(l, 8193.0));
+    Value normal = arith::SubFOp::create(
+        b, l, scaled, arith::SubFOp::create(b, l, scaled, x));
+    Value sub = arith::SubFOp::create(
+        b, l, arith::AddFOp::create(b, l, x, f32(l, 0.75)), f32(l, 0.75));
+    Value ax = math::AbsFOp::create(b, l, x);
+    Value tiny = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, ax,
+                                       f32(l, std::ldexp(1.0, -14)));
+    Value r = arith::SelectOp::create(b, l, tiny, sub, normal);
+    // |x| >= 65520 rounds past the largest f16 (65504): infinity, signed.
+    Value huge = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGE, ax,
+                                       f32(l, 65520.0));
+    Value negative =
+        arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, x, f32(l, 0));
+    Value inf = arith::SelectOp::create(b, l, negative, f32(l, -INFINITY),
+                                        f32(l, INFINITY));
+    r = arith::SelectOp::create(b, l, huge, inf, r);
+    // NaN, infinities and zeros (their sign) pass through.
+    Value finite = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, ax,
+                                         f32(l, INFINITY));
+    Value nonzero =
+        arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, ax, f32(l, 0));
+    return arith::SelectOp::create(
+        b, l, arith::AndIOp::create(b, l, finite, nonzero), r, x);
   }
 
   Value sigmoid(Location l, Value x) {

@@ -36,6 +36,7 @@ struct MathToLLVMIntrinsics
               .Case("math.absf", "llvm.fabs.f32")
               .Case("math.ceil", "llvm.ceil.f32")
               .Case("math.floor", "llvm.floor.f32")
+              .Case("math.trunc", "llvm.trunc.f32")
               .Case("math.fma", "llvm.fma.f32")
               .Case("math.sqrt", "llvm.sqrt.f32")
               .Case("math.copysign", "llvm.copysign.f32")

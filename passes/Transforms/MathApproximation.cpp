@@ -132,6 +132,45 @@ struct ErfRational : public OpRewritePattern<math::ErfOp> {
   }
 };
 
+/// C's pow(x, y) for a run-time y on targets without libm (GPUs):
+/// exp(y * log|x|), negated for a negative base with an odd integral y,
+/// NaN for a negative base with a fractional y, 1 for y == 0 or x == 1.
+/// The polynomial exp and log then approximate it (a relative error of
+/// about |y log x| ulp).
+struct PowFByExpLog : public OpRewritePattern<math::PowFOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(math::PowFOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    Value x = op.getLhs(), y = op.getRhs();
+    Type t = x.getType();
+    auto c = [&](float v) { return f32Constant(b, t, v); };
+    auto cmp = [&](arith::CmpFPredicate p, Value l, Value r) {
+      return arith::CmpFOp::create(b, p, l, r);
+    };
+    Value r = math::ExpOp::create(
+        b, arith::MulFOp::create(b, y, math::LogOp::create(
+                                           b, math::AbsFOp::create(b, x))));
+    Value isInt = cmp(arith::CmpFPredicate::OEQ, y, math::TruncOp::create(b, y));
+    Value half = arith::MulFOp::create(b, y, c(0.5f));
+    Value isOdd = arith::AndIOp::create(
+        b, isInt,
+        cmp(arith::CmpFPredicate::ONE, half, math::TruncOp::create(b, half)));
+    Value negative = cmp(arith::CmpFPredicate::OLT, x, c(0.0f));
+    r = arith::SelectOp::create(b, arith::AndIOp::create(b, negative, isOdd),
+                                arith::NegFOp::create(b, r), r);
+    Value notInt = arith::XOrIOp::create(
+        b, isInt, createScalarOrSplatConstant(b, b.getLoc(), isInt.getType(),
+                                              APInt(1, 1)));
+    r = arith::SelectOp::create(b, arith::AndIOp::create(b, negative, notInt),
+                                c(NAN), r);
+    Value one = arith::OrIOp::create(b, cmp(arith::CmpFPredicate::OEQ, y, c(0)),
+                                     cmp(arith::CmpFPredicate::OEQ, x, c(1)));
+    rewriter.replaceOp(op, arith::SelectOp::create(b, one, c(1.0f), r));
+    return success();
+  }
+};
+
 struct MathApproximation
     : public cascade::impl::CascadeMathApproximationBase<MathApproximation> {
   using CascadeMathApproximationBase::CascadeMathApproximationBase;
@@ -142,6 +181,8 @@ struct MathApproximation
     patterns.add<ErfRational>(&getContext(), /*benefit=*/2);
     if (scaleExp)
       patterns.add<ExpByScaling>(&getContext(), /*benefit=*/2);
+    if (expandPow)
+      patterns.add<PowFByExpLog>(&getContext(), /*benefit=*/2);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

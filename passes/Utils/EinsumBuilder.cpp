@@ -115,6 +115,13 @@ Value EinsumBuilder::cloneValue(EinsumOp source, Value value,
     Value rhs = cloneValue(source, b.getRhs(), dimMap, substitute);
     return binary(b.getFn(), lhs, rhs);
   }
+  if (auto s = dyn_cast<SelectOp>(def)) {
+    SmallVector<Value, 4> ops;
+    for (Value x : s->getOperands())
+      ops.push_back(cloneValue(source, x, dimMap, substitute));
+    return SelectOp::create(body, loc, body.getF32Type(), s.getPredAttr(),
+                            ops[0], ops[1], ops[2], ops[3]);
+  }
   auto w = cast<WhereOp>(def);
   auto branch = [&](Region &r) {
     return [&, this]() {
@@ -277,6 +284,16 @@ bool exprEqual(EinsumOp a, Value va, ArrayRef<AffineExpr> mapA, EinsumOp b,
     return ba.getFn() == bb.getFn() &&
            exprEqual(a, ba.getLhs(), mapA, b, bb.getLhs(), mapB, numDims) &&
            exprEqual(a, ba.getRhs(), mapA, b, bb.getRhs(), mapB, numDims);
+  }
+  if (auto sa = dyn_cast<SelectOp>(da)) {
+    auto sb = cast<SelectOp>(db);
+    if (sa.getPred() != sb.getPred())
+      return false;
+    for (unsigned i = 0; i < 4; ++i)
+      if (!exprEqual(a, sa->getOperand(i), mapA, b, sb->getOperand(i), mapB,
+                     numDims))
+        return false;
+    return true;
   }
   auto wa = cast<WhereOp>(da), wb = cast<WhereOp>(db);
   auto yielded = [](Region &r) {

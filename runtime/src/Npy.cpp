@@ -13,6 +13,7 @@
 #include "Internal.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -231,20 +232,44 @@ size_t chunkSize(int64_t left) {
 }
 
 /// Converts `n` elements of `itemSize` bytes at `in` to f32.
-void decode(const unsigned char *in, size_t n, int itemSize, float *out) {
+/// Decodes `n` little-endian elements of kind `kind` ('f' float, 'i'
+/// signed, 'u' unsigned integer, 'b' bool) into f32. False at an integer
+/// f32 cannot hold exactly (beyond 2^24), with its index in `bad`.
+bool decode(const unsigned char *in, size_t n, char kind, int itemSize,
+            float *out, size_t &bad) {
   for (size_t i = 0; i < n; ++i) {
     const unsigned char *p = in + i * itemSize;
-    if (itemSize == 4) {
-      out[i] = bitsToFloat(le32(p));
-    } else if (itemSize == 2) {
-      out[i] = halfToFloat(uint16_t(p[0] | p[1] << 8));
-    } else {
-      uint64_t bits = le64(p);
-      double d;
-      std::memcpy(&d, &bits, 8);
-      out[i] = static_cast<float>(d);
+    if (kind == 'f') {
+      if (itemSize == 4) {
+        out[i] = bitsToFloat(le32(p));
+      } else if (itemSize == 2) {
+        out[i] = halfToFloat(uint16_t(p[0] | p[1] << 8));
+      } else {
+        uint64_t bits = le64(p);
+        double d;
+        std::memcpy(&d, &bits, 8);
+        out[i] = static_cast<float>(d);
+      }
+      continue;
     }
+    uint64_t bits = 0;
+    for (int b = 0; b < itemSize; ++b)
+      bits |= uint64_t(p[b]) << (8 * b);
+    double v;
+    if (kind == 'i' && itemSize < 8 && (bits >> (8 * itemSize - 1)) & 1)
+      v = static_cast<double>(static_cast<int64_t>(bits) -
+                              (int64_t(1) << (8 * itemSize)));
+    else if (kind == 'i')
+      v = static_cast<double>(static_cast<int64_t>(bits));
+    else
+      v = static_cast<double>(bits);
+    if (std::fabs(v) > 16777216.0) {
+      bad = i;
+      return false;
+    }
+    out[i] = static_cast<float>(v);
   }
+  return true;
 }
 
 /// Closes a FILE on scope exit.
@@ -302,21 +327,27 @@ cascade_status readNpy(const char *path, float **data, int64_t *shape,
   if (!parser.parse(hdr))
     return fail("%s: malformed .npy header: %s", path,
                 parser.message().c_str());
-  int itemSize;
-  if (hdr.descr == "<f4")
-    itemSize = 4;
-  else if (hdr.descr == "<f2")
-    itemSize = 2;
-  else if (hdr.descr == "<f8")
-    itemSize = 8;
-  else if (hdr.descr.size() == 3 && hdr.descr[0] == '>' && hdr.descr[1] == 'f')
-    return fail("%s: big-endian dtype '%s' is not supported (expected "
-                "'<f4', '<f2' or '<f8')",
-                path, hdr.descr.c_str());
-  else
-    return fail("%s: unsupported dtype '%s' (expected '<f4', '<f2' or "
-                "'<f8')",
-                path, hdr.descr.c_str());
+  // Floats ('<f2', '<f4', '<f8'), integers ('<i8', '|u1', ...) and bools
+  // ('|b1'), little-endian ('<') or byte-sized ('|'), all read as f32.
+  const std::string &d = hdr.descr;
+  char kind = d.size() >= 3 ? d[1] : 0;
+  int itemSize = d.size() == 3 ? d[2] - '0' : 0;
+  bool known =
+      (kind == 'f' && (itemSize == 2 || itemSize == 4 || itemSize == 8)) ||
+      ((kind == 'i' || kind == 'u') &&
+       (itemSize == 1 || itemSize == 2 || itemSize == 4 || itemSize == 8)) ||
+      (kind == 'b' && itemSize == 1);
+  bool order =
+      d.size() == 3 && (d[0] == '<' || (d[0] == '|' && itemSize == 1) ||
+                        (d[0] == '=' && itemSize == 1));
+  if (known && d[0] == '>' && itemSize > 1)
+    return fail("%s: big-endian dtype '%s' is not supported (save it "
+                "little-endian, e.g. with arr.astype('<f4'))",
+                path, d.c_str());
+  if (!known || !order)
+    return fail("%s: unsupported dtype '%s' (expected a float '<f2', '<f4', "
+                "'<f8', an integer such as '<i8' or '|u1', or a bool '|b1')",
+                path, d.c_str());
   if (hdr.fortranOrder)
     return fail("%s: Fortran-order arrays are not supported (save the "
                 "array in C order, e.g. with np.ascontiguousarray)",
@@ -349,7 +380,13 @@ cascade_status readNpy(const char *path, float **data, int64_t *shape,
                   shapeString(hdr.shape.data(), r).c_str(),
                   static_cast<long long>(dataBytes));
     }
-    decode(chunk.data(), n, itemSize, out + done);
+    size_t bad = 0;
+    if (!decode(chunk.data(), n, kind, itemSize, out + done, bad)) {
+      std::free(out);
+      return fail("%s: element %lld is an integer beyond 2^24, which f32 "
+                  "(Cascade's arithmetic) cannot hold exactly",
+                  path, static_cast<long long>(done + bad));
+    }
     done += static_cast<int64_t>(n);
   }
   for (int i = 0; i < r; ++i)

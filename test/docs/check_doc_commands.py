@@ -20,7 +20,7 @@ import sys
 import time
 
 PLACEHOLDER = re.compile(r"\b(MODEL|FILE|DIR|PIPELINE|PROG)\b|\s\[-|\|\s*--")
-FILE_ARG = re.compile(r"[\w./-]+\.(?:npy|ein|mlir|safetensors|jsonl)\b")
+FILE_ARG = re.compile(r"[\w./-]+\.(?:npy|ein|mlir|safetensors|jsonl|onnx)\b")
 
 
 def commands(root):

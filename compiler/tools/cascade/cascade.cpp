@@ -205,6 +205,12 @@ static const std::vector<CommandHelp> &commandHelp() {
               "default-rewrites", "set", "strict"},
              target,
              printing})},
+      {"import",
+       "cascade import MODEL.onnx -o DIR [options]\n\nImports an ONNX "
+       "model: writes DIR/NAME.ein (the cascade, readable and editable) and "
+       "DIR/NAME.safetensors (its initializers). Every other command also "
+       "takes a .onnx file and imports it in memory.\n",
+       {"o", "set", "strict"}},
       {"tune",
        "cascade tune MODEL.ein [options]\n"
        "cascade tune --export=FILE.jsonl | --import=FILE.jsonl [--db=FILE]\n"
@@ -349,12 +355,14 @@ int main(int argc, char **argv) {
     return runRun(o);
   if (o.command == "analyze")
     return runAnalyze(o);
+  if (o.command == "import")
+    return runImport(o);
   if (o.command == "tune") {
     if (o.tuneBudget == 0 && o.tuneTrials == 0 && !dbOnly)
       o.tuneBudget = 60; // the default budget
     return runTune(o);
   }
   llvm::errs() << "error: unknown command '" << o.command
-               << "' (expected check, opt, analyze, compile, run or tune)\n";
+               << "' (expected check, opt, analyze, compile, run, tune or import)\n";
   return kExitUsage;
 }

@@ -23,6 +23,12 @@ constexpr llvm::StringLiteral kDims = "cascade.dims";   // rank names
 constexpr llvm::StringLiteral kDtype = "cascade.dtype"; // f32|f16|bf16
 constexpr llvm::StringLiteral kKey = "cascade.key";     // weight key
 constexpr llvm::StringLiteral kFile = "cascade.file";   // weight file
+/// On an imported model's inputs and outputs: the name the ONNX graph gives
+/// them (what `--input` takes and output files are named after), and for an
+/// output, the graph's shape of it (the cascade may hold it split further,
+/// same elements in the same order).
+constexpr llvm::StringLiteral kExternalName = "cascade.external_name";
+constexpr llvm::StringLiteral kExternalShape = "cascade.external_shape";
 } // namespace attrs
 
 /// On a `cascade.einsum`: the top-level layer call it was expanded from,

@@ -130,7 +130,9 @@ def Cascade_UnaryOp : Cascade_Op<"unary", [Pure]> {
   let summary = "Elementwise function of one scalar";
   let description = [{
     `fn` is one of: neg exp log sqrt rsqrt tanh erf sigmoid relu silu gelu
-    gelu_tanh abs recip.
+    gelu_tanh abs recip trunc round_f16 round_bf16. `trunc` rounds toward
+    zero (integer division, casts to integers); `round_f16`/`round_bf16`
+    round to the nearest f16/bf16 value (ties to even), a cast's rounding.
   }];
   let arguments = (ins StrAttr:$fn, F32:$operand);
   let results = (outs F32:$result);
@@ -144,7 +146,8 @@ def Cascade_BinaryOp : Cascade_Op<"binary", [Pure]> {
     `fn` is one of: add sub mul div max min pow. `add` and `sub` give `-inf`
     where IEEE would give NaN from two non-NaN operands (`-inf - -inf`), and
     `div` gives 0 for `0 / 0` (LANGUAGE.md section 3). `max`/`min`
-    propagate NaN. `pow` takes a constant exponent.
+    propagate NaN. `pow` is C's `pow` (a negative base takes integral
+    exponents); a constant exponent is lowered to multiplications.
   }];
   let arguments = (ins StrAttr:$fn, F32:$lhs, F32:$rhs);
   let results = (outs F32:$result);
@@ -165,6 +168,23 @@ def Cascade_WhereOp : Cascade_Op<"where", [RecursiveMemoryEffects,
                         SizedRegion<1>:$elseRegion);
   let assemblyFormat = [{
     $pred $lhs `,` $rhs attr-dict-with-keyword $thenRegion `else` $elseRegion
+  }];
+  let hasVerifier = 1;
+}
+
+def Cascade_SelectOp : Cascade_Op<"select", [Pure]> {
+  let summary = "Selects one of two values by comparing two values";
+  let description = [{
+    `lhs pred rhs ? onTrue : onFalse` (`pred`: lt le gt ge eq ne), the
+    value form of `where` (`where(X[i] > 0, a, b)` in .ein). Both branches
+    are evaluated: their reads must be in range everywhere. Comparisons
+    with NaN are false, except `ne`.
+  }];
+  let arguments = (ins StrAttr:$pred, F32:$lhs, F32:$rhs, F32:$onTrue,
+                       F32:$onFalse);
+  let results = (outs F32:$result);
+  let assemblyFormat = [{
+    $pred $lhs `,` $rhs `?` $onTrue `:` $onFalse attr-dict
   }];
   let hasVerifier = 1;
 }

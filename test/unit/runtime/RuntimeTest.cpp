@@ -179,6 +179,55 @@ TEST_F(RuntimeTest, NpyReadF8) {
   cascade_free(out);
 }
 
+// Integer and bool arrays (token ids, masks, ONNX test data) read as f32,
+// exactly: the values are hand-written, each within 2^24.
+TEST_F(RuntimeTest, NpyReadIntegersAndBools) {
+  struct Case {
+    const char *descr;
+    std::string bytes;
+    std::vector<float> want;
+  } cases[] = {
+      {"<i8",
+       rawBytes(std::vector<int64_t>{-3, 0, 16777216}),
+       {-3, 0, 16777216}},
+      {"<i4", rawBytes(std::vector<int32_t>{-7, 42, 1}), {-7, 42, 1}},
+      {"<i2", rawBytes(std::vector<int16_t>{-32768, 5, 0}), {-32768, 5, 0}},
+      {"|i1", rawBytes(std::vector<int8_t>{-128, 127, 0}), {-128, 127, 0}},
+      {"|u1", rawBytes(std::vector<uint8_t>{255, 0, 9}), {255, 0, 9}},
+      {"<u2", rawBytes(std::vector<uint16_t>{65535, 1, 2}), {65535, 1, 2}},
+      {"|b1", rawBytes(std::vector<uint8_t>{1, 0, 1}), {1, 0, 1}},
+  };
+  for (const Case &c : cases) {
+    std::string file = path("int.npy");
+    writeBytes(file, npyHeader(std::string("{'descr': '") + c.descr +
+                               "', 'fortran_order': False, 'shape': (3,), }") +
+                         c.bytes);
+    float *out = nullptr;
+    int64_t shape[CASCADE_MAX_RANK];
+    int rank = 0;
+    ASSERT_EQ(cascade_npy_read_f32(file.c_str(), &out, shape, &rank),
+              CASCADE_OK)
+        << c.descr << ": " << cascade_last_error();
+    ASSERT_EQ(rank, 1);
+    for (int i = 0; i < 3; ++i)
+      EXPECT_EQ(out[i], c.want[i]) << c.descr << " element " << i;
+    cascade_free(out);
+  }
+  // A 0-d array (a scalar).
+  std::string file = path("scalar.npy");
+  writeBytes(file, npyHeader("{'descr': '<i8', 'fortran_order': False, "
+                             "'shape': (), }") +
+                       rawBytes(std::vector<int64_t>{12}));
+  float *out = nullptr;
+  int64_t shape[CASCADE_MAX_RANK];
+  int rank = -1;
+  ASSERT_EQ(cascade_npy_read_f32(file.c_str(), &out, shape, &rank), CASCADE_OK)
+      << cascade_last_error();
+  EXPECT_EQ(rank, 0);
+  EXPECT_EQ(out[0], 12.0f);
+  cascade_free(out);
+}
+
 TEST_F(RuntimeTest, NpyReadF2) {
   std::string file = path("h.npy");
   // 1.0, -2.0, +inf, smallest subnormal 2^-24, 0x3555 = 0.333251953125,
@@ -284,10 +333,16 @@ TEST_F(RuntimeTest, NpyMalformedFilesAreErrors) {
        "Fortran"},
       {"big endian", header("'>f4'", "False", "(4,)") + rawBytes(four),
        "big-endian"},
-      {"int dtype", header("'<i4'", "False", "(4,)") + rawBytes(four),
+      {"complex dtype", header("'<c8'", "False", "(2,)") + rawBytes(four),
        "unsupported dtype"},
-      {"u1 dtype", header("'|u1'", "False", "(16,)") + rawBytes(four),
+      {"string dtype", header("'<U4'", "False", "(1,)") + rawBytes(four),
        "unsupported dtype"},
+      {"big-endian int", header("'>i4'", "False", "(4,)") + rawBytes(four),
+       "big-endian"},
+      {"int beyond 2^24",
+       header("'<i4'", "False", "(1,)") +
+           rawBytes(std::vector<int32_t>{16777217}),
+       "beyond 2^24"},
       {"structured", header("[('a', '<f4')]", "False", "(4,)"), "structured"},
       {"negative dim", header("'<f4'", "False", "(-1,)"), "negative"},
       {"int shape", header("'<f4'", "False", "(4)"), "not a tuple"},

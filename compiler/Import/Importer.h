@@ -1,0 +1,149 @@
+//===- Importer.h - The ONNX importer's state (internal) --------*- C++ -*-===//
+#ifndef CASCADE_COMPILER_IMPORT_IMPORTER_H
+#define CASCADE_COMPILER_IMPORT_IMPORTER_H
+
+#include "compiler/Import/EinViews.h"
+#include "compiler/Import/OnnxImport.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <functional>
+#include <set>
+
+namespace cascade::onnx_import {
+
+/// A value known at import time (an initializer, a Constant, a folded
+/// Shape): shape-determining inputs (Reshape's shape, Slice's starts) must
+/// be one.
+struct Const {
+  std::vector<int64_t> shape;
+  std::vector<double> values;
+  int type = onnx::TensorProto::FLOAT;
+  std::string key; // the initializer's name, when it is one
+};
+
+/// What the importer knows of one ONNX value.
+struct Value {
+  std::optional<View> view;      // a tensor of the cascade
+  std::optional<Const> constant; // or a value known now
+  int type = onnx::TensorProto::FLOAT;
+  std::vector<int64_t> emptyShape; // a graph input with an extent 0
+  std::vector<int64_t> shape() const {
+    return view ? view->shape() : constant ? constant->shape : emptyShape;
+  }
+};
+
+/// The largest rank a tensor may have (the runtime's CASCADE_MAX_RANK).
+constexpr size_t kMaxRank = 16;
+/// Whether `shape` is non-negative and holds at most 2^40 elements.
+bool fitsElementLimit(const std::vector<int64_t> &shape);
+bool isFloatType(int type);
+std::string typeName(int type);
+
+/// Decodes a TensorProto (raw or typed data) into doubles; false with `why`
+/// for a type it cannot hold or a size that does not match the shape.
+bool decodeTensor(const onnx::TensorProto &t, Const &out, std::string &why);
+/// Reads a .npy file (C order; float, integer or bool) into `out`.
+bool readNpy(const std::string &path, Const &out, std::string &why);
+
+class Importer {
+public:
+  Importer(const onnx::ModelProto &model, const std::string &path,
+           std::map<std::string, double> &sizes,
+           const std::map<std::string, std::string> &inputFiles,
+           ImportedModel &out)
+      : model(model), path(path), sizes(sizes), inputFiles(inputFiles),
+        out(out) {}
+  bool run(std::string &error);
+
+  // --- for the operator translations (OnnxOps.cpp) ---
+  const onnx::NodeProto *node = nullptr;
+  int opset = 17;
+
+  /// Reports `what` about the current node; returns false.
+  bool fail(const std::string &what);
+  /// Input `i` of the current node ("" when absent or empty).
+  std::string input(unsigned i) const;
+  unsigned numInputs() const { return node->input_size(); }
+  /// The value named `name`; null (after fail) when unknown.
+  const Value *value(const std::string &name);
+  /// The view of input `i` (constants become literals or weights).
+  std::optional<View> viewOf(unsigned i);
+  /// Input `i` as a constant; null (after fail naming `role`) if it is not.
+  const Const *constantOf(unsigned i, const std::string &role);
+  int typeOf(unsigned i);
+  void define(unsigned output, View v, int type);
+  void defineConst(unsigned output, Const c);
+
+  bool hasAttr(const std::string &name) const;
+  int64_t attrInt(const std::string &name, int64_t dflt) const;
+  float attrFloat(const std::string &name, float dflt) const;
+  std::vector<int64_t> attrInts(const std::string &name) const;
+  std::string attrString(const std::string &name,
+                         const std::string &dflt) const;
+  const onnx::AttributeProto *attr(const std::string &name) const;
+
+  /// A fresh .ein tensor name for output `output` of the node, + `suffix`.
+  std::string tensorName(unsigned output, const std::string &suffix = "");
+  /// Appends `lhs = rhs` (one equation) to the cascade.
+  void emit(const std::string &equation);
+  /// Finalizes `eq`, then emits `NAME[...] = rhs(reads)REDUCTION` and
+  /// returns the view of NAME; nullopt after fail.
+  std::optional<View> emitEquation(Equation &eq, const std::string &name,
+                                   const std::function<std::string()> &rhs,
+                                   const std::string &reductionOp = "+");
+  /// An elementwise equation over the broadcast of `ins` (numpy rules).
+  std::optional<View> elementwise(
+      const std::string &name, const std::vector<View> &ins,
+      const std::function<std::string(const std::vector<std::string> &)> &rhs);
+  /// Reduces `in` over `axes` (non-negative) with `op` ("+" or "max"),
+  /// keeping them as extent-1 dims (in the view, not in the stored tensor)
+  /// when `keepDims`. `term` maps the read to the reduced term (`x * x`),
+  /// and a `divisor` other than 1 divides the result (a mean).
+  std::optional<View>
+  reduce(const std::string &name, const View &in,
+         const std::set<unsigned> &axes, bool keepDims, const std::string &op,
+         int64_t divisor = 1,
+         const std::function<std::string(const std::string &)> &term = {});
+  /// Normalizes an axis attribute against `rank`; false after fail.
+  bool axis(int64_t a, unsigned rank, unsigned &out);
+
+  RankTable ranks;
+
+private:
+  bool translate();
+  bool declareInputs();
+  bool declareOutputs();
+  std::string uniqueName(const std::string &onnxName);
+  std::string weight(const std::string &key, const Const &c);
+
+  const onnx::ModelProto &model;
+  std::string path;
+  std::map<std::string, double> &sizes;
+  std::set<std::string> usedSizes;
+  const std::map<std::string, std::string> &inputFiles;
+  ImportedModel &out;
+  /// Graph inputs: their declarations, and those read as tensors.
+  std::map<std::string, std::string> inputDeclarations;
+  std::set<std::string> graphInputs;
+  std::set<std::string> readTensors; // .ein tensors an equation reads
+  std::map<std::string, Value> values;
+  std::set<std::string> names;
+  std::map<std::string, std::string> weights; // key -> tensor name
+  struct StoredWeight {
+    std::string key;
+    std::vector<int64_t> shape;
+    std::vector<float> data;
+  };
+  std::vector<StoredWeight> stored;
+  std::vector<std::string> declarations, equations;
+  std::string error;
+  unsigned nodeIndex = 0;
+};
+
+/// Translates the current node of `im`; false after im.fail.
+bool translateNode(Importer &im);
+
+} // namespace cascade::onnx_import
+
+#endif

@@ -1,0 +1,876 @@
+//===- OnnxImport.cpp - ONNX graphs to .ein cascades ----------------------===//
+#include "compiler/Import/Importer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+namespace cascade {
+using namespace onnx_import;
+
+namespace onnx_import {
+
+bool fitsElementLimit(const std::vector<int64_t> &shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0 || (d > 0 && n > (int64_t(1) << 40) / d))
+      return false;
+    n *= d;
+  }
+  return true;
+}
+
+bool isFloatType(int type) {
+  return type == onnx::TensorProto::FLOAT ||
+         type == onnx::TensorProto::FLOAT16 ||
+         type == onnx::TensorProto::DOUBLE ||
+         type == onnx::TensorProto::BFLOAT16;
+}
+
+std::string typeName(int type) {
+  if (onnx::TensorProto::DataType_IsValid(type))
+    return onnx::TensorProto::DataType_Name(
+        static_cast<onnx::TensorProto::DataType>(type));
+  return "type " + std::to_string(type);
+}
+
+namespace {
+float halfToFloat(uint16_t h) {
+  uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1F, mant = h & 0x3FF;
+  uint32_t bits;
+  if (exp == 0x1F)
+    bits = sign | 0x7F800000u | (mant << 13);
+  else if (exp)
+    bits = sign | ((exp + 112) << 23) | (mant << 13);
+  else if (!mant)
+    bits = sign;
+  else {
+    int e = -1;
+    do {
+      ++e;
+      mant <<= 1;
+    } while (!(mant & 0x400));
+    bits = sign | ((112 - e) << 23) | ((mant & 0x3FF) << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+float bf16ToFloat(uint16_t h) {
+  uint32_t bits = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+template <typename T> T load(const char *p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+} // namespace
+
+bool decodeTensor(const onnx::TensorProto &t, Const &out, std::string &why) {
+  out.type = t.data_type();
+  out.shape.assign(t.dims().begin(), t.dims().end());
+  int64_t n = 1;
+  for (int64_t d : out.shape) {
+    if (d < 0 || (d && n > (int64_t(1) << 40) / d)) {
+      why = "has an invalid shape";
+      return false;
+    }
+    n *= d;
+  }
+  if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+    why = "keeps its data in an external file, which the importer does not "
+          "read yet";
+    return false;
+  }
+  int bytes = 0;
+  switch (t.data_type()) {
+  case onnx::TensorProto::DOUBLE:
+  case onnx::TensorProto::INT64:
+  case onnx::TensorProto::UINT64:
+    bytes = 8;
+    break;
+  case onnx::TensorProto::FLOAT:
+  case onnx::TensorProto::INT32:
+  case onnx::TensorProto::UINT32:
+    bytes = 4;
+    break;
+  case onnx::TensorProto::FLOAT16:
+  case onnx::TensorProto::BFLOAT16:
+  case onnx::TensorProto::INT16:
+  case onnx::TensorProto::UINT16:
+    bytes = 2;
+    break;
+  case onnx::TensorProto::INT8:
+  case onnx::TensorProto::UINT8:
+  case onnx::TensorProto::BOOL:
+    bytes = 1;
+    break;
+  default:
+    why = "has element type " + typeName(t.data_type()) +
+          ", which Cascade cannot hold";
+    return false;
+  }
+  if (t.has_raw_data()) {
+    const std::string &raw = t.raw_data();
+    if ((int64_t)raw.size() != n * bytes) {
+      why = "holds " + std::to_string(raw.size()) + " bytes of data, not the " +
+            std::to_string(n * bytes) + " its shape needs";
+      return false;
+    }
+    out.values.resize(n);
+    const char *p = raw.data();
+    for (int64_t i = 0; i < n; ++i, p += bytes) {
+      double v = 0;
+      switch (t.data_type()) {
+      case onnx::TensorProto::DOUBLE:
+        v = load<double>(p);
+        break;
+      case onnx::TensorProto::INT64:
+        v = (double)load<int64_t>(p);
+        break;
+      case onnx::TensorProto::UINT64:
+        v = (double)load<uint64_t>(p);
+        break;
+      case onnx::TensorProto::FLOAT:
+        v = load<float>(p);
+        break;
+      case onnx::TensorProto::INT32:
+        v = load<int32_t>(p);
+        break;
+      case onnx::TensorProto::UINT32:
+        v = load<uint32_t>(p);
+        break;
+      case onnx::TensorProto::FLOAT16:
+        v = halfToFloat(load<uint16_t>(p));
+        break;
+      case onnx::TensorProto::BFLOAT16:
+        v = bf16ToFloat(load<uint16_t>(p));
+        break;
+      case onnx::TensorProto::INT16:
+        v = load<int16_t>(p);
+        break;
+      case onnx::TensorProto::UINT16:
+        v = load<uint16_t>(p);
+        break;
+      case onnx::TensorProto::INT8:
+        v = load<int8_t>(p);
+        break;
+      default:
+        v = (unsigned char)*p;
+        break; // UINT8, BOOL
+      }
+      out.values[i] = v;
+    }
+    return true;
+  }
+  auto take = [&](const auto &field, auto convert) {
+    if ((int64_t)field.size() != n) {
+      why = "holds " + std::to_string(field.size()) + " values, not the " +
+            std::to_string(n) + " its shape needs";
+      return false;
+    }
+    out.values.resize(n);
+    for (int64_t i = 0; i < n; ++i)
+      out.values[i] = convert(field.Get(i));
+    return true;
+  };
+  auto same = [](auto v) { return (double)v; };
+  switch (t.data_type()) {
+  case onnx::TensorProto::FLOAT:
+    return take(t.float_data(), same);
+  case onnx::TensorProto::DOUBLE:
+    return take(t.double_data(), same);
+  case onnx::TensorProto::INT64:
+    return take(t.int64_data(), same);
+  case onnx::TensorProto::UINT64:
+  case onnx::TensorProto::UINT32:
+    return take(t.uint64_data(), same);
+  case onnx::TensorProto::FLOAT16:
+    return take(t.int32_data(),
+                [](int32_t v) { return (double)halfToFloat(uint16_t(v)); });
+  case onnx::TensorProto::BFLOAT16:
+    return take(t.int32_data(),
+                [](int32_t v) { return (double)bf16ToFloat(uint16_t(v)); });
+  default:
+    return take(t.int32_data(), same);
+  }
+}
+
+bool readNpy(const std::string &file, Const &out, std::string &why) {
+  std::ifstream in(file, std::ios::binary);
+  std::string data((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) {
+    why = "cannot read it";
+    return false;
+  }
+  if (data.size() < 10 || data.compare(0, 6, "\x93NUMPY") != 0) {
+    why = "is not a .npy file";
+    return false;
+  }
+  size_t len, start;
+  if (data[6] == 1) {
+    len = (unsigned char)data[8] | (unsigned char)data[9] << 8;
+    start = 10;
+  } else {
+    if (data.size() < 12) {
+      why = "is truncated";
+      return false;
+    }
+    len = (unsigned char)data[8] | (unsigned char)data[9] << 8 |
+          (unsigned char)data[10] << 16 | (size_t)(unsigned char)data[11] << 24;
+    start = 12;
+  }
+  if (start + len > data.size()) {
+    why = "is truncated";
+    return false;
+  }
+  std::string header = data.substr(start, len);
+  std::smatch descr, shape;
+  if (!std::regex_search(header, descr,
+                         std::regex("'descr':\\s*'([<|=])([fiub])([1248])'")) ||
+      !std::regex_search(header, shape,
+                         std::regex("'shape':\\s*\\(([^)]*)\\)")) ||
+      header.find("'fortran_order': False") == std::string::npos) {
+    why = "is not a little-endian, C-order float, integer or bool array";
+    return false;
+  }
+  char kind = descr[2].str()[0];
+  int bytes = descr[3].str()[0] - '0';
+  std::stringstream dims(shape[1].str());
+  std::string dim;
+  int64_t n = 1;
+  while (std::getline(dims, dim, ',')) {
+    size_t first = dim.find_first_not_of(" "), last = dim.find_last_not_of(" ");
+    if (first == std::string::npos)
+      continue;
+    dim = dim.substr(first, last - first + 1);
+    if (dim.empty() || dim.size() > 12 ||
+        dim.find_first_not_of("0123456789") != std::string::npos) {
+      why = "has a malformed shape";
+      return false;
+    }
+    out.shape.push_back(std::atoll(dim.c_str()));
+    n *= out.shape.back();
+    if (n > (int64_t(1) << 40)) {
+      why = "is too large";
+      return false;
+    }
+  }
+  const char *p = data.data() + start + len;
+  if ((int64_t)(data.size() - start - len) < n * bytes) {
+    why = "is truncated";
+    return false;
+  }
+  out.type = kind == 'f' ? onnx::TensorProto::DOUBLE : onnx::TensorProto::INT64;
+  for (int64_t i = 0; i < n; ++i, p += bytes) {
+    double v;
+    if (kind == 'f')
+      v = bytes == 8 ? load<double>(p) : bytes == 4 ? load<float>(p) : NAN;
+    else if (kind == 'i')
+      v = bytes == 8   ? (double)load<int64_t>(p)
+          : bytes == 4 ? load<int32_t>(p)
+          : bytes == 2 ? load<int16_t>(p)
+                       : load<int8_t>(p);
+    else
+      v = bytes == 8   ? (double)load<uint64_t>(p)
+          : bytes == 4 ? load<uint32_t>(p)
+          : bytes == 2 ? load<uint16_t>(p)
+                       : (unsigned char)*p;
+    out.values.push_back(v);
+  }
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// The importer's services to the operator translations
+//===----------------------------------------------------------------------===//
+
+bool Importer::fail(const std::string &what) {
+  if (!error.empty())
+    return false;
+  error = path + ": ";
+  if (node)
+    error += "node " + std::to_string(nodeIndex) + " '" + node->name() + "' (" +
+             node->op_type() + "): ";
+  error += "error: " + what;
+  return false;
+}
+
+std::string Importer::input(unsigned i) const {
+  return i < (unsigned)node->input_size() ? node->input(i) : "";
+}
+
+const Value *Importer::value(const std::string &name) {
+  auto it = values.find(name);
+  if (it == values.end()) {
+    fail("input '" + name +
+         "' is not produced by any earlier node, "
+         "initializer or graph input");
+    return nullptr;
+  }
+  return &it->second;
+}
+
+int Importer::typeOf(unsigned i) {
+  const Value *v = value(input(i));
+  return v ? v->type : onnx::TensorProto::FLOAT;
+}
+
+std::optional<View> Importer::viewOf(unsigned i) {
+  std::string name = input(i);
+  if (name.empty()) {
+    fail("input " + std::to_string(i) + " is missing");
+    return std::nullopt;
+  }
+  const Value *v = value(name);
+  if (!v)
+    return std::nullopt;
+  if (v->view)
+    return v->view;
+  if (!v->constant) {
+    fail("'" + name +
+         "' has an empty dimension; Cascade has no empty "
+         "tensors");
+    return std::nullopt;
+  }
+  const Const &c = *v->constant;
+  for (double x : c.values)
+    if (std::isnan(x)) {
+      fail("constant '" + name + "' holds NaN, which .ein cannot write");
+      return std::nullopt;
+    }
+  if (c.values.size() == 1)
+    return View::constant(c.values[0], c.shape);
+  if (c.values.empty()) {
+    fail("'" + name + "' is an empty tensor");
+    return std::nullopt;
+  }
+  return View::identity(weight(c.key.empty() ? name : c.key, c), c.shape);
+}
+
+const Const *Importer::constantOf(unsigned i, const std::string &role) {
+  const Value *v = value(input(i));
+  if (!v)
+    return nullptr;
+  auto file = inputFiles.find(input(i));
+  if (!v->constant && graphInputs.count(input(i)) && file != inputFiles.end()) {
+    // A graph input that decides a shape: fold the value given for it.
+    Const c;
+    std::string why;
+    if (!readNpy(file->second, c, why)) {
+      fail(file->second + " (the value of '" + input(i) + "') " + why);
+      return nullptr;
+    }
+    if (c.shape != v->shape()) {
+      fail(file->second + " (the value of '" + input(i) + "') has shape " +
+           std::to_string(c.shape.size()) + "-d of the wrong extents");
+      return nullptr;
+    }
+    c.type = v->type;
+    Value &slot = values[input(i)];
+    slot.constant = c;
+    if (!readTensors.count(slot.view->tensor))
+      slot.view.reset();
+    out.folded.push_back(input(i));
+    return &*slot.constant;
+  }
+  if (!v->constant) {
+    fail("its " + role + " ('" + input(i) +
+         "') must be known when the model is imported: an initializer, a "
+         "Constant, or a graph input given with --input to `cascade run`");
+    return nullptr;
+  }
+  return &*v->constant;
+}
+
+void Importer::define(unsigned output, View v, int type) {
+  if (output < (unsigned)node->output_size() && !node->output(output).empty())
+    values[node->output(output)] = Value{std::move(v), std::nullopt, type, {}};
+}
+
+void Importer::defineConst(unsigned output, Const c) {
+  if (output < (unsigned)node->output_size() && !node->output(output).empty()) {
+    int type = c.type;
+    values[node->output(output)] = Value{std::nullopt, std::move(c), type, {}};
+  }
+}
+
+const onnx::AttributeProto *Importer::attr(const std::string &name) const {
+  for (const auto &a : node->attribute())
+    if (a.name() == name)
+      return &a;
+  return nullptr;
+}
+bool Importer::hasAttr(const std::string &name) const {
+  return attr(name) != nullptr;
+}
+int64_t Importer::attrInt(const std::string &name, int64_t dflt) const {
+  const auto *a = attr(name);
+  return a ? a->i() : dflt;
+}
+float Importer::attrFloat(const std::string &name, float dflt) const {
+  const auto *a = attr(name);
+  return a ? a->f() : dflt;
+}
+std::vector<int64_t> Importer::attrInts(const std::string &name) const {
+  const auto *a = attr(name);
+  if (!a)
+    return {};
+  return {a->ints().begin(), a->ints().end()};
+}
+std::string Importer::attrString(const std::string &name,
+                                 const std::string &dflt) const {
+  const auto *a = attr(name);
+  return a ? a->s() : dflt;
+}
+
+bool Importer::axis(int64_t a, unsigned rank, unsigned &result) {
+  if (a < -(int64_t)rank || a >= (int64_t)rank)
+    return fail("axis " + std::to_string(a) + " is out of range for rank " +
+                std::to_string(rank));
+  result = a < 0 ? a + rank : a;
+  return true;
+}
+
+std::string Importer::uniqueName(const std::string &onnxName) {
+  std::string s;
+  for (char c : onnxName)
+    s += std::isalnum((unsigned char)c) || c == '_' ? c : '_';
+  if (s.empty() || !std::isalpha((unsigned char)s[0]))
+    s = "T" + s;
+  s[0] = std::toupper((unsigned char)s[0]);
+  // Rank names are N<digits>[_<digits>]: keep tensor names apart from them.
+  bool rankLike = s.size() > 1 && s[0] == 'N' &&
+                  s.find_first_not_of("0123456789_", 1) == std::string::npos;
+  if (rankLike)
+    s += "_t";
+  std::string name = s;
+  for (int k = 2; names.count(name); ++k)
+    name = s + "_" + std::to_string(k);
+  names.insert(name);
+  return name;
+}
+
+std::string Importer::tensorName(unsigned output, const std::string &suffix) {
+  std::string base = output < (unsigned)node->output_size()
+                         ? node->output(output)
+                         : node->name();
+  return uniqueName(base + suffix);
+}
+
+std::string Importer::weight(const std::string &key, const Const &c) {
+  auto it = weights.find(key);
+  if (it != weights.end())
+    return it->second;
+  std::string name = uniqueName(key);
+  weights[key] = name;
+  std::string dims;
+  for (int64_t d : c.shape)
+    dims += (dims.empty() ? "" : ", ") + ranks.rank(d, 0);
+  std::string keyText;
+  for (char ch : key)
+    keyText += ch == '"' || ch == '\\' ? '_' : ch;
+  declarations.push_back("weight " + name + "[" + dims + "] : f32 = \"" +
+                         keyText + "\"");
+  stored.push_back({keyText, c.shape, {c.values.begin(), c.values.end()}});
+  return name;
+}
+
+void Importer::emit(const std::string &equation) {
+  equations.push_back(equation);
+}
+
+std::optional<View>
+Importer::emitEquation(Equation &eq, const std::string &name,
+                       const std::function<std::string()> &rhs,
+                       const std::string &reductionOp) {
+  std::string why;
+  if (!eq.finalize(why)) {
+    fail(why);
+    return std::nullopt;
+  }
+  for (const std::string &t : eq.tensors())
+    readTensors.insert(t);
+  // A sum is .ein's default reduction: no `::` needed.
+  emit(eq.lhs(name) + " = " + rhs() +
+       (reductionOp == "+" ? "" : eq.reduction(reductionOp)));
+  return eq.result(name);
+}
+
+std::optional<View> Importer::elementwise(
+    const std::string &name, const std::vector<View> &ins,
+    const std::function<std::string(const std::vector<std::string> &)> &rhs) {
+  unsigned rank = 0;
+  for (const View &v : ins)
+    rank = std::max(rank, v.rank());
+  std::vector<int64_t> shape(rank, 1);
+  for (const View &v : ins)
+    for (unsigned d = 0; d < v.rank(); ++d) {
+      int64_t &s = shape[rank - v.rank() + d];
+      int64_t e = v.extent(d);
+      if (s != 1 && e != 1 && s != e) {
+        fail("the operands' shapes do not broadcast (" + std::to_string(s) +
+             " against " + std::to_string(e) + ")");
+        return std::nullopt;
+      }
+      s = std::max(s, e);
+    }
+  Equation eq(ranks);
+  for (int64_t e : shape)
+    eq.addSlot(e);
+  std::vector<unsigned> ids;
+  for (const View &v : ins) {
+    std::vector<int> slotOf;
+    for (unsigned d = 0; d < v.rank(); ++d) {
+      unsigned s = rank - v.rank() + d;
+      slotOf.push_back(v.extent(d) == 1 && shape[s] != 1 ? -1 : (int)s);
+    }
+    ids.push_back(eq.addOperand(v, slotOf));
+  }
+  return emitEquation(eq, name, [&] {
+    std::vector<std::string> reads;
+    for (unsigned id : ids)
+      reads.push_back(eq.read(id));
+    return rhs(reads);
+  });
+}
+
+std::optional<View>
+Importer::reduce(const std::string &name, const View &in,
+                 const std::set<unsigned> &axes, bool keepDims,
+                 const std::string &op, int64_t divisor,
+                 const std::function<std::string(const std::string &)> &term) {
+  Equation eq(ranks);
+  std::vector<int> slotOf(in.rank(), -1);
+  std::vector<int64_t> keptShape;
+  for (unsigned d = 0; d < in.rank(); ++d) {
+    if (!axes.count(d))
+      slotOf[d] = eq.addSlot(in.extent(d));
+    keptShape.push_back(axes.count(d) ? 1 : in.extent(d));
+  }
+  for (unsigned d : axes)
+    slotOf[d] = eq.addSlot(in.extent(d), /*reduced=*/true);
+  unsigned id = eq.addOperand(in, slotOf);
+  auto r = emitEquation(
+      eq, name,
+      [&] {
+        std::string x = eq.read(id);
+        if (term)
+          x = term(x);
+        return divisor == 1 ? x : x + " / " + std::to_string(divisor);
+      },
+      op);
+  if (!r || !keepDims)
+    return r;
+  std::string why;
+  return reshape(*r, keptShape, why);
+}
+
+//===----------------------------------------------------------------------===//
+// The graph
+//===----------------------------------------------------------------------===//
+
+bool Importer::declareInputs() {
+  const onnx::GraphProto &g = model.graph();
+  for (const auto &init : g.initializer()) {
+    Const c;
+    std::string why;
+    if (!decodeTensor(init, c, why))
+      return fail("initializer '" + init.name() + "' " + why);
+    c.key = init.name();
+    int type = c.type;
+    values[init.name()] = Value{std::nullopt, std::move(c), type, {}};
+  }
+  for (const auto &in : g.input()) {
+    if (values.count(in.name()))
+      continue; // an initializer listed as an input (IR version < 4)
+    if (!in.type().has_tensor_type())
+      return fail("graph input '" + in.name() + "' is not a tensor");
+    const auto &tt = in.type().tensor_type();
+    if (tt.elem_type() == onnx::TensorProto::STRING ||
+        tt.elem_type() == onnx::TensorProto::UNDEFINED ||
+        tt.elem_type() > onnx::TensorProto::BFLOAT16)
+      return fail("graph input '" + in.name() + "' has element type " +
+                  typeName(tt.elem_type()) + ", which Cascade cannot hold");
+    if (!tt.has_shape())
+      return fail("graph input '" + in.name() + "' has no shape");
+    std::vector<int64_t> shape;
+    graphInputs.insert(in.name());
+    bool empty = false;
+    for (int i = 0; i < tt.shape().dim_size(); ++i) {
+      const auto &dim = tt.shape().dim(i);
+      if (dim.has_dim_value() && dim.dim_value() > 0) {
+        shape.push_back(dim.dim_value());
+        continue;
+      }
+      if (dim.has_dim_value() && dim.dim_value() == 0) {
+        // Usable only as a value folded at import (ReduceSum's empty axes).
+        empty = true;
+        shape.push_back(0);
+        continue;
+      }
+      if (dim.has_dim_value())
+        return fail("graph input '" + in.name() + "' has extent " +
+                    std::to_string(dim.dim_value()) + " in dimension " +
+                    std::to_string(i) + "; extents must be positive");
+      std::string param = dim.dim_param();
+      auto it = sizes.find(param);
+      if (param.empty() || it == sizes.end())
+        return fail("graph input '" + in.name() + "' has a dynamic dimension " +
+                    std::to_string(i) +
+                    (param.empty()
+                         ? std::string(" with no name")
+                         : " ('" + param + "'): give its size with --set " +
+                               param + "=N") +
+                    "; dynamic extents are not supported yet");
+      usedSizes.insert(param);
+      if (it->second < 1 || it->second != std::floor(it->second))
+        return fail("--set " + param + " must be a positive integer");
+      shape.push_back((int64_t)it->second);
+    }
+    if (shape.size() > kMaxRank)
+      return fail("graph input '" + in.name() + "' has rank " +
+                  std::to_string(shape.size()) + "; Cascade takes up to " +
+                  std::to_string(kMaxRank));
+    if (!empty && !fitsElementLimit(shape))
+      return fail("graph input '" + in.name() +
+                  "' has more than 2^40 "
+                  "elements");
+    if (empty) {
+      Value v;
+      v.type = tt.elem_type();
+      v.emptyShape = shape;
+      values[in.name()] = v;
+      continue;
+    }
+    std::string name = uniqueName(in.name());
+    std::string dims;
+    for (int64_t d : shape)
+      dims += (dims.empty() ? "" : ", ") + ranks.rank(d, 0);
+    inputDeclarations[in.name()] = "input " + name + "[" + dims + "] : f32";
+    values[in.name()] =
+        Value{View::identity(name, shape), std::nullopt, tt.elem_type(), {}};
+    out.inputs.push_back({name, in.name(), shape, typeName(tt.elem_type())});
+  }
+  return true;
+}
+
+bool Importer::declareOutputs() {
+  std::vector<std::string> names;
+  for (const auto &o : model.graph().output()) {
+    auto it = values.find(o.name());
+    if (it == values.end())
+      return fail("graph output '" + o.name() +
+                  "' is not produced by any "
+                  "node");
+    Value &v = it->second;
+    std::vector<int64_t> shape = v.shape();
+    // An output is a tensor an equation writes, in row-major order: copy a
+    // view, a constant or a graph input into one.
+    bool isEquation = v.view && v.view->isPlainStorage() &&
+                      !std::any_of(out.inputs.begin(), out.inputs.end(),
+                                   [&](const ImportedTensor &t) {
+                                     return t.einName == v.view->tensor;
+                                   });
+    std::string name;
+    if (isEquation) {
+      name = v.view->tensor;
+    } else {
+      node = nullptr;
+      std::optional<View> src;
+      if (v.view) {
+        src = v.view;
+      } else if (v.constant->values.empty()) {
+        return fail("graph output '" + o.name() +
+                    "' is empty; Cascade has no empty tensors");
+      } else if (v.constant->values.size() == 1) {
+        src = View::constant(v.constant->values[0], shape);
+      } else {
+        src = View::identity(weight(o.name(), *v.constant), shape);
+      }
+      name = uniqueName(o.name());
+      Equation eq(ranks);
+      std::vector<int> slotOf;
+      for (int64_t e : shape)
+        slotOf.push_back(eq.addSlot(e));
+      unsigned id = eq.addOperand(*src, slotOf);
+      auto r = emitEquation(eq, name, [&] { return eq.read(id); });
+      if (!r)
+        return false;
+      v.view = r;
+    }
+    names.push_back(name);
+    out.outputs.push_back({name, o.name(), shape, typeName(v.type)});
+  }
+  if (names.empty())
+    return fail("the graph has no outputs");
+  std::string line = "output ";
+  for (size_t i = 0; i < names.size(); ++i)
+    line += (i ? ", " : "") + names[i];
+  declarations.push_back(line);
+  return true;
+}
+
+bool Importer::run(std::string &err) {
+  for (const auto &o : model.opset_import())
+    if (o.domain().empty() || o.domain() == "ai.onnx")
+      opset = o.version();
+  bool ok = declareInputs();
+  const onnx::GraphProto &g = model.graph();
+  for (int i = 0; ok && i < g.node_size(); ++i) {
+    node = &g.node(i);
+    nodeIndex = i;
+    if (!node->domain().empty() && node->domain() != "ai.onnx") {
+      ok = fail("operators of domain '" + node->domain() +
+                "' are not supported");
+      break;
+    }
+    equations.push_back("# " + node->op_type() + " '" + node->name() + "'");
+    size_t before = equations.size();
+    ok = translateNode(*this);
+    if (ok && equations.size() == before)
+      equations.pop_back(); // a view or a constant: no equation
+  }
+  node = nullptr;
+  ok = ok && declareOutputs();
+  for (const std::string &s : usedSizes)
+    sizes.erase(s);
+  if (!ok) {
+    err = error;
+    return false;
+  }
+  // The .ein text.
+  std::ostringstream os;
+  os << "# Imported from " << path << " by `cascade import`";
+  if (!model.producer_name().empty())
+    os << " (written by " << model.producer_name()
+       << (model.producer_version().empty() ? "" : " ")
+       << model.producer_version() << ")";
+  os << ", opset " << opset << ".\n";
+  os << "# Each group of equations is one ONNX node; layout operators\n"
+        "# (Transpose, Reshape, Slice, ...) are read through as affine "
+        "indices.\n\n";
+  os << "model " << out.name << "\n";
+  os << ranks.declarations();
+  if (!stored.empty())
+    os << "weights \"" << out.weightsFile << "\"\n";
+  // Inputs folded at import (and read only as values) are not inputs.
+  std::vector<ImportedTensor> kept;
+  std::vector<std::string> folded;
+  for (const ImportedTensor &t : out.inputs) {
+    bool read = readTensors.count(t.einName);
+    bool isFolded =
+        std::count(out.folded.begin(), out.folded.end(), t.onnxName);
+    if (read)
+      kept.push_back(t);
+    else if (isFolded)
+      folded.push_back(t.onnxName);
+    else
+      out.unused.push_back(t.onnxName);
+  }
+  // Inputs with an empty dimension are folded or unusable.
+  for (const std::string &name : out.folded)
+    if (std::none_of(
+            out.inputs.begin(), out.inputs.end(),
+            [&](const ImportedTensor &t) { return t.onnxName == name; }))
+      folded.push_back(name);
+  out.inputs = kept;
+  out.folded = folded;
+  for (const ImportedTensor &t : out.inputs)
+    os << inputDeclarations[t.onnxName] << "\n";
+  for (const std::string &d : declarations)
+    if (d.rfind("output ", 0) != 0)
+      os << d << "\n";
+  for (const std::string &e : equations)
+    os << (e[0] == '#' ? "\n" : "") << e << "\n";
+  os << "\n" << declarations.back() << "\n";
+  out.ein = os.str();
+
+  // The safetensors file: header length, JSON header, data.
+  std::string header = "{";
+  uint64_t offset = 0;
+  for (const StoredWeight &w : stored) {
+    header += (header.size() > 1 ? "," : "") + std::string("\"") + w.key +
+              "\":{\"dtype\":\"F32\",\"shape\":[";
+    for (size_t i = 0; i < w.shape.size(); ++i)
+      header += (i ? "," : "") + std::to_string(w.shape[i]);
+    uint64_t end = offset + 4 * w.data.size();
+    header += "],\"data_offsets\":[" + std::to_string(offset) + "," +
+              std::to_string(end) + "]}";
+    offset = end;
+  }
+  header += "}";
+  while (header.size() % 8)
+    header += ' ';
+  if (!stored.empty()) {
+    std::string &st = out.safetensors;
+    uint64_t n = header.size();
+    for (int i = 0; i < 8; ++i)
+      st += char((n >> (8 * i)) & 0xFF);
+    st += header;
+    for (const StoredWeight &w : stored)
+      st.append(reinterpret_cast<const char *>(w.data.data()),
+                4 * w.data.size());
+  }
+  return true;
+}
+
+} // namespace onnx_import
+
+std::string onnxFileStem(const std::string &onnxName) {
+  std::string s;
+  for (char c : onnxName)
+    s += std::isalnum((unsigned char)c) || c == '_' ? c : '_';
+  return s;
+}
+
+bool importOnnx(const std::string &path, std::map<std::string, double> &sizes,
+                const std::map<std::string, std::string> &inputFiles,
+                ImportedModel &out, std::string &error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = path + ": error: cannot read the model: " + std::strerror(errno);
+    return false;
+  }
+  std::string data((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  return importOnnxBytes(data, path, sizes, inputFiles, out, error);
+}
+
+bool importOnnxBytes(const std::string &data, const std::string &path,
+                     std::map<std::string, double> &sizes,
+                     const std::map<std::string, std::string> &inputFiles,
+                     ImportedModel &out, std::string &error) {
+  onnx::ModelProto model;
+  if (data.size() > (size_t)INT32_MAX ||
+      !model.ParseFromArray(data.data(), (int)data.size())) {
+    error = path + ": error: not a valid ONNX model (the protobuf message "
+                   "does not parse)";
+    return false;
+  }
+  if (!model.has_graph()) {
+    error = path + ": error: the model has no graph";
+    return false;
+  }
+  std::string stem = path;
+  if (size_t slash = stem.find_last_of('/'); slash != std::string::npos)
+    stem = stem.substr(slash + 1);
+  if (size_t dot = stem.rfind('.'); dot != std::string::npos && dot > 0)
+    stem = stem.substr(0, dot);
+  out.name = onnxFileStem(stem);
+  if (out.name.empty() || !std::isalpha((unsigned char)out.name[0]))
+    out.name = "m" + out.name;
+  out.weightsFile = onnxFileStem(stem) + ".safetensors";
+  Importer importer(model, path, sizes, inputFiles, out);
+  return importer.run(error);
+}
+
+} // namespace cascade

@@ -1,0 +1,125 @@
+#!/usr/bin/python3
+"""Writes the small ONNX models the import tests use into DIR, with ONNX's
+own helper API (python3-onnx), and for each graph the inputs and the
+outputs computed here in float64 by NumPy (an independent reference):
+NAME.onnx, NAME.in.INPUT.npy, NAME.out.OUTPUT.npy.
+
+Usage: make_models.py DIR
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+rng = np.random.default_rng(7)
+
+
+def save(d, name, graph, inputs, outputs, opset=17):
+    model = helper.make_model(graph, producer_name="cascade-tests",
+                              opset_imports=[helper.make_opsetid("", opset)])
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(d, name + ".onnx"))
+    for k, v in inputs.items():
+        np.save(os.path.join(d, f"{name}.in.{k.replace('/', '_').replace(':', '_')}.npy"), v)
+    for k, v in outputs.items():
+        np.save(os.path.join(d, f"{name}.out.{k}.npy"), v)
+
+
+def init(name, a):
+    return numpy_helper.from_array(np.asarray(a), name)
+
+
+def attention(d):
+    """Exported self-attention: MatMul -> Div -> Add(mask) -> Softmax ->
+    MatMul, heads split by Reshape/Transpose, with names like an exporter's
+    (slashes and colons)."""
+    B, S, H, E = 1, 16, 2, 8
+    D = H * E
+    x = rng.standard_normal((B, S, D)).astype(np.float32)
+    mask = np.where(rng.random((B, 1, 1, S)) < 0.2, -10000.0, 0.0).astype(np.float32)
+    wq, wk, wv = (rng.standard_normal((D, D)).astype(np.float32) * 0.3 for _ in range(3))
+    nodes = [
+        helper.make_node("MatMul", ["input:x", "wq"], ["q"], name="attn/q"),
+        helper.make_node("MatMul", ["input:x", "wk"], ["k"], name="attn/k"),
+        helper.make_node("MatMul", ["input:x", "wv"], ["v"], name="attn/v"),
+        helper.make_node("Reshape", ["q", "heads"], ["q4"], name="attn/q_heads"),
+        helper.make_node("Reshape", ["k", "heads"], ["k4"], name="attn/k_heads"),
+        helper.make_node("Reshape", ["v", "heads"], ["v4"], name="attn/v_heads"),
+        helper.make_node("Transpose", ["q4"], ["qt"], perm=[0, 2, 1, 3], name="attn/qt"),
+        helper.make_node("Transpose", ["k4"], ["kt"], perm=[0, 2, 3, 1], name="attn/kt"),
+        helper.make_node("Transpose", ["v4"], ["vt"], perm=[0, 2, 1, 3], name="attn/vt"),
+        helper.make_node("MatMul", ["qt", "kt"], ["scores"], name="attn/scores"),
+        helper.make_node("Div", ["scores", "scale"], ["scaled"], name="attn/scale"),
+        helper.make_node("Add", ["scaled", "attention_mask"], ["masked"], name="attn/mask"),
+        helper.make_node("Softmax", ["masked"], ["probs"], axis=-1, name="attn/softmax"),
+        helper.make_node("MatMul", ["probs", "vt"], ["ctx"], name="attn/context"),
+        helper.make_node("Transpose", ["ctx"], ["ctx_t"], perm=[0, 2, 1, 3], name="attn/merge_t"),
+        helper.make_node("Reshape", ["ctx_t", "merged"], ["output/context:0"], name="attn/merge"),
+    ]
+    graph = helper.make_graph(
+        nodes, "attention",
+        [helper.make_tensor_value_info("input:x", TensorProto.FLOAT, [B, S, D]),
+         helper.make_tensor_value_info("attention_mask", TensorProto.FLOAT, [B, 1, 1, S])],
+        [helper.make_tensor_value_info("output/context:0", TensorProto.FLOAT, [B, S, D])],
+        [init("wq", wq), init("wk", wk), init("wv", wv),
+         init("heads", np.array([B, S, H, E], np.int64)),
+         init("merged", np.array([B, S, D], np.int64)),
+         init("scale", np.array(np.sqrt(E), np.float32))])
+    x64 = x.astype(np.float64)
+    q, k, v = (np.matmul(x64, w.astype(np.float64)).reshape(B, S, H, E).transpose(0, 2, 1, 3)
+               for w in (wq, wk, wv))
+    s = q @ k.transpose(0, 1, 3, 2) / np.sqrt(E) + mask
+    p = np.exp(s - s.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    out = (p @ v).transpose(0, 2, 1, 3).reshape(B, S, D)
+    save(d, "attention", graph, {"input:x": x, "attention_mask": mask},
+         {"output_context_0": out.astype(np.float32)})
+
+
+def dynamic(d):
+    """A graph input with a named dynamic dimension ('sequence')."""
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"], name="relu")], "dynamic",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["sequence", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["sequence", 4])])
+    x = rng.standard_normal((3, 4)).astype(np.float32)
+    save(d, "dynamic", graph, {"x": x}, {"y": np.maximum(x, 0)})
+
+
+def unsupported(d):
+    """An operator Cascade does not import (LSTM-free: Hardmax)."""
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["r"], name="first"),
+         helper.make_node("Hardmax", ["r"], ["y"], name="layer1/hardmax")],
+        "unsupported",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])])
+    save(d, "unsupported", graph, {}, {})
+
+
+def runtime_shape(d):
+    """A Reshape whose shape is computed at run time from a float input."""
+    graph = helper.make_graph(
+        [helper.make_node("Reshape", ["x", "shape"], ["y"], name="reshape")],
+        "runtime_shape",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3]),
+         helper.make_tensor_value_info("shape", TensorProto.INT64, [2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 2])])
+    save(d, "runtime_shape", graph, {}, {})
+
+
+def main():
+    d = sys.argv[1]
+    os.makedirs(d, exist_ok=True)
+    attention(d)
+    dynamic(d)
+    unsupported(d)
+    runtime_shape(d)
+    with open(os.path.join(d, "malformed.onnx"), "wb") as f:
+        f.write(b"\x08\x07\x12\x05hello\x3a\xff\xff\xff")
+
+
+if __name__ == "__main__":
+    main()
