@@ -41,6 +41,9 @@ try:
     if _sp.run(["/usr/bin/python3", "-c", "import onnx, numpy"],
                capture_output=True).returncode == 0:
         config.available_features.add("onnx")
+        if _sp.run(["/usr/bin/python3", "-c", "import pytest"],
+                   capture_output=True).returncode == 0:
+            config.available_features.add("pytest")
         if os.path.isdir("/usr/share/libonnx-testdata/data/node"):
             config.available_features.add("onnx-testdata")
 except OSError:

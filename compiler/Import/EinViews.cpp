@@ -463,6 +463,23 @@ std::string Equation::slotIndex(unsigned slot) const {
   return e.empty() ? "0" : e;
 }
 
+std::vector<std::vector<int64_t>>
+Equation::operandRefinement(unsigned id) const {
+  const Operand &o = operands[id];
+  std::vector<std::vector<int64_t>> out;
+  for (unsigned d = 0; d < o.view.rank(); ++d) {
+    std::vector<int64_t> parts;
+    if (o.slotOf[d] >= 0)
+      for (int64_t e : slots[o.slotOf[d]].atomExtents)
+        if (e > 1)
+          parts.push_back(e);
+    if (parts.empty())
+      parts.push_back(o.view.extent(d));
+    out.push_back(parts);
+  }
+  return out;
+}
+
 std::vector<std::string> Equation::tensors() const {
   std::vector<std::string> out;
   for (const Operand &o : operands)

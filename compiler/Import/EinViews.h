@@ -107,6 +107,15 @@ public:
   bool hasReduction() const;
   /// The stored tensors the equation reads.
   std::vector<std::string> tensors() const;
+  unsigned numOperands() const { return operands.size(); }
+  const View &operandView(unsigned id) const { return operands[id].view; }
+  /// Replaces operand `id`'s view by one of the same logical shape whose
+  /// dims are split at the slots' atoms (after finalize).
+  void replaceOperand(unsigned id, const View &v) { operands[id].view = v; }
+  /// After finalize: for each logical dim of operand `id`, the extents of
+  /// the atoms its slot is iterated in (outermost first; the dim's extent
+  /// alone for a broadcast dim).
+  std::vector<std::vector<int64_t>> operandRefinement(unsigned id) const;
 
 private:
   struct Slot {

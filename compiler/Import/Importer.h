@@ -8,6 +8,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <functional>
+#include <memory>
 #include <set>
 
 namespace cascade::onnx_import {
@@ -22,14 +23,43 @@ struct Const {
   std::string key; // the initializer's name, when it is one
 };
 
+using Reads = std::vector<std::string>;
+using Rhs = std::function<std::string(const Reads &)>;
+
+/// An elementwise result not written yet: its consumer, if it is the only
+/// one and elementwise too, computes it inline (a GELU chain becomes one
+/// equation, not five). Operands are tensor views; operand k's dim d is
+/// the result's dim slotOf[k][d] (-1: broadcast, read at 0).
+struct Pending {
+  std::string name; // the tensor it is written to, if it must be
+  std::vector<int64_t> shape;
+  std::vector<View> operands;
+  std::vector<std::vector<int>> slotOf;
+  Rhs rhs;            // the reads of the operands, in order, to the expression
+  std::string origin; // the nodes it computes: "Div 'a/scale', Add 'a/mask'"
+};
+
+/// An operand of an elementwise node: a view, or a pending expression.
+struct Operand {
+  std::optional<View> view;
+  std::shared_ptr<Pending> pending;
+  std::vector<int64_t> shape() const {
+    return view ? view->shape() : pending->shape;
+  }
+};
+
 /// What the importer knows of one ONNX value.
 struct Value {
   std::optional<View> view;      // a tensor of the cascade
   std::optional<Const> constant; // or a value known now
   int type = onnx::TensorProto::FLOAT;
-  std::vector<int64_t> emptyShape; // a graph input with an extent 0
+  std::vector<int64_t> emptyShape;  // a graph input with an extent 0
+  std::shared_ptr<Pending> pending; // or an expression not written yet
   std::vector<int64_t> shape() const {
-    return view ? view->shape() : constant ? constant->shape : emptyShape;
+    return view       ? view->shape()
+           : constant ? constant->shape
+           : pending  ? pending->shape
+                      : emptyShape;
   }
 };
 
@@ -67,8 +97,21 @@ public:
   unsigned numInputs() const { return node->input_size(); }
   /// The value named `name`; null (after fail) when unknown.
   const Value *value(const std::string &name);
-  /// The view of input `i` (constants become literals or weights).
+  /// The view of input `i` (constants become literals or weights; a
+  /// pending expression is written as an equation first).
   std::optional<View> viewOf(unsigned i);
+  /// Input `i` as an elementwise operand (a pending expression stays one).
+  std::optional<Operand> operandOf(unsigned i);
+  /// The value of input `i` with any pending expression written out.
+  const Value *concrete(unsigned i);
+  /// Output 0 of the node as `rhs` over `ins` elementwise (numpy
+  /// broadcasting): pending when only one node reads it, else written.
+  bool elementwiseNode(const std::vector<Operand> &ins, const Rhs &rhs,
+                       int type);
+  /// Defines output `i` as `p`: pending when only one node reads it, else
+  /// written (in `p`'s layout: a Transpose or split Reshape of a pending
+  /// expression is folded into it, so the tensor is stored as it is read).
+  bool definePending(unsigned i, std::shared_ptr<Pending> p, int type);
   /// Input `i` as a constant; null (after fail naming `role`) if it is not.
   const Const *constantOf(unsigned i, const std::string &role);
   int typeOf(unsigned i);
@@ -112,10 +155,18 @@ public:
 
 private:
   bool translate();
+  /// Writes `p` as an equation; its view.
+  std::optional<View> materialize(Pending &p);
+  std::map<std::string, int> uses; // readers of each value (graph outputs too)
+  size_t nodeComment = SIZE_MAX;   // where the current node's comment is
   bool declareInputs();
   bool declareOutputs();
   std::string uniqueName(const std::string &onnxName);
-  std::string weight(const std::string &key, const Const &c);
+  View weight(const std::string &key, const Const &c);
+  /// Declares each weight `eq` reads first split as `eq` iterates it
+  /// (`WO[N12, N64, N768]` for a [768, 768] initializer read per head), so
+  /// that the read has plain indices (a contraction kernel's operand).
+  void refineWeights(Equation &eq);
 
   const onnx::ModelProto &model;
   std::string path;
@@ -129,7 +180,15 @@ private:
   std::set<std::string> readTensors; // .ein tensors an equation reads
   std::map<std::string, Value> values;
   std::set<std::string> names;
-  std::map<std::string, std::string> weights; // key -> tensor name
+  struct WeightDecl {
+    std::string name;    // the .ein tensor
+    size_t declaration;  // its line in `declarations`
+    std::string keyText; // the safetensors key
+    View view;           // how the graph's tensor reads it
+    bool read = false;   // an equation reads it (its layout is fixed)
+  };
+  std::map<std::string, WeightDecl> weights;     // by key
+  std::map<std::string, std::string> weightKeys; // .ein name -> key
   struct StoredWeight {
     std::string key;
     std::vector<int64_t> shape;

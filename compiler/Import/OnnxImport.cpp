@@ -308,6 +308,141 @@ std::string Importer::input(unsigned i) const {
   return i < (unsigned)node->input_size() ? node->input(i) : "";
 }
 
+std::optional<View> Importer::materialize(Pending &p) {
+  Equation eq(ranks);
+  for (int64_t e : p.shape)
+    eq.addSlot(e);
+  std::vector<unsigned> ids;
+  for (size_t k = 0; k < p.operands.size(); ++k)
+    ids.push_back(eq.addOperand(p.operands[k], p.slotOf[k]));
+  return emitEquation(eq, p.name, [&] {
+    Reads reads;
+    for (unsigned id : ids)
+      reads.push_back(eq.read(id));
+    return p.rhs(reads);
+  });
+}
+
+const Value *Importer::concrete(unsigned i) {
+  std::string name = input(i);
+  const Value *v = value(name);
+  if (!v || !v->pending)
+    return v;
+  Value &slot = values[name];
+  // Written where a later node needs it, as a group of its own before that
+  // node's: say which nodes it computes.
+  size_t before = equations.size();
+  emit("# " + slot.pending->origin);
+  auto view = materialize(*slot.pending);
+  if (!view)
+    return nullptr;
+  if (nodeComment < before) {
+    std::rotate(equations.begin() + nodeComment, equations.begin() + before,
+                equations.end());
+    nodeComment += equations.size() - before;
+  }
+  slot.view = view;
+  slot.pending.reset();
+  return &slot;
+}
+
+std::optional<Operand> Importer::operandOf(unsigned i) {
+  const Value *v = value(input(i));
+  if (!v)
+    return std::nullopt;
+  if (v->pending)
+    return Operand{std::nullopt, v->pending};
+  auto view = viewOf(i);
+  if (!view)
+    return std::nullopt;
+  return Operand{view, nullptr};
+}
+
+bool Importer::elementwiseNode(const std::vector<Operand> &ins, const Rhs &rhs,
+                               int type) {
+  unsigned rank = 0;
+  for (const Operand &o : ins)
+    rank = std::max<unsigned>(rank, o.shape().size());
+  std::vector<int64_t> shape(rank, 1);
+  for (const Operand &o : ins) {
+    std::vector<int64_t> s = o.shape();
+    for (unsigned d = 0; d < s.size(); ++d) {
+      int64_t &r = shape[rank - s.size() + d];
+      if (r != 1 && s[d] != 1 && r != s[d])
+        return fail("the operands' shapes do not broadcast (" +
+                    std::to_string(r) + " against " + std::to_string(s[d]) +
+                    ")");
+      r = std::max(r, s[d]);
+    }
+  }
+  // Flatten: the operands of pending inputs become this one's, their dims
+  // mapped through the pending result's dims to ours.
+  auto p = std::make_shared<Pending>();
+  p->shape = shape;
+  std::vector<std::pair<size_t, size_t>> ranges; // operands of input k
+  std::vector<Rhs> inner;
+  for (const Operand &o : ins)
+    if (o.pending)
+      p->origin += o.pending->origin + ", ";
+  p->origin += node->op_type() + " '" + node->name() + "'";
+  for (const Operand &o : ins) {
+    std::vector<int64_t> s = o.shape();
+    auto toOurs = [&](int d) {
+      if (d < 0)
+        return -1;
+      unsigned ours = rank - s.size() + d;
+      return s[d] == 1 && shape[ours] != 1 ? -1 : (int)ours;
+    };
+    size_t begin = p->operands.size();
+    if (o.view) {
+      std::vector<int> slotOf;
+      for (unsigned d = 0; d < s.size(); ++d)
+        slotOf.push_back(toOurs(d));
+      p->operands.push_back(*o.view);
+      p->slotOf.push_back(slotOf);
+      inner.push_back([](const Reads &r) { return r[0]; });
+    } else {
+      for (size_t k = 0; k < o.pending->operands.size(); ++k) {
+        std::vector<int> slotOf;
+        for (int d : o.pending->slotOf[k])
+          slotOf.push_back(toOurs(d));
+        p->operands.push_back(o.pending->operands[k]);
+        p->slotOf.push_back(slotOf);
+      }
+      Rhs f = o.pending->rhs;
+      inner.push_back([f](const Reads &r) { return "(" + f(r) + ")"; });
+    }
+    ranges.push_back({begin, p->operands.size()});
+  }
+  p->rhs = [ranges, inner, rhs](const Reads &reads) {
+    Reads args;
+    for (size_t k = 0; k < ranges.size(); ++k)
+      args.push_back(inner[k](Reads(reads.begin() + ranges[k].first,
+                                    reads.begin() + ranges[k].second)));
+    return rhs(args);
+  };
+  p->name = tensorName(0);
+  return definePending(0, p, type);
+}
+
+bool Importer::definePending(unsigned i, std::shared_ptr<Pending> p, int type) {
+  std::string out = (int)i < node->output_size() ? node->output(i) : "";
+  if (out.empty())
+    return true;
+  Value v;
+  v.type = type;
+  if (uses[out] == 1) {
+    v.pending = p;
+  } else {
+    auto view = materialize(*p);
+    if (!view)
+      return false;
+    v.view = view;
+  }
+  values[out] = v;
+  return true;
+}
+
 const Value *Importer::value(const std::string &name) {
   auto it = values.find(name);
   if (it == values.end()) {
@@ -331,6 +466,8 @@ std::optional<View> Importer::viewOf(unsigned i) {
     return std::nullopt;
   }
   const Value *v = value(name);
+  if (v && v->pending)
+    v = concrete(i);
   if (!v)
     return std::nullopt;
   if (v->view)
@@ -353,7 +490,7 @@ std::optional<View> Importer::viewOf(unsigned i) {
     fail("'" + name + "' is an empty tensor");
     return std::nullopt;
   }
-  return View::identity(weight(c.key.empty() ? name : c.key, c), c.shape);
+  return weight(c.key.empty() ? name : c.key, c);
 }
 
 const Const *Importer::constantOf(unsigned i, const std::string &role) {
@@ -466,12 +603,11 @@ std::string Importer::tensorName(unsigned output, const std::string &suffix) {
   return uniqueName(base + suffix);
 }
 
-std::string Importer::weight(const std::string &key, const Const &c) {
+View Importer::weight(const std::string &key, const Const &c) {
   auto it = weights.find(key);
   if (it != weights.end())
-    return it->second;
+    return it->second.view;
   std::string name = uniqueName(key);
-  weights[key] = name;
   std::string dims;
   for (int64_t d : c.shape)
     dims += (dims.empty() ? "" : ", ") + ranks.rank(d, 0);
@@ -481,7 +617,64 @@ std::string Importer::weight(const std::string &key, const Const &c) {
   declarations.push_back("weight " + name + "[" + dims + "] : f32 = \"" +
                          keyText + "\"");
   stored.push_back({keyText, c.shape, {c.values.begin(), c.values.end()}});
-  return name;
+  View v = View::identity(name, c.shape);
+  weights[key] = {name, declarations.size() - 1, keyText, v};
+  weightKeys[name] = key;
+  return v;
+}
+
+void Importer::refineWeights(Equation &eq) {
+  for (unsigned id = 0; id < eq.numOperands(); ++id) {
+    const View &v = eq.operandView(id);
+    auto key = weightKeys.find(v.tensor);
+    if (key == weightKeys.end())
+      continue;
+    WeightDecl &w = weights[key->second];
+    if (w.read)
+      continue;
+    // Only a permutation of the stored dims (one atom per dim, each a
+    // stored dim read plainly) is split.
+    unsigned rank = v.rank();
+    bool permutation = v.atoms.size() == rank && v.base.size() == rank;
+    std::vector<unsigned> dimOfBase(rank);
+    for (unsigned b = 0; permutation && b < rank; ++b) {
+      const AffineIndex &a = v.base[b];
+      permutation =
+          a.offset == 0 && a.coef.size() == 1 && a.coef.begin()->second == 1;
+      if (permutation)
+        dimOfBase[b] = a.coef.begin()->first;
+    }
+    for (unsigned d = 0; permutation && d < rank; ++d)
+      permutation = v.dimEnd[d] == d + 1;
+    if (!permutation)
+      continue;
+    std::vector<std::vector<int64_t>> parts = eq.operandRefinement(id);
+    if (std::none_of(parts.begin(), parts.end(),
+                     [](auto &p) { return p.size() > 1; }))
+      continue;
+    std::vector<int64_t> shape;
+    std::vector<unsigned> dimEnd, order(rank);
+    for (unsigned b = 0; b < rank; ++b) {
+      for (int64_t e : parts[dimOfBase[b]])
+        shape.push_back(e);
+      dimEnd.push_back(shape.size());
+      order[dimOfBase[b]] = b;
+    }
+    View stored = View::identity(w.name, shape);
+    stored.dimEnd = dimEnd;
+    std::string dims;
+    for (int64_t e : shape)
+      dims += (dims.empty() ? "" : ", ") + ranks.rank(e, 0);
+    declarations[w.declaration] =
+        "weight " + w.name + "[" + dims + "] : f32 = \"" + w.keyText + "\"";
+    w.view = stored;
+    eq.replaceOperand(id, transpose(stored, order));
+  }
+  for (unsigned id = 0; id < eq.numOperands(); ++id) {
+    auto key = weightKeys.find(eq.operandView(id).tensor);
+    if (key != weightKeys.end())
+      weights[key->second].read = true;
+  }
 }
 
 void Importer::emit(const std::string &equation) {
@@ -497,6 +690,7 @@ Importer::emitEquation(Equation &eq, const std::string &name,
     fail(why);
     return std::nullopt;
   }
+  refineWeights(eq);
   for (const std::string &t : eq.tensors())
     readTensors.insert(t);
   // A sum is .ein's default reduction: no `::` needed.
@@ -672,6 +866,14 @@ bool Importer::declareOutputs() {
                   "' is not produced by any "
                   "node");
     Value &v = it->second;
+    if (v.pending) {
+      emit("# " + v.pending->origin);
+      auto view = materialize(*v.pending);
+      if (!view)
+        return false;
+      v.view = view;
+      v.pending.reset();
+    }
     std::vector<int64_t> shape = v.shape();
     // An output is a tensor an equation writes, in row-major order: copy a
     // view, a constant or a graph input into one.
@@ -694,7 +896,7 @@ bool Importer::declareOutputs() {
       } else if (v.constant->values.size() == 1) {
         src = View::constant(v.constant->values[0], shape);
       } else {
-        src = View::identity(weight(o.name(), *v.constant), shape);
+        src = weight(o.name(), *v.constant);
       }
       name = uniqueName(o.name());
       Equation eq(ranks);
@@ -725,6 +927,11 @@ bool Importer::run(std::string &err) {
       opset = o.version();
   bool ok = declareInputs();
   const onnx::GraphProto &g = model.graph();
+  for (const auto &n : g.node())
+    for (const std::string &in : n.input())
+      ++uses[in];
+  for (const auto &o : g.output())
+    ++uses[o.name()];
   for (int i = 0; ok && i < g.node_size(); ++i) {
     node = &g.node(i);
     nodeIndex = i;
@@ -733,11 +940,11 @@ bool Importer::run(std::string &err) {
                 "' are not supported");
       break;
     }
+    nodeComment = equations.size();
     equations.push_back("# " + node->op_type() + " '" + node->name() + "'");
-    size_t before = equations.size();
     ok = translateNode(*this);
-    if (ok && equations.size() == before)
-      equations.pop_back(); // a view or a constant: no equation
+    if (ok && nodeComment + 1 == equations.size())
+      equations.pop_back(); // a view, a constant or pending: no equation
   }
   node = nullptr;
   ok = ok && declareOutputs();

@@ -15,8 +15,6 @@
 namespace cascade::onnx_import {
 namespace {
 
-using Reads = std::vector<std::string>;
-
 std::string str(const std::vector<int64_t> &v) {
   std::string s = "[";
   for (size_t i = 0; i < v.size(); ++i)
@@ -45,96 +43,86 @@ std::vector<int64_t> ints(const Const &c) {
 //===--- Elementwise ------------------------------------------------------===//
 
 bool unary(Importer &im, const std::string &fn) {
-  auto x = im.viewOf(0);
+  auto x = im.operandOf(0);
   if (!x)
     return false;
-  auto y = im.elementwise(im.tensorName(0), {*x}, [&](const Reads &r) {
-    return fn == "-" ? "-" + r[0] : fn + "(" + r[0] + ")";
-  });
-  if (!y)
-    return false;
-  im.define(0, *y, im.typeOf(0));
-  return true;
+  return im.elementwiseNode(
+      {*x},
+      [fn](const Reads &r) {
+        return fn == "-" ? "-" + r[0] : fn + "(" + r[0] + ")";
+      },
+      im.typeOf(0));
 }
 
 bool binary(Importer &im, const std::string &op) {
   // Integer division truncates toward zero.
   bool truncate = op == "/" && !isFloatType(im.typeOf(0));
-  auto a = im.viewOf(0), b = im.viewOf(1);
+  auto a = im.operandOf(0), b = im.operandOf(1);
   if (!a || !b)
     return false;
-  auto y = im.elementwise(im.tensorName(0), {*a, *b}, [&](const Reads &r) {
-    std::string e = r[0] + " " + op + " " + r[1];
-    return truncate ? "trunc(" + e + ")" : e;
-  });
-  if (!y)
-    return false;
-  im.define(0, *y, im.typeOf(0));
-  return true;
+  return im.elementwiseNode(
+      {*a, *b},
+      [op, truncate](const Reads &r) {
+        std::string e = r[0] + " " + op + " " + r[1];
+        return truncate ? "trunc(" + e + ")" : e;
+      },
+      im.typeOf(0));
 }
 
-bool binaryCall(Importer &im, const std::string &fn);
+/// `fn(a, b)` elementwise (numpy broadcasting).
+bool binaryCall(Importer &im, const std::string &fn) {
+  auto a = im.operandOf(0), b = im.operandOf(1);
+  if (!a || !b)
+    return false;
+  return im.elementwiseNode(
+      {*a, *b},
+      [fn](const Reads &r) { return fn + "(" + r[0] + ", " + r[1] + ")"; },
+      im.typeOf(0));
+}
 
 bool pow(Importer &im) {
   const Value *e = im.value(im.input(1));
-  auto x = im.viewOf(0);
+  auto x = im.operandOf(0);
   if (!e || !x)
     return false;
   // A constant exponent is written as a number (multiplications when it is
   // a small integer); any other is C's pow.
   if (e->constant && e->constant->values.size() == 1) {
     double c = e->constant->values[0];
-    View cv = View::constant(c, e->constant->shape);
-    auto y = im.elementwise(im.tensorName(0), {*x, cv}, [&](const Reads &r) {
-      return "pow(" + r[0] + ", " + formatNumber(c) + ")";
-    });
-    if (!y)
-      return false;
-    im.define(0, *y, im.typeOf(0));
-    return true;
+    Operand cv{View::constant(c, e->constant->shape), nullptr};
+    return im.elementwiseNode(
+        {*x, cv},
+        [c](const Reads &r) {
+          return "pow(" + r[0] + ", " + formatNumber(c) + ")";
+        },
+        im.typeOf(0));
   }
   return binaryCall(im, "pow");
 }
 
-/// `fn(a, b)` elementwise (numpy broadcasting).
-bool binaryCall(Importer &im, const std::string &fn) {
-  auto a = im.viewOf(0), b = im.viewOf(1);
-  if (!a || !b)
-    return false;
-  auto y = im.elementwise(im.tensorName(0), {*a, *b}, [&](const Reads &r) {
-    return fn + "(" + r[0] + ", " + r[1] + ")";
-  });
-  if (!y)
-    return false;
-  im.define(0, *y, im.typeOf(0));
-  return true;
-}
-
 /// Equal, Less, Greater: 1 where the comparison holds, else 0 (bool).
 bool compare(Importer &im, const std::string &op) {
-  auto a = im.viewOf(0), b = im.viewOf(1);
+  auto a = im.operandOf(0), b = im.operandOf(1);
   if (!a || !b)
     return false;
-  auto y = im.elementwise(im.tensorName(0), {*a, *b}, [&](const Reads &r) {
-    return "where(" + r[0] + " " + op + " " + r[1] + ", 1, 0)";
-  });
-  if (!y)
-    return false;
-  im.define(0, *y, onnx::TensorProto::BOOL);
-  return true;
+  return im.elementwiseNode(
+      {*a, *b},
+      [op](const Reads &r) {
+        return "where(" + r[0] + " " + op + " " + r[1] + ", 1, 0)";
+      },
+      onnx::TensorProto::BOOL);
 }
 
 bool whereOp(Importer &im) {
-  auto c = im.viewOf(0), a = im.viewOf(1), b = im.viewOf(2);
+  auto c = im.operandOf(0), a = im.operandOf(1), b = im.operandOf(2);
   if (!c || !a || !b)
     return false;
-  auto y = im.elementwise(im.tensorName(0), {*c, *a, *b}, [&](const Reads &r) {
-    return "where(" + r[0] + " != 0, " + r[1] + ", " + r[2] + ")";
-  });
-  if (!y)
-    return false;
-  im.define(0, *y, im.typeOf(1));
-  return true;
+  return im.elementwiseNode(
+      {*c, *a, *b},
+      [](const Reads &r) {
+        return "where(" + r[0] + " != 0, " + r[1] + ", " + r[2] + ")";
+      },
+      im.typeOf(1));
 }
 
 //===--- Contractions -----------------------------------------------------===//
@@ -219,15 +207,16 @@ bool gemm(Importer &im) {
   if (!matmul(im, *a, *b, im.tensorName(0, bias ? "_mm" : ""), alpha, y))
     return false;
   if (bias) {
-    auto c = im.viewOf(2);
+    auto c = im.operandOf(2);
     if (!c)
       return false;
-    y = im.elementwise(im.tensorName(0), {*y, *c}, [&](const Reads &r) {
-      return r[0] + " + " +
-             (beta == 1 ? r[1] : formatNumber(beta) + " * " + r[1]);
-    });
-    if (!y)
-      return false;
+    return im.elementwiseNode(
+        {Operand{y, nullptr}, *c},
+        [beta](const Reads &r) {
+          return r[0] + " + " +
+                 (beta == 1 ? r[1] : formatNumber(beta) + " * " + r[1]);
+        },
+        im.typeOf(0));
   }
   im.define(0, *y, im.typeOf(0));
   return true;
@@ -545,6 +534,74 @@ bool reshapeTo(Importer &im, const View &v, const std::vector<int64_t> &shape) {
   return true;
 }
 
+/// `p` with its result dims permuted (dim k of the result is p's perm[k]).
+std::shared_ptr<Pending> transposePending(const Pending &p,
+                                          const std::vector<unsigned> &perm) {
+  auto q = std::make_shared<Pending>(p);
+  std::vector<int> newOf(perm.size());
+  q->shape.clear();
+  for (unsigned k = 0; k < perm.size(); ++k) {
+    newOf[perm[k]] = k;
+    q->shape.push_back(p.shape[perm[k]]);
+  }
+  for (auto &slotOf : q->slotOf)
+    for (int &d : slotOf)
+      d = d < 0 ? -1 : newOf[d];
+  return q;
+}
+
+/// `p` read as `shape` when that only splits its dims (`[128, 768]` as
+/// `[1, 128, 12, 64]`): each operand is split the same way. Null for any
+/// other reshape (a merge), which needs the tensor written first.
+std::shared_ptr<Pending> splitPending(const Pending &p,
+                                      const std::vector<int64_t> &shape) {
+  std::vector<std::vector<unsigned>> group(p.shape.size());
+  unsigned next = 0;
+  for (unsigned r = 0; r < p.shape.size(); ++r) {
+    int64_t prod = 1;
+    while (prod < p.shape[r]) {
+      if (next >= shape.size())
+        return nullptr;
+      if (shape[next] > 1) {
+        prod *= shape[next];
+        group[r].push_back(next);
+      }
+      ++next;
+    }
+    if (prod != p.shape[r])
+      return nullptr;
+  }
+  for (; next < shape.size(); ++next)
+    if (shape[next] != 1)
+      return nullptr;
+  auto q = std::make_shared<Pending>(p);
+  q->shape = shape;
+  for (size_t k = 0; k < p.operands.size(); ++k) {
+    const View &v = p.operands[k];
+    std::vector<int64_t> vs = v.shape(), newShape;
+    std::vector<int> newSlots;
+    for (unsigned d = 0; d < vs.size(); ++d) {
+      int r = p.slotOf[k][d];
+      if (r < 0) {
+        newShape.push_back(vs[d]);
+        newSlots.push_back(-1);
+      } else {
+        for (unsigned g : group[r]) {
+          newShape.push_back(shape[g]);
+          newSlots.push_back(g);
+        }
+      }
+    }
+    std::string why;
+    auto split = reshape(v, newShape, why);
+    if (!split)
+      return nullptr;
+    q->operands[k] = *split;
+    q->slotOf[k] = newSlots;
+  }
+  return q;
+}
+
 /// Folds a layout operator on a constant: same values, new shape.
 bool reshapeConst(Importer &im, const Const &c,
                   const std::vector<int64_t> &shape) {
@@ -556,7 +613,12 @@ bool reshapeConst(Importer &im, const Const &c,
 }
 
 bool reshapeLike(Importer &im, const std::vector<int64_t> &shape) {
-  const Value *v = im.value(im.input(0));
+  const Value *pending = im.value(im.input(0));
+  if (pending && pending->pending &&
+      product(shape) == product(pending->shape()))
+    if (auto q = splitPending(*pending->pending, shape))
+      return im.definePending(0, q, pending->type);
+  const Value *v = im.concrete(0);
   if (!v)
     return false;
   if (shape.size() > kMaxRank || !fitsElementLimit(shape))
@@ -705,6 +767,8 @@ bool transposeOp(Importer &im) {
     if (sorted.size() != rank || sorted[d] != d)
       return im.fail("perm is not a permutation of the input's " +
                      std::to_string(rank) + " dimensions");
+  if (const Value *p = im.value(im.input(0)); p && p->pending)
+    return im.definePending(0, transposePending(*p->pending, perm), p->type);
   auto x = im.viewOf(0);
   if (!x)
     return false;
@@ -842,7 +906,7 @@ bool concat(Importer &im) {
 }
 
 bool gather(Importer &im) {
-  const Value *data = im.value(im.input(0));
+  const Value *data = im.concrete(0);
   const Const *idx = im.constantOf(1, "indices");
   if (!data || !idx)
     return false;
@@ -1016,18 +1080,20 @@ bool cast(Importer &im) {
     fn = "bool";
   else if (!toFloat && fromFloat)
     fn = "trunc";
-  if (fn.empty() || (fn.rfind("round", 0) == 0 && v->type == to)) {
-    im.define(0, *v->view, to);
-    return true;
-  }
-  auto y = im.elementwise(im.tensorName(0), {*v->view}, [&](const Reads &r) {
-    return fn == "bool" ? "where(" + r[0] + " != 0, 1, 0)"
-                        : fn + "(" + r[0] + ")";
-  });
-  if (!y)
+  if (fn.empty() || (fn.rfind("round", 0) == 0 && v->type == to))
+    fn = "";
+  auto x = im.operandOf(0);
+  if (!x)
     return false;
-  im.define(0, *y, to);
-  return true;
+  return im.elementwiseNode(
+      {*x},
+      [fn](const Reads &r) {
+        if (fn.empty())
+          return r[0];
+        return fn == "bool" ? "where(" + r[0] + " != 0, 1, 0)"
+                            : fn + "(" + r[0] + ")";
+      },
+      to);
 }
 
 bool shapeOp(Importer &im) {
@@ -1049,7 +1115,7 @@ bool shapeOp(Importer &im) {
 }
 
 bool identity(Importer &im) {
-  const Value *v = im.value(im.input(0));
+  const Value *v = im.concrete(0);
   if (!v)
     return false;
   if (v->constant)
