@@ -102,8 +102,10 @@ public:
   std::optional<View> viewOf(unsigned i);
   /// Input `i` as an elementwise operand (a pending expression stays one).
   std::optional<Operand> operandOf(unsigned i);
-  /// The value of input `i` with any pending expression written out.
-  const Value *concrete(unsigned i);
+  /// The value of input `i` with any pending expression written out, its
+  /// dims stored in the order `perm` (stored dim k is the value's
+  /// perm[k]; empty: as the value's).
+  const Value *concrete(unsigned i, const std::vector<unsigned> &perm = {});
   /// Output 0 of the node as `rhs` over `ins` elementwise (numpy
   /// broadcasting): pending when only one node reads it, else written.
   bool elementwiseNode(const std::vector<Operand> &ins, const Rhs &rhs,
@@ -199,6 +201,10 @@ private:
   std::string error;
   unsigned nodeIndex = 0;
 };
+
+/// `p` with its result dims permuted (dim k of the result is p's perm[k]).
+std::shared_ptr<Pending> transposePending(const Pending &p,
+                                          const std::vector<unsigned> &perm);
 
 /// Translates the current node of `im`; false after im.fail.
 bool translateNode(Importer &im);

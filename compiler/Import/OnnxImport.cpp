@@ -323,23 +323,32 @@ std::optional<View> Importer::materialize(Pending &p) {
   });
 }
 
-const Value *Importer::concrete(unsigned i) {
+const Value *Importer::concrete(unsigned i, const std::vector<unsigned> &perm) {
   std::string name = input(i);
   const Value *v = value(name);
   if (!v || !v->pending)
     return v;
   Value &slot = values[name];
+  Pending stored = *slot.pending;
+  if (!perm.empty())
+    stored = *transposePending(stored, perm);
   // Written where a later node needs it, as a group of its own before that
   // node's: say which nodes it computes.
   size_t before = equations.size();
   emit("# " + slot.pending->origin);
-  auto view = materialize(*slot.pending);
+  auto view = materialize(stored);
   if (!view)
     return nullptr;
   if (nodeComment < before) {
     std::rotate(equations.begin() + nodeComment, equations.begin() + before,
                 equations.end());
     nodeComment += equations.size() - before;
+  }
+  if (!perm.empty()) {
+    std::vector<unsigned> inverse(perm.size());
+    for (unsigned k = 0; k < perm.size(); ++k)
+      inverse[perm[k]] = k;
+    view = transpose(*view, inverse);
   }
   slot.view = view;
   slot.pending.reset();

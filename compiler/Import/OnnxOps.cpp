@@ -181,6 +181,20 @@ bool matmul(Importer &im, const View &a, const View &b, const std::string &name,
 }
 
 bool matmulOp(Importer &im) {
+  // A batched product of two activations is attention's Q K^T or P V. Its
+  // left operand, when this node writes it, is stored with the contraction
+  // dim before the rows ([.., e, p] for Q): the one-pass rewrite iterates
+  // queries innermost, and that layout feeds its micro-kernel directly (as
+  // Q[h,e,p] in examples/bert_layer.ein).
+  const Value *lhs = im.value(im.input(0)), *rhs = im.value(im.input(1));
+  if (lhs && rhs && lhs->pending && !rhs->constant &&
+      lhs->pending->shape.size() >= 3) {
+    std::vector<unsigned> perm(lhs->pending->shape.size());
+    std::iota(perm.begin(), perm.end(), 0);
+    std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
+    if (!im.concrete(0, perm))
+      return false;
+  }
   auto a = im.viewOf(0), b = im.viewOf(1);
   if (!a || !b)
     return false;
@@ -532,22 +546,6 @@ bool reshapeTo(Importer &im, const View &v, const std::vector<int64_t> &shape) {
     return false;
   im.define(0, *y, im.typeOf(0));
   return true;
-}
-
-/// `p` with its result dims permuted (dim k of the result is p's perm[k]).
-std::shared_ptr<Pending> transposePending(const Pending &p,
-                                          const std::vector<unsigned> &perm) {
-  auto q = std::make_shared<Pending>(p);
-  std::vector<int> newOf(perm.size());
-  q->shape.clear();
-  for (unsigned k = 0; k < perm.size(); ++k) {
-    newOf[perm[k]] = k;
-    q->shape.push_back(p.shape[perm[k]]);
-  }
-  for (auto &slotOf : q->slotOf)
-    for (int &d : slotOf)
-      d = d < 0 ? -1 : newOf[d];
-  return q;
 }
 
 /// `p` read as `shape` when that only splits its dims (`[128, 768]` as
@@ -1160,6 +1158,22 @@ bool isConst(Importer &im, unsigned i) {
 }
 
 } // namespace
+
+/// `p` with its result dims permuted (dim k of the result is p's perm[k]).
+std::shared_ptr<Pending> transposePending(const Pending &p,
+                                          const std::vector<unsigned> &perm) {
+  auto q = std::make_shared<Pending>(p);
+  std::vector<int> newOf(perm.size());
+  q->shape.clear();
+  for (unsigned k = 0; k < perm.size(); ++k) {
+    newOf[perm[k]] = k;
+    q->shape.push_back(p.shape[perm[k]]);
+  }
+  for (auto &slotOf : q->slotOf)
+    for (int &d : slotOf)
+      d = d < 0 ? -1 : newOf[d];
+  return q;
+}
 
 bool translateNode(Importer &im) {
   const std::string &op = im.node->op_type();
