@@ -2,6 +2,7 @@
 import os
 import sys
 import lit.formats
+import shutil
 
 # Test formats live in a module so lit's worker processes can load them.
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lit"))
@@ -48,6 +49,12 @@ try:
             config.available_features.add("onnx-testdata")
 except OSError:
     pass
+
+# ONNX Runtime (the bench's onnxruntime-node, bench/setup.sh) as a peer for
+# the imported graphs.
+if shutil.which("node") and os.path.isdir(os.path.join(
+        config.cascade_src_root, "bench", "onnx", "node_modules", "onnxruntime-node")):
+    config.available_features.add("onnxruntime")
 
 if config.have_fuzzer:
     config.available_features.add("fuzzer")
