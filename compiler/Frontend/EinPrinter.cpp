@@ -33,6 +33,16 @@ std::string cascade::formatNumber(double v) {
 
 namespace {
 
+/// The .ein operator of a `where` or select predicate (lt le gt ge eq ne).
+const char *comparison(StringRef pred) {
+  return pred == "lt"   ? " < "
+         : pred == "le" ? " <= "
+         : pred == "gt" ? " > "
+         : pred == "ge" ? " >= "
+         : pred == "eq" ? " == "
+                        : " != ";
+}
+
 class EinPrinter {
 public:
   EinPrinter(llvm::raw_ostream &os) : os(os) {}
@@ -226,16 +236,9 @@ private:
         os << ")";
       }
     } else if (auto s = dyn_cast<SelectOp>(def)) {
-      StringRef p = s.getPred();
-      const char *cmp = p == "lt"   ? " < "
-                        : p == "le" ? " <= "
-                        : p == "gt" ? " > "
-                        : p == "ge" ? " >= "
-                        : p == "eq" ? " == "
-                                    : " != ";
       os << "where(";
       printValue(s.getLhs());
-      os << cmp;
+      os << comparison(s.getPred());
       printValue(s.getRhs());
       os << ", ";
       printValue(s.getOnTrue());
@@ -243,16 +246,9 @@ private:
       printValue(s.getOnFalse());
       os << ")";
     } else if (auto w = dyn_cast<WhereOp>(def)) {
-      StringRef p = w.getPred();
-      const char *cmp = p == "lt"   ? " < "
-                        : p == "le" ? " <= "
-                        : p == "gt" ? " > "
-                        : p == "ge" ? " >= "
-                        : p == "eq" ? " == "
-                                    : " != ";
       os << "where(";
       printIndex(w.getLhs().getResult(0));
-      os << cmp;
+      os << comparison(w.getPred());
       printIndex(w.getRhs().getResult(0));
       os << ", ";
       printValue(
