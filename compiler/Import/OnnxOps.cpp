@@ -841,6 +841,57 @@ bool sliceOp(Importer &im) {
   return true;
 }
 
+/// Split: each output is a slice view of the input along `axis` (sizes
+/// from the `split` input, or attribute before opset 13, else equal parts).
+bool split(Importer &im) {
+  auto x = im.viewOf(0);
+  if (!x)
+    return false;
+  unsigned a;
+  if (!im.axis(im.attrInt("axis", 0), x->rank(), a))
+    return false;
+  int64_t n = x->extent(a), outputs = im.node->output_size();
+  std::vector<int64_t> sizes;
+  if (im.opset >= 13 && !im.input(1).empty()) {
+    const Const *c = im.constantOf(1, "split");
+    if (!c)
+      return false;
+    sizes = ints(*c);
+  } else if (im.opset < 13) {
+    sizes = im.attrInts("split");
+  }
+  if (sizes.empty()) {
+    if (outputs < 1 || n % outputs)
+      return im.fail("dimension " + std::to_string(a) + " of extent " +
+                     std::to_string(n) + " does not split into " +
+                     std::to_string(outputs) + " equal parts");
+    sizes.assign(outputs, n / outputs);
+  }
+  if ((int64_t)sizes.size() != outputs)
+    return im.fail("split has " + std::to_string(sizes.size()) + " sizes for " +
+                   std::to_string(outputs) + " outputs");
+  int64_t start = 0;
+  for (int64_t i = 0; i < outputs; ++i) {
+    if (sizes[i] < 1)
+      return im.fail("part " + std::to_string(i) +
+                     " is empty; Cascade has no empty tensors");
+    if (start + sizes[i] > n)
+      return im.fail("the sizes add up to more than the extent " +
+                     std::to_string(n));
+    std::string why;
+    auto part = slice(*x, a, start, 1, sizes[i], why);
+    if (!part)
+      return im.fail("cannot split dimension " + std::to_string(a) + ": " +
+                     why);
+    im.define(i, *part, im.typeOf(0));
+    start += sizes[i];
+  }
+  if (start != n)
+    return im.fail("the sizes add up to " + std::to_string(start) +
+                   ", not the extent " + std::to_string(n));
+  return true;
+}
+
 /// Writes `OUT = where(i < e0, PART0, where(i < e0+e1, PART1, ...))` along
 /// `axis`, each part read shifted to its place.
 bool concat(Importer &im) {
@@ -1228,6 +1279,8 @@ bool translateNode(Importer &im) {
     return concat(im);
   if (op == "Slice")
     return sliceOp(im);
+  if (op == "Split")
+    return split(im);
   if (op == "Gather")
     return gather(im);
   if (op == "Constant")

@@ -29,7 +29,7 @@ from onnx import numpy_helper
 OPERATORS = """MatMul Gemm Einsum Add Sub Mul Div Pow Neg Exp Log Sqrt Reciprocal
 Erf Tanh Sigmoid Relu Where Equal Less Greater Softmax LogSoftmax
 LayerNormalization ReduceMean ReduceSum ReduceMax Transpose Reshape Flatten
-Squeeze Unsqueeze Concat Slice Constant ConstantOfShape Cast Gather""".split()
+Squeeze Unsqueeze Concat Slice Split Constant ConstantOfShape Cast Gather""".split()
 
 
 def file_stem(name):
