@@ -199,8 +199,6 @@ private:
     }
     return module;
   }
-
-public:
 };
 
 } // namespace cascade

@@ -137,10 +137,10 @@ public:
   std::optional<View> emitEquation(Equation &eq, const std::string &name,
                                    const std::function<std::string()> &rhs,
                                    const std::string &reductionOp = "+");
-  /// An elementwise equation over the broadcast of `ins` (numpy rules).
-  std::optional<View> elementwise(
-      const std::string &name, const std::vector<View> &ins,
-      const std::function<std::string(const std::vector<std::string> &)> &rhs);
+  /// An elementwise equation over the broadcast of `ins` (numpy rules),
+  /// written at once (the steps of Softmax and LayerNormalization).
+  std::optional<View> elementwise(const std::string &name,
+                                  const std::vector<View> &ins, const Rhs &rhs);
   /// Reduces `in` over `axes` (non-negative) with `op` ("+" or "max"),
   /// keeping them as extent-1 dims (in the view, not in the stored tensor)
   /// when `keepDims`. `term` maps the read to the reduced term (`x * x`),
@@ -159,6 +159,13 @@ private:
   bool translate();
   /// Writes `p` as an equation; its view.
   std::optional<View> materialize(Pending &p);
+  /// Writes the pending expression of `slot` (its dims stored in the order
+  /// `perm`, if given), under a comment naming the nodes it computes.
+  bool write(Value &slot, const std::vector<unsigned> &perm = {});
+  /// `rhs` over `ins` broadcast (numpy rules), pending inputs inlined (their
+  /// operands become the result's); null after fail.
+  std::shared_ptr<Pending> combine(const std::vector<Operand> &ins,
+                                   const Rhs &rhs);
   std::map<std::string, int> uses; // readers of each value (graph outputs too)
   size_t nodeComment = SIZE_MAX;   // where the current node's comment is
   bool declareInputs();

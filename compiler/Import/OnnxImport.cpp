@@ -323,12 +323,7 @@ std::optional<View> Importer::materialize(Pending &p) {
   });
 }
 
-const Value *Importer::concrete(unsigned i, const std::vector<unsigned> &perm) {
-  std::string name = input(i);
-  const Value *v = value(name);
-  if (!v || !v->pending)
-    return v;
-  Value &slot = values[name];
+bool Importer::write(Value &slot, const std::vector<unsigned> &perm) {
   Pending stored = *slot.pending;
   if (!perm.empty())
     stored = *transposePending(stored, perm);
@@ -338,7 +333,7 @@ const Value *Importer::concrete(unsigned i, const std::vector<unsigned> &perm) {
   emit("# " + slot.pending->origin);
   auto view = materialize(stored);
   if (!view)
-    return nullptr;
+    return false;
   if (nodeComment < before) {
     std::rotate(equations.begin() + nodeComment, equations.begin() + before,
                 equations.end());
@@ -352,7 +347,16 @@ const Value *Importer::concrete(unsigned i, const std::vector<unsigned> &perm) {
   }
   slot.view = view;
   slot.pending.reset();
-  return &slot;
+  return true;
+}
+
+const Value *Importer::concrete(unsigned i, const std::vector<unsigned> &perm) {
+  std::string name = input(i);
+  const Value *v = value(name);
+  if (!v || !v->pending)
+    return v;
+  Value &slot = values[name];
+  return write(slot, perm) ? &slot : nullptr;
 }
 
 std::optional<Operand> Importer::operandOf(unsigned i) {
@@ -367,8 +371,8 @@ std::optional<Operand> Importer::operandOf(unsigned i) {
   return Operand{view, nullptr};
 }
 
-bool Importer::elementwiseNode(const std::vector<Operand> &ins, const Rhs &rhs,
-                               int type) {
+std::shared_ptr<Pending> Importer::combine(const std::vector<Operand> &ins,
+                                           const Rhs &rhs) {
   unsigned rank = 0;
   for (const Operand &o : ins)
     rank = std::max<unsigned>(rank, o.shape().size());
@@ -377,10 +381,11 @@ bool Importer::elementwiseNode(const std::vector<Operand> &ins, const Rhs &rhs,
     std::vector<int64_t> s = o.shape();
     for (unsigned d = 0; d < s.size(); ++d) {
       int64_t &r = shape[rank - s.size() + d];
-      if (r != 1 && s[d] != 1 && r != s[d])
-        return fail("the operands' shapes do not broadcast (" +
-                    std::to_string(r) + " against " + std::to_string(s[d]) +
-                    ")");
+      if (r != 1 && s[d] != 1 && r != s[d]) {
+        fail("the operands' shapes do not broadcast (" + std::to_string(r) +
+             " against " + std::to_string(s[d]) + ")");
+        return nullptr;
+      }
       r = std::max(r, s[d]);
     }
   }
@@ -393,7 +398,6 @@ bool Importer::elementwiseNode(const std::vector<Operand> &ins, const Rhs &rhs,
   for (const Operand &o : ins)
     if (o.pending)
       p->origin += o.pending->origin + ", ";
-  p->origin += node->op_type() + " '" + node->name() + "'";
   for (const Operand &o : ins) {
     std::vector<int64_t> s = o.shape();
     auto toOurs = [&](int d) {
@@ -430,6 +434,15 @@ bool Importer::elementwiseNode(const std::vector<Operand> &ins, const Rhs &rhs,
                                     reads.begin() + ranges[k].second)));
     return rhs(args);
   };
+  return p;
+}
+
+bool Importer::elementwiseNode(const std::vector<Operand> &ins, const Rhs &rhs,
+                               int type) {
+  std::shared_ptr<Pending> p = combine(ins, rhs);
+  if (!p)
+    return false;
+  p->origin += node->op_type() + " '" + node->name() + "'";
   p->name = tensorName(0);
   return definePending(0, p, type);
 }
@@ -587,9 +600,7 @@ bool Importer::axis(int64_t a, unsigned rank, unsigned &result) {
 }
 
 std::string Importer::uniqueName(const std::string &onnxName) {
-  std::string s;
-  for (char c : onnxName)
-    s += std::isalnum((unsigned char)c) || c == '_' ? c : '_';
+  std::string s = onnxFileStem(onnxName);
   if (s.empty() || !std::isalpha((unsigned char)s[0]))
     s = "T" + s;
   s[0] = std::toupper((unsigned char)s[0]);
@@ -708,42 +719,17 @@ Importer::emitEquation(Equation &eq, const std::string &name,
   return eq.result(name);
 }
 
-std::optional<View> Importer::elementwise(
-    const std::string &name, const std::vector<View> &ins,
-    const std::function<std::string(const std::vector<std::string> &)> &rhs) {
-  unsigned rank = 0;
+std::optional<View> Importer::elementwise(const std::string &name,
+                                          const std::vector<View> &ins,
+                                          const Rhs &rhs) {
+  std::vector<Operand> operands;
   for (const View &v : ins)
-    rank = std::max(rank, v.rank());
-  std::vector<int64_t> shape(rank, 1);
-  for (const View &v : ins)
-    for (unsigned d = 0; d < v.rank(); ++d) {
-      int64_t &s = shape[rank - v.rank() + d];
-      int64_t e = v.extent(d);
-      if (s != 1 && e != 1 && s != e) {
-        fail("the operands' shapes do not broadcast (" + std::to_string(s) +
-             " against " + std::to_string(e) + ")");
-        return std::nullopt;
-      }
-      s = std::max(s, e);
-    }
-  Equation eq(ranks);
-  for (int64_t e : shape)
-    eq.addSlot(e);
-  std::vector<unsigned> ids;
-  for (const View &v : ins) {
-    std::vector<int> slotOf;
-    for (unsigned d = 0; d < v.rank(); ++d) {
-      unsigned s = rank - v.rank() + d;
-      slotOf.push_back(v.extent(d) == 1 && shape[s] != 1 ? -1 : (int)s);
-    }
-    ids.push_back(eq.addOperand(v, slotOf));
-  }
-  return emitEquation(eq, name, [&] {
-    std::vector<std::string> reads;
-    for (unsigned id : ids)
-      reads.push_back(eq.read(id));
-    return rhs(reads);
-  });
+    operands.push_back({v, nullptr});
+  std::shared_ptr<Pending> p = combine(operands, rhs);
+  if (!p)
+    return std::nullopt;
+  p->name = name;
+  return materialize(*p);
 }
 
 std::optional<View>
@@ -875,14 +861,8 @@ bool Importer::declareOutputs() {
                   "' is not produced by any "
                   "node");
     Value &v = it->second;
-    if (v.pending) {
-      emit("# " + v.pending->origin);
-      auto view = materialize(*v.pending);
-      if (!view)
-        return false;
-      v.view = view;
-      v.pending.reset();
-    }
+    if (v.pending && !write(v))
+      return false;
     std::vector<int64_t> shape = v.shape();
     // An output is a tensor an equation writes, in row-major order: copy a
     // view, a constant or a graph input into one.
@@ -956,6 +936,7 @@ bool Importer::run(std::string &err) {
       equations.pop_back(); // a view, a constant or pending: no equation
   }
   node = nullptr;
+  nodeComment = SIZE_MAX; // outputs written now follow the last node
   ok = ok && declareOutputs();
   for (const std::string &s : usedSizes)
     sizes.erase(s);

@@ -329,25 +329,7 @@ FailureOr<std::string> Emitter::expression(Operation *op) {
       .Case([&](math::TruncOp) { return call("trunc"); })
       .Case([&](math::CeilOp) { return call("ceil"); })
       .Case([&](math::FmaOp) { return call("fma"); })
-      .Case([&](math::PowFOp) -> FailureOr<std::string> {
-        // WGSL's pow is undefined for a negative base (and pow(0, 0)): C's
-        // pow, which the other targets and the reference compute, from
-        // |x|, with the sign of an odd integral exponent, NaN for a
-        // negative base and a fractional exponent, and 1 for y == 0.
-        const std::string &x = a[0], &y = a[1];
-        std::string neg = "(" + x + " < 0.0)";
-        std::string odd = "(fract(" + y + " * 0.5) != 0.0)";
-        std::string mag = "pow(abs(" + x + "), " + y + ")";
-        std::string r =
-            "select(" + mag + ", -" + mag + ", " + neg + " && " + odd + ")";
-        // A NaN that WGSL cannot fold at compile time (a constant NaN is
-        // a shader error).
-        std::string nan =
-            "bitcast<f32>(0x7fc00000u | (bitcast<u32>(" + y + ") & 0u))";
-        r = "select(" + r + ", " + nan + ", " + neg + " && fract(" + y +
-            ") != 0.0)";
-        return "select(" + r + ", 1.0, " + y + " == 0.0)";
-      })
+      .Case([&](math::PowFOp) { return call("pow"); })
       .Case([&](math::SinOp) { return call("sin"); })
       .Case([&](math::CosOp) { return call("cos"); })
       .Case([&](gpu::ThreadIdOp t) -> FailureOr<std::string> {
