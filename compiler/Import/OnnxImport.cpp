@@ -1,11 +1,11 @@
 //===- OnnxImport.cpp - ONNX graphs to .ein cascades ----------------------===//
+#include "cascade/runtime.h"
 #include "compiler/Import/Importer.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 namespace cascade {
@@ -204,88 +204,23 @@ bool decodeTensor(const onnx::TensorProto &t, Const &out, std::string &why) {
 }
 
 bool readNpy(const std::string &file, Const &out, std::string &why) {
-  std::ifstream in(file, std::ios::binary);
-  std::string data((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
-  if (!in.good() && !in.eof()) {
-    why = "cannot read it";
+  double *data = nullptr;
+  int64_t shape[CASCADE_MAX_RANK];
+  int rank = 0;
+  if (cascade_npy_read_f64(file.c_str(), &data, shape, &rank) != CASCADE_OK) {
+    why = cascade_last_error();
+    // The runtime's message starts with the path, which the caller names.
+    if (why.rfind(file + ": ", 0) == 0)
+      why = why.substr(file.size() + 2);
     return false;
   }
-  if (data.size() < 10 || data.compare(0, 6, "\x93NUMPY") != 0) {
-    why = "is not a .npy file";
-    return false;
-  }
-  size_t len, start;
-  if (data[6] == 1) {
-    len = (unsigned char)data[8] | (unsigned char)data[9] << 8;
-    start = 10;
-  } else {
-    if (data.size() < 12) {
-      why = "is truncated";
-      return false;
-    }
-    len = (unsigned char)data[8] | (unsigned char)data[9] << 8 |
-          (unsigned char)data[10] << 16 | (size_t)(unsigned char)data[11] << 24;
-    start = 12;
-  }
-  if (start + len > data.size()) {
-    why = "is truncated";
-    return false;
-  }
-  std::string header = data.substr(start, len);
-  std::smatch descr, shape;
-  if (!std::regex_search(header, descr,
-                         std::regex("'descr':\\s*'([<|=])([fiub])([1248])'")) ||
-      !std::regex_search(header, shape,
-                         std::regex("'shape':\\s*\\(([^)]*)\\)")) ||
-      header.find("'fortran_order': False") == std::string::npos) {
-    why = "is not a little-endian, C-order float, integer or bool array";
-    return false;
-  }
-  char kind = descr[2].str()[0];
-  int bytes = descr[3].str()[0] - '0';
-  std::stringstream dims(shape[1].str());
-  std::string dim;
+  out.shape.assign(shape, shape + rank);
   int64_t n = 1;
-  while (std::getline(dims, dim, ',')) {
-    size_t first = dim.find_first_not_of(" "), last = dim.find_last_not_of(" ");
-    if (first == std::string::npos)
-      continue;
-    dim = dim.substr(first, last - first + 1);
-    if (dim.empty() || dim.size() > 12 ||
-        dim.find_first_not_of("0123456789") != std::string::npos) {
-      why = "has a malformed shape";
-      return false;
-    }
-    out.shape.push_back(std::atoll(dim.c_str()));
-    n *= out.shape.back();
-    if (n > (int64_t(1) << 40)) {
-      why = "is too large";
-      return false;
-    }
-  }
-  const char *p = data.data() + start + len;
-  if ((int64_t)(data.size() - start - len) < n * bytes) {
-    why = "is truncated";
-    return false;
-  }
-  out.type = kind == 'f' ? onnx::TensorProto::DOUBLE : onnx::TensorProto::INT64;
-  for (int64_t i = 0; i < n; ++i, p += bytes) {
-    double v;
-    if (kind == 'f')
-      v = bytes == 8 ? load<double>(p) : bytes == 4 ? load<float>(p) : NAN;
-    else if (kind == 'i')
-      v = bytes == 8   ? (double)load<int64_t>(p)
-          : bytes == 4 ? load<int32_t>(p)
-          : bytes == 2 ? load<int16_t>(p)
-                       : load<int8_t>(p);
-    else
-      v = bytes == 8   ? (double)load<uint64_t>(p)
-          : bytes == 4 ? load<uint32_t>(p)
-          : bytes == 2 ? load<uint16_t>(p)
-                       : (unsigned char)*p;
-    out.values.push_back(v);
-  }
+  for (int64_t d : out.shape)
+    n *= d;
+  out.values.assign(data, data + n);
+  out.type = onnx::TensorProto::DOUBLE;
+  cascade_free(data);
   return true;
 }
 
@@ -552,13 +487,15 @@ const Const *Importer::constantOf(unsigned i, const std::string &role) {
 
 void Importer::define(unsigned output, View v, int type) {
   if (output < (unsigned)node->output_size() && !node->output(output).empty())
-    values[node->output(output)] = Value{std::move(v), std::nullopt, type, {}};
+    values[node->output(output)] =
+        Value{std::move(v), std::nullopt, type, {}, nullptr};
 }
 
 void Importer::defineConst(unsigned output, Const c) {
   if (output < (unsigned)node->output_size() && !node->output(output).empty()) {
     int type = c.type;
-    values[node->output(output)] = Value{std::nullopt, std::move(c), type, {}};
+    values[node->output(output)] =
+        Value{std::nullopt, std::move(c), type, {}, nullptr};
   }
 }
 
@@ -776,7 +713,7 @@ bool Importer::declareInputs() {
       return fail("initializer '" + init.name() + "' " + why);
     c.key = init.name();
     int type = c.type;
-    values[init.name()] = Value{std::nullopt, std::move(c), type, {}};
+    values[init.name()] = Value{std::nullopt, std::move(c), type, {}, nullptr};
   }
   for (const auto &in : g.input()) {
     if (values.count(in.name()))
@@ -845,8 +782,8 @@ bool Importer::declareInputs() {
     for (int64_t d : shape)
       dims += (dims.empty() ? "" : ", ") + ranks.rank(d, 0);
     inputDeclarations[in.name()] = "input " + name + "[" + dims + "] : f32";
-    values[in.name()] =
-        Value{View::identity(name, shape), std::nullopt, tt.elem_type(), {}};
+    values[in.name()] = Value{
+        View::identity(name, shape), std::nullopt, tt.elem_type(), {}, nullptr};
     out.inputs.push_back({name, in.name(), shape, typeName(tt.elem_type())});
   }
   return true;

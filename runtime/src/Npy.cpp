@@ -231,12 +231,13 @@ size_t chunkSize(int64_t left) {
                                         : kChunkElements;
 }
 
-/// Converts `n` elements of `itemSize` bytes at `in` to f32.
 /// Decodes `n` little-endian elements of kind `kind` ('f' float, 'i'
-/// signed, 'u' unsigned integer, 'b' bool) into f32. False at an integer
-/// f32 cannot hold exactly (beyond 2^24), with its index in `bad`.
-bool decode(const unsigned char *in, size_t n, char kind, int itemSize,
-            float *out, size_t &bad) {
+/// signed, 'u' unsigned integer, 'b' bool) into `T` (float or double).
+/// For f32, false at an integer beyond 2^24 (not exact), with its index in
+/// `bad`; f64 rounds integers beyond 2^53 to the nearest, as NumPy does.
+template <typename T>
+bool decode(const unsigned char *in, size_t n, char kind, int itemSize, T *out,
+            size_t &bad) {
   for (size_t i = 0; i < n; ++i) {
     const unsigned char *p = in + i * itemSize;
     if (kind == 'f') {
@@ -248,26 +249,22 @@ bool decode(const unsigned char *in, size_t n, char kind, int itemSize,
         uint64_t bits = le64(p);
         double d;
         std::memcpy(&d, &bits, 8);
-        out[i] = static_cast<float>(d);
+        out[i] = static_cast<T>(d);
       }
       continue;
     }
     uint64_t bits = 0;
     for (int b = 0; b < itemSize; ++b)
       bits |= uint64_t(p[b]) << (8 * b);
-    double v;
-    if (kind == 'i' && itemSize < 8 && (bits >> (8 * itemSize - 1)) & 1)
-      v = static_cast<double>(static_cast<int64_t>(bits) -
-                              (int64_t(1) << (8 * itemSize)));
-    else if (kind == 'i')
-      v = static_cast<double>(static_cast<int64_t>(bits));
-    else
-      v = static_cast<double>(bits);
-    if (std::fabs(v) > 16777216.0) {
+    bool negative = kind == 'i' && (bits >> (8 * itemSize - 1)) & 1;
+    if (negative && itemSize < 8)
+      bits |= ~uint64_t(0) << (8 * itemSize); // sign-extend
+    uint64_t magnitude = negative ? uint64_t(0) - bits : bits;
+    if (sizeof(T) == 4 && magnitude > (uint64_t(1) << 24)) {
       bad = i;
       return false;
     }
-    out[i] = static_cast<float>(v);
+    out[i] = negative ? -static_cast<T>(magnitude) : static_cast<T>(magnitude);
   }
   return true;
 }
@@ -281,8 +278,8 @@ struct FileCloser {
   }
 };
 
-cascade_status readNpy(const char *path, float **data, int64_t *shape,
-                       int *rank) {
+template <typename T>
+cascade_status readNpy(const char *path, T **data, int64_t *shape, int *rank) {
   FILE *f = std::fopen(path, "rb");
   if (!f)
     return fail("%s: cannot open: %s", path, std::strerror(errno));
@@ -367,8 +364,8 @@ cascade_status readNpy(const char *path, float **data, int64_t *shape,
                 static_cast<long long>(dataBytes),
                 static_cast<long long>(fileSize - dataOffset));
 
-  size_t outBytes = static_cast<size_t>(count) * sizeof(float);
-  float *out = static_cast<float *>(cascade_alloc(outBytes));
+  size_t outBytes = static_cast<size_t>(count) * sizeof(T);
+  T *out = static_cast<T *>(cascade_alloc(outBytes));
   if (!out)
     return fail("%s: out of memory (%zu bytes)", path, outBytes);
   std::vector<unsigned char> chunk(kChunkElements * itemSize);
@@ -480,6 +477,17 @@ extern "C" cascade_status cascade_npy_read_f32(const char *path, float **data,
     *rank = 0;
   if (!path || !data || !shape || !rank)
     return fail("cascade_npy_read_f32: NULL argument");
+  return readNpy(path, data, shape, rank);
+}
+
+extern "C" cascade_status cascade_npy_read_f64(const char *path, double **data,
+                                               int64_t *shape, int *rank) {
+  if (data)
+    *data = nullptr;
+  if (rank)
+    *rank = 0;
+  if (!path || !data || !shape || !rank)
+    return fail("cascade_npy_read_f64: NULL argument");
   return readNpy(path, data, shape, rank);
 }
 

@@ -153,12 +153,20 @@ const char *cascade_model_device(const cascade_model *model);
 
 /*===--- NumPy .npy files -------------------------------------------------===*/
 
-/* Reads a .npy file (format 1.0, 2.0 or 3.0; C order; dtype '<f4', '<f2' or
- * '<f8') into an f32 array from cascade_alloc that the caller frees with
- * cascade_free.
+/* Reads a .npy file (format 1.0, 2.0 or 3.0; C order; dtype '<f4', '<f2',
+ * '<f8', a little-endian integer such as '<i8' or '|u1', or '|b1'; 0-d
+ * arrays too) into an f32 array from cascade_alloc that the caller frees
+ * with cascade_free. An integer beyond 2^24 (not exact in f32) is an error.
  * `shape` must have room for CASCADE_MAX_RANK entries. On failure *data is
  * NULL and the message names the file and the problem. */
 cascade_status cascade_npy_read_f32(const char *path, float **data,
+                                    int64_t *shape, int *rank);
+
+/* Same, into doubles (cascade_free them): integers exact to 2^53 and
+ * rounded beyond, as NumPy's float64 conversion does; for values that are
+ * not tensors of the model (an imported ONNX model's shapes, axes and
+ * Slice bounds given as inputs, where INT64_MAX means "to the end"). */
+cascade_status cascade_npy_read_f64(const char *path, double **data,
                                     int64_t *shape, int *rank);
 
 /* Writes a '<f4' .npy file (format 1.0). Writes `path`.tmp and renames it

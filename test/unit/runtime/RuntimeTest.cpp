@@ -228,6 +228,38 @@ TEST_F(RuntimeTest, NpyReadIntegersAndBools) {
   cascade_free(out);
 }
 
+// The f64 reader keeps integers exact to 2^53, rounds beyond it (Slice's
+// "to the end", INT64_MAX, reads as 2^63) and keeps doubles as written.
+TEST_F(RuntimeTest, NpyReadF64) {
+  std::string file = path("i64.npy");
+  writeBytes(file, npyHeader("{'descr': '<i8', 'fortran_order': False, "
+                             "'shape': (3,), }") +
+                       rawBytes(std::vector<int64_t>{16777217,
+                                                     -(int64_t(1) << 53), -5}));
+  double *out = nullptr;
+  int64_t shape[CASCADE_MAX_RANK];
+  int rank = 0;
+  ASSERT_EQ(cascade_npy_read_f64(file.c_str(), &out, shape, &rank), CASCADE_OK)
+      << cascade_last_error();
+  ASSERT_EQ(rank, 1);
+  EXPECT_EQ(out[0], 16777217.0);
+  EXPECT_EQ(out[1], -9007199254740992.0);
+  EXPECT_EQ(out[2], -5.0);
+  cascade_free(out);
+  writeBytes(file, npyHeader("{'descr': '<i8', 'fortran_order': False, "
+                             "'shape': (1,), }") +
+                       rawBytes(std::vector<int64_t>{INT64_MAX}));
+  ASSERT_EQ(cascade_npy_read_f64(file.c_str(), &out, shape, &rank), CASCADE_OK);
+  EXPECT_EQ(out[0], 9223372036854775808.0);
+  cascade_free(out);
+  writeBytes(file, npyHeader("{'descr': '<f8', 'fortran_order': False, "
+                             "'shape': (1,), }") +
+                       rawBytes(std::vector<double>{0.1}));
+  ASSERT_EQ(cascade_npy_read_f64(file.c_str(), &out, shape, &rank), CASCADE_OK);
+  EXPECT_EQ(out[0], 0.1);
+  cascade_free(out);
+}
+
 TEST_F(RuntimeTest, NpyReadF2) {
   std::string file = path("h.npy");
   // 1.0, -2.0, +inf, smallest subnormal 2^-24, 0x3555 = 0.333251953125,
