@@ -122,8 +122,31 @@ def CascadeLowerToLoops : Pass<"cascade-lower-to-loops", "mlir::ModuleOp"> {
            "reduction is cut into blocks">,
     Option<"kUnroll", "k-unroll", "int64_t", /*default=*/"4",
            "Unroll factor of the broadcast kernels' innermost reduction "
-           "loop (1: not unrolled)">
+           "loop (1: not unrolled)">,
+    Option<"steps", "steps", "bool", /*default=*/"false",
+           "Tag each step's top-level ops (an equation, or a group run as "
+           "one) for cascade-profile-steps">
   ];
+}
+
+def CascadeProfileSteps : Pass<"cascade-profile-steps", "mlir::ModuleOp"> {
+  let summary = "Time each step of the lowered model into counters";
+  let description = [{
+    Runs after `cascade-lower-to-loops{steps=true}`, which tags the
+    top-level ops of each step (an equation, or a group it runs as one: a
+    micro-kernel with its epilogue, a fused recurrence group) with
+    `cascade.step` and lists the steps on the function (`cascade.steps`:
+    name, equations, FLOPs). Each step's span is bracketed by two calls of
+    `__cascade_profile_now` (CLOCK_MONOTONIC through libc's
+    `clock_gettime`), and the elapsed nanoseconds and one call are added
+    atomically to the step's pair of i64 counters in the module global
+    `__cascade_profile`. The module gets `cascade.profile_steps`, the steps
+    in counter order with their function, for the manifest. The tags are
+    removed. `cascade run --profile` and `cascade compile --profile`
+    compile with this pass; the runtime reports the counters
+    (`cascade_model_profile_format`).
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }
 
 def CascadeOrientContractions

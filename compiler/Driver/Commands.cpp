@@ -697,6 +697,7 @@ int runRun(const CliOptions &o) {
     llvm::outs() << "median_ms=" << llvm::formatv("{0:f4}", medianMs) << "\n";
     llvm::outs() << "scratch_bytes=" << scratch << "\n";
   }
+  llvm::outs() << compiled->profile;
   return rc;
 }
 

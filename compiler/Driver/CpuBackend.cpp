@@ -23,9 +23,10 @@ public:
   int64_t scratchBytes() const override { return scratch; }
   int execute(std::vector<HostTensor> &args, std::vector<HostTensor> &outputs,
               unsigned bench, double &medianMs) override {
-    return art.machine.native
-               ? executeInProcess(art, args, outputs, bench, medianMs)
-               : executeEmulated(art, emulator, args, outputs, bench, medianMs);
+    return art.machine.native ? executeInProcess(art, args, outputs, bench,
+                                                 medianMs, &profile)
+                              : executeEmulated(art, emulator, args, outputs,
+                                                bench, medianMs, &profile);
   }
 };
 
@@ -35,6 +36,7 @@ public:
 
   llvm::StringRef name() const override { return targetName; }
   bool usesTuningDb() const override { return true; }
+  bool profiles() const override { return true; }
 
   /// Runs the passes `addPasses` adds for the target's CPU on `module`;
   /// returns an exit code.

@@ -174,7 +174,7 @@ bool readResults(const TempDir &tmp, const ProgramRun &run,
 
 int executeInProcess(const CpuArtifact &art, std::vector<HostTensor> &args,
                      std::vector<HostTensor> &outputs, unsigned bench,
-                     double &medianMs) {
+                     double &medianMs, std::string *profile) {
   TempDir tmp;
   if (!tmp.usable())
     return kExitError;
@@ -191,16 +191,22 @@ int executeInProcess(const CpuArtifact &art, std::vector<HostTensor> &args,
   std::vector<void *> buffers = bufferList(args, outputs);
   if (!runOnce(model, buffers))
     return kExitError;
-  if (bench == 0)
+  bool profiled = cascade_model_profile_size(model) > 0;
+  if (bench == 0 && !profiled)
     return kExitOk;
   cascade_model_run(model, buffers.data()); // warm-up
+  cascade_model_profile_reset(model);
   std::vector<double> times;
-  for (unsigned i = 0; i < bench; ++i) {
+  for (unsigned i = 0; i < (bench ? bench : 10); ++i) {
     double t0 = cascade_now_ms();
     cascade_model_run(model, buffers.data());
     times.push_back(cascade_now_ms() - t0);
   }
   medianMs = median(times);
+  if (profiled && profile) {
+    profile->assign(cascade_model_profile_format(model, nullptr, 0), '\0');
+    cascade_model_profile_format(model, profile->data(), profile->size() + 1);
+  }
   return kExitOk;
 }
 
@@ -208,7 +214,7 @@ int executeEmulated(const CpuArtifact &art,
                     const std::vector<std::string> &emulator,
                     const std::vector<HostTensor> &args,
                     std::vector<HostTensor> &outputs, unsigned bench,
-                    double &medianMs) {
+                    double &medianMs, std::string *profile) {
   TempDir tmp;
   if (!tmp.usable())
     return kExitError;
@@ -217,6 +223,8 @@ int executeEmulated(const CpuArtifact &art,
     return kExitError;
   std::vector<std::string> command = emulator;
   command.push_back(exe);
+  if (art.machine.profile)
+    command.push_back("--profile");
   ProgramRun run;
   if (!runOnNpyFiles(tmp, command, args, bench, nullptr, run))
     return kExitError;
@@ -226,7 +234,10 @@ int executeEmulated(const CpuArtifact &art,
                  << howItEnded(run) << ")\n";
     return kExitError;
   }
-  // The program times its runs itself.
+  // The program times its runs itself, and prints its profile last.
+  if (size_t at = run.stdoutText.find("profile of ");
+      profile && art.machine.profile && at != std::string::npos)
+    *profile = run.stdoutText.substr(at);
   return readResults(tmp, run, outputs, bench, "the emulated program", medianMs)
              ? kExitOk
              : kExitError;

@@ -11,10 +11,12 @@ namespace cascade {
 
 /// Runs a model compiled for this machine in this process (loaded as a
 /// shared library), filling `outputs`; with `bench` > 0 then times that many
-/// runs after a warm-up and sets `medianMs`. Returns an exit code.
+/// runs after a warm-up and sets `medianMs`. A model compiled with
+/// `--profile` is profiled over those runs (10 without `bench`), its table
+/// in `profile`. Returns an exit code.
 int executeInProcess(const CpuArtifact &art, std::vector<HostTensor> &args,
                      std::vector<HostTensor> &outputs, unsigned bench,
-                     double &medianMs);
+                     double &medianMs, std::string *profile = nullptr);
 
 /// The same for a model of another architecture: links a standalone
 /// executable and runs it under `emulator` (qemu-aarch64), passing the
@@ -23,7 +25,7 @@ int executeEmulated(const CpuArtifact &art,
                     const std::vector<std::string> &emulator,
                     const std::vector<HostTensor> &args,
                     std::vector<HostTensor> &outputs, unsigned bench,
-                    double &medianMs);
+                    double &medianMs, std::string *profile = nullptr);
 
 /// Runs a CUDA model through the runtime's driver loader: writes the PTX,
 /// cubin and manifest to a temporary folder and loads them. With `bench`,

@@ -46,6 +46,12 @@ const TargetBackend *lookupTargetBackend(const TargetOptions &t,
     error = "--arch selects a CUDA architecture; it needs --target=cuda";
     return nullptr;
   }
+  if (t.profile && !it->second->profiles()) {
+    error = "--profile times the steps of CPU models (host, x86_64, "
+            "aarch64); --target=" +
+            t.target + " has no profiler yet";
+    return nullptr;
+  }
   return it->second.get();
 }
 

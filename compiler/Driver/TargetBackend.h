@@ -33,9 +33,11 @@ public:
   virtual double tolerance() const { return 1e-4; }
   /// Runs the model once into `outputs`, then `bench` timed runs after a
   /// warm-up (setting `medianMs`). Returns an exit code (77: no device).
+  /// A model compiled with `--profile` then sets `profile` to its table.
   virtual int execute(std::vector<HostTensor> &args,
                       std::vector<HostTensor> &outputs, unsigned bench,
                       double &medianMs) = 0;
+  std::string profile;
 };
 
 class TargetBackend {
@@ -45,6 +47,8 @@ public:
   virtual llvm::StringRef name() const = 0;
   /// Whether `--arch` (a GPU architecture) applies.
   virtual bool takesArch() const { return false; }
+  /// Whether `--profile` (time per step) applies.
+  virtual bool profiles() const { return false; }
   /// Whether schedules from the tuning database apply (they are tuned on
   /// this machine's CPU).
   virtual bool usesTuningDb() const { return false; }

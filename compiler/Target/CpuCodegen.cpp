@@ -2,6 +2,7 @@
 //--------------------===//
 #include "compiler/Target/Target.h"
 #include "dialects/Cascade/IR/CascadeOps.h"
+#include "passes/Conversion/ProfileSteps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
@@ -90,6 +91,14 @@ void addEntryPoints(llvm::Module &m, llvm::StringRef modelSymbol,
                             entry);
   llvm::GlobalAlias::create(llvm::GlobalValue::WeakAnyLinkage,
                             "cascade_manifest", global);
+  // A profiled build's counters (cascade-profile-steps), for the runtime.
+  if (llvm::GlobalVariable *counters =
+          m.getGlobalVariable("__cascade_profile", /*AllowInternal=*/true)) {
+    counters->setName(modelSymbol + "_profile");
+    counters->setLinkage(llvm::GlobalValue::ExternalLinkage);
+    llvm::GlobalAlias::create(llvm::GlobalValue::WeakAnyLinkage,
+                              "cascade_profile", counters);
+  }
 }
 
 /// Asks the loop vectorizer for vector-length-agnostic SVE code in every
@@ -243,6 +252,7 @@ FailureOr<CpuMachine> resolveCpuMachine(Operation *anchor,
     m.openmp = m.native;
   }
   m.gpuLoops = t.gpuLoops;
+  m.profile = t.profile && !t.gpuLoops;
   if (t.l2Bytes)
     m.l2Bytes = t.l2Bytes;
   else if (useHost && t.cpu.empty())
@@ -292,6 +302,7 @@ LogicalResult compileForCpu(ModuleOp input, const TargetOptions &t,
   // copy, so the real pipeline below is one pass manager (one numbering of
   // the IR dumps).
   int64_t scratch = 0;
+  ArrayAttr profileSteps;
   {
     OwningOpRef<ModuleOp> loops = module->clone();
     // Warnings come from the real pipeline below, once.
@@ -303,10 +314,11 @@ LogicalResult compileForCpu(ModuleOp input, const TargetOptions &t,
     if (failed(pm.run(*loops)))
       return failure();
     scratch = computeScratchBytes(*loops);
+    profileSteps = (*loops)->getAttrOfType<ArrayAttr>(kProfileStepsAttr);
   }
   if (scratchBytes)
     *scratchBytes = scratch;
-  std::string manifestText = buildManifest(input, mc, scratch);
+  std::string manifestText = buildManifest(input, mc, scratch, profileSteps);
   out.manifest = manifestText;
   {
     PassManager pm(ctx);

@@ -88,12 +88,28 @@ llvm::json::Object manifestBase(ModuleOp module) {
 }
 
 std::string buildManifest(ModuleOp module, const CpuMachine &m,
-                          int64_t scratchBytes) {
+                          int64_t scratchBytes, ArrayAttr profile) {
   llvm::json::Object manifest = manifestBase(module);
   manifest["target"] = m.arch;
   manifest["cpu"] = m.cpu;
   manifest["features"] = m.features;
   manifest["scratch_bytes"] = scratchBytes;
+  if (profile) {
+    // The steps in the order of the exported counters (cascade_profile).
+    llvm::json::Array steps;
+    for (auto step : profile.getAsRange<DictionaryAttr>()) {
+      llvm::json::Array equations;
+      for (auto name : step.getAs<ArrayAttr>("equations")
+                           .getAsValueRange<StringAttr>())
+        equations.push_back(name.str());
+      steps.push_back(llvm::json::Object{
+          {"name", step.getAs<StringAttr>("name").str()},
+          {"function", step.getAs<StringAttr>("function").str()},
+          {"equations", std::move(equations)},
+          {"flops", step.getAs<IntegerAttr>("flops").getInt()}});
+    }
+    manifest["profile"] = std::move(steps);
+  }
   std::string out;
   llvm::raw_string_ostream os(out);
   os << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest)));

@@ -86,7 +86,10 @@ void addLowerToLoopsPipeline(OpPassManager &pm, const CpuMachine &machine) {
   options.registers = machine.registers;
   options.l2Bytes = machine.l2Bytes;
   options.kernels = machine.kernels;
+  options.steps = machine.profile;
   pm.addPass(createCascadeLowerToLoops(options));
+  if (machine.profile)
+    pm.addPass(createCascadeProfileSteps());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createLoopInvariantCodeMotionPass());

@@ -34,6 +34,8 @@ struct TargetOptions {
   // CPU targets: lower with the GPU targets' loop nests (one parallel loop
   // per kernel, collapsed and tiled by blocks) to test that mapping here.
   bool gpuLoops = false;
+  // Time each step of the model (`--profile`; cascade-profile-steps).
+  bool profile = false;
   // L2 cache of one core in bytes (`--l2-cache`); 0: the host's when
   // compiling for it, else 1 MiB.
   int64_t l2Bytes = 0;
@@ -84,6 +86,7 @@ struct CpuMachine {
   bool openmp = true;        // scf.parallel on libomp's thread pool
   bool scalable = false;     // SVE: vector-length-agnostic loops
   bool gpuLoops = false;     // the CUDA target's loop nests, run on this CPU
+  bool profile = false;      // time each step (cascade-profile-steps)
 };
 
 /// A size in bytes: a positive count with an optional K or M suffix
@@ -141,9 +144,11 @@ int64_t computeScratchBytes(mlir::ModuleOp loopLevel);
 /// The target-independent part of a manifest: format, model, function and
 /// the signature (inputs, weights, outputs).
 llvm::json::Object manifestBase(mlir::ModuleOp module);
-/// The JSON manifest of the (cascade-level) model in `module`.
+/// The JSON manifest of the (cascade-level) model in `module`; `profile`
+/// lists the timed steps of a profiled build (cascade.profile_steps).
 std::string buildManifest(mlir::ModuleOp module, const CpuMachine &m,
-                          int64_t scratchBytes);
+                          int64_t scratchBytes,
+                          mlir::ArrayAttr profile = nullptr);
 /// The C header declaring the model's entry points.
 std::string buildHeader(mlir::ModuleOp module, llvm::StringRef sourceName);
 

@@ -96,6 +96,26 @@ int64_t bytesOf(Type t) {
 
 } // namespace
 
+EquationCost equationCost(EinsumOp op) {
+  EquationCost c;
+  c.name = op.getName().str();
+  c.points = 1;
+  for (int64_t e : op.getExtents())
+    c.points *= e;
+  int64_t opsPerPoint = op.hasReduction() ? 1 : 0;
+  op.getBody().walk([&](Operation *o) {
+    if (isa<UnaryOp, BinaryOp, SelectOp>(o))
+      ++opsPerPoint;
+  });
+  c.flops = c.points * opsPerPoint;
+  c.bytes = bytesOf(op.getResult().getType());
+  for (Value in : op.getInputs())
+    c.bytes += bytesOf(in.getType());
+  if (op.getInit())
+    c.bytes += bytesOf(op.getInit().getType());
+  return c;
+}
+
 CascadeAnalysis analyzeCascade(func::FuncOp func) {
   CascadeAnalysis result;
   // Ranks in order of first appearance, and the split parts of each rank:
@@ -137,25 +157,8 @@ CascadeAnalysis analyzeCascade(func::FuncOp func) {
   }
   result.passes = std::move(order);
 
-  for (EinsumOp op : func.getOps<EinsumOp>()) {
-    EquationCost c;
-    c.name = op.getName().str();
-    c.points = 1;
-    for (int64_t e : op.getExtents())
-      c.points *= e;
-    int64_t opsPerPoint = op.hasReduction() ? 1 : 0;
-    op.getBody().walk([&](Operation *o) {
-      if (isa<UnaryOp, BinaryOp, SelectOp>(o))
-        ++opsPerPoint;
-    });
-    c.flops = c.points * opsPerPoint;
-    c.bytes = bytesOf(op.getResult().getType());
-    for (Value in : op.getInputs())
-      c.bytes += bytesOf(in.getType());
-    if (op.getInit())
-      c.bytes += bytesOf(op.getInit().getType());
-    result.equations.push_back(c);
-  }
+  for (EinsumOp op : func.getOps<EinsumOp>())
+    result.equations.push_back(equationCost(op));
   return result;
 }
 

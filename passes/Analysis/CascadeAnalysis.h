@@ -39,6 +39,9 @@ struct CascadeAnalysis {
   std::vector<EquationCost> equations;
 };
 
+/// The size, FLOPs and bytes of one equation (at the cascade level).
+EquationCost equationCost(EinsumOp op);
+
 /// Analyzes a model function at the cascade level.
 CascadeAnalysis analyzeCascade(mlir::func::FuncOp func);
 

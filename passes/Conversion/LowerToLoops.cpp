@@ -11,6 +11,7 @@
 #include "passes/Conversion/ContractionKernels.h"
 #include "passes/Conversion/LoopNest.h"
 #include "passes/Conversion/LoopOrder.h"
+#include "passes/Conversion/ProfileSteps.h"
 #include "passes/Conversion/TiledKernel.h"
 #include "passes/Passes.h"
 #include "passes/Strategy/LoweringStrategy.h"
@@ -119,6 +120,10 @@ struct LowerToLoops
     Block &entry = f.getBody().front();
     auto ret = cast<func::ReturnOp>(entry.getTerminator());
     unsigned numArgs = f.getNumArguments();
+    // Names the steps for cascade-profile-steps (while f is on tensors).
+    std::optional<StepRecorder> recorder;
+    if (steps)
+      recorder.emplace(f);
 
     // New signature: the old arguments as buffers, then one out-param per
     // result.
@@ -176,6 +181,8 @@ struct LowerToLoops
       if (auto call = dyn_cast<func::CallOp>(o)) {
         lowerCall(b, call, outputBuffer, buffers, allocated, lastUse);
         calls.push_back(call);
+        if (recorder)
+          recorder->recordUntimed(call); // the layer times its own steps
         continue;
       }
       auto op = dyn_cast<EinsumOp>(o);
@@ -190,6 +197,8 @@ struct LowerToLoops
         if (failed(lowerSharedLoops(b, g->loc, g->ops, g->shared, outputBuffer,
                                     buffers, allocated, lastUse)))
           return failure();
+        if (recorder)
+          recorder->record(op, g->ops);
         continue;
       }
       if (SmallVector<EinsumOp> *group = groupOf(op)) {
@@ -198,6 +207,8 @@ struct LowerToLoops
         if (failed(lowerGroup(b, *group, buffers, allocated, lastUse, {},
                               /*nested=*/false)))
           return failure();
+        if (recorder)
+          recorder->record(op, *group);
         continue;
       }
       if (loweringConfig(op).getExecution() == Execution::InProducer &&
@@ -220,7 +231,11 @@ struct LowerToLoops
           if (lastUse.lookup(in) == d.getOperation() &&
               llvm::is_contained(allocated, in))
             memref::DeallocOp::create(b, d.getLoc(), buffers.lookup(in));
+      if (recorder)
+        recorder->record(op, done);
     }
+    if (recorder)
+      recorder->finish();
     // Copy results that are not computed in place (inputs returned, or one
     // einsum returned twice).
     b.setInsertionPoint(ret);

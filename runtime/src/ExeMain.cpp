@@ -3,7 +3,8 @@
 // cascade_exe_main implements the command line of an executable made by
 // `cascade compile --emit=exe`:
 //   PROG [--weights FILE.safetensors] [--input NAME=FILE.npy ...]
-//        [--output-dir DIR] [--random-inputs] [--seed=S] [--bench=N] [--help]
+//        [--output-dir DIR] [--random-inputs] [--seed=S] [--bench=N]
+//        [--profile] [--help]
 // Weights come from the safetensors file by key unless --input gives one.
 // Exit codes: 0 success, 1 bad input, 2 bad command line. Only `median_ms=`
 // lines and the final `wrote DIR/NAME.npy` lines go to stdout (and the usage
@@ -39,6 +40,7 @@ struct Options {
   bool randomInputs = false;
   uint64_t seed = 0;
   int64_t bench = 0; // 0: no benchmark
+  bool profile = false;
   bool help = false;
 };
 
@@ -61,7 +63,8 @@ public:
     cascade_weights_close(weights);
   }
 
-  int run(int argc, char **argv, const char *manifest, void (*entry)(void **));
+  int run(int argc, char **argv, const char *manifest, void (*entry)(void **),
+          int64_t *profile);
 
 private:
   const char *prog;
@@ -141,6 +144,12 @@ int ExeMain::parseArgs(int argc, char **argv) {
       opts.help = true;
     } else if (!std::strcmp(arg, "--random-inputs")) {
       opts.randomInputs = true;
+    } else if (!std::strcmp(arg, "--profile")) {
+      if (cascade_model_profile_size(model) <= 0)
+        return error(kExitUsage, "--profile: this program was compiled "
+                                 "without profiling (cascade compile "
+                                 "--profile)");
+      opts.profile = true;
     } else if (optionValue(argc, argv, i, "--input", &value, &missing)) {
       if (missing)
         return error(kExitUsage, "--input needs NAME=FILE.npy");
@@ -185,7 +194,7 @@ void ExeMain::printUsage() {
   std::printf(
       "usage: %s [--weights FILE.safetensors] [--input NAME=FILE.npy ...]\n"
       "          [--output-dir DIR] [--random-inputs] [--seed=S] [--bench=N]\n"
-      "          [--help]\n\n"
+      "          [--profile] [--help]\n\n"
       "Runs the compiled Cascade model '%s'.\n\n"
       "  --weights FILE         read every weight by its key from this\n"
       "                         safetensors file (F32, F16, BF16 or F64)\n"
@@ -198,8 +207,13 @@ void ExeMain::printUsage() {
       "                         standard normal and write them to DIR\n"
       "  --seed=S               seed for --random-inputs (default 0)\n"
       "  --bench=N              time N runs after a warm-up, print "
-      "median_ms=\n\n",
-      prog, cascade_model_name(model));
+      "median_ms=\n"
+      "%s\n",
+      prog, cascade_model_name(model),
+      cascade_model_profile_size(model) > 0
+          ? "  --profile              print the time of each step over the "
+            "--bench runs\n                         (10 without --bench)\n"
+          : "");
   for (const Tensor &t : tensors) {
     std::printf("  %-7s %s %s %s", kRoleNames[t.role], t.info.name,
                 shapeString(t.info.shape, t.info.rank).c_str(), t.info.dtype);
@@ -350,11 +364,13 @@ int ExeMain::execute() {
   }
   if (cascade_model_run(model, buffers.data()) != CASCADE_OK)
     return error(kExitInput, "%s", cascade_last_error());
-  if (opts.bench == 0)
+  if (opts.bench == 0 && !opts.profile)
     return kExitOk;
   // The run above is the warm-up.
+  cascade_model_profile_reset(model);
   std::vector<double> times;
-  for (int64_t i = 0; i < opts.bench; ++i) {
+  int64_t runs = opts.bench ? opts.bench : 10;
+  for (int64_t i = 0; i < runs; ++i) {
     double start = cascade_now_ms();
     cascade_model_run(model, buffers.data());
     times.push_back(cascade_now_ms() - start);
@@ -363,7 +379,8 @@ int ExeMain::execute() {
   size_t mid = times.size() / 2;
   double median =
       times.size() % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2;
-  std::printf("median_ms=%.6f\n", median);
+  if (opts.bench)
+    std::printf("median_ms=%.6f\n", median);
   return kExitOk;
 }
 
@@ -381,8 +398,10 @@ int ExeMain::writeOutputs() {
 }
 
 int ExeMain::run(int argc, char **argv, const char *manifest,
-                 void (*entry)(void **)) {
+                 void (*entry)(void **), int64_t *profile) {
   if (cascade_model_from_symbols(manifest, entry, &model) != CASCADE_OK)
+    return error(kExitInput, "%s", cascade_last_error());
+  if (profile && cascade_model_attach_profile(model, profile) != CASCADE_OK)
     return error(kExitInput, "%s", cascade_last_error());
   for (int role = 0; role < 3; ++role)
     for (int i = 0; i < cascade_model_count(model, cascade_role(role)); ++i) {
@@ -407,20 +426,28 @@ int ExeMain::run(int argc, char **argv, const char *manifest,
     return rc;
   if (int rc = execute())
     return rc;
-  return writeOutputs();
+  if (int rc = writeOutputs())
+    return rc;
+  // Last, so that `cascade run` finds the table at the end.
+  if (opts.profile) {
+    std::string text(cascade_model_profile_format(model, nullptr, 0), '\0');
+    cascade_model_profile_format(model, text.data(), text.size() + 1);
+    std::fputs(text.c_str(), stdout);
+  }
+  return kExitOk;
 }
 
 } // namespace
 
 extern "C" int cascade_exe_main(int argc, char **argv,
                                 const char *manifest_json,
-                                void (*entry)(void **)) {
+                                void (*entry)(void **), int64_t *profile) {
   const char *prog = argc > 0 && argv && argv[0] ? argv[0] : "cascade-model";
   if (const char *slash = std::strrchr(prog, '/'))
     prog = slash + 1;
   ExeMain exe(prog);
   cascade_reuse_scratch_memory(); // --bench runs the model repeatedly
-  int rc = exe.run(argv ? argc : 0, argv, manifest_json, entry);
+  int rc = exe.run(argv ? argc : 0, argv, manifest_json, entry, profile);
   std::fflush(stdout);
   return rc;
 }

@@ -9,6 +9,7 @@
 
 #include "cascade/runtime.h"
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -34,11 +35,19 @@ struct TensorDesc {
   bool hasFile = false;
 };
 
+/// One timed step of a profiled build (cascade compile --profile).
+struct ProfileStep {
+  std::string name, function;
+  std::string equations; // space-separated
+  int64_t flops = 0;     // per call
+};
+
 /// A parsed and validated manifest; tensors are indexed by cascade_role.
 struct Manifest {
   std::string model, function, target;
   std::string cpu, features; // as compiled: "+sve,+neon,..."
   std::vector<TensorDesc> tensors[3];
+  std::vector<ProfileStep> profile; // empty unless profiled
 };
 
 /// Parses and validates a manifest. On failure sets the last error to
@@ -57,7 +66,21 @@ std::string shapeString(const int64_t *shape, int rank);
 bool checkedElementCount(const int64_t *shape, int rank, int64_t limit,
                          int64_t *count);
 
+struct CudaModel;
+
 } // namespace rt
 } // namespace cascade
+
+struct cascade_model {
+  cascade::rt::Manifest manifest;
+  void (*entry)(void **) = nullptr;
+  void *library = nullptr;                // dlopen handle, or NULL if linked in
+  cascade::rt::CudaModel *cuda = nullptr; // a --target=cuda model (no entry)
+  std::string device;                     // where it runs, for reports
+  // A profiled build's counters (ns, calls per step; cascade_profile), and
+  // the runs and their time since load or reset.
+  int64_t *profile = nullptr;
+  std::atomic<int64_t> profileRuns{0}, profileNs{0};
+};
 
 #endif // CASCADE_RUNTIME_INTERNAL_H

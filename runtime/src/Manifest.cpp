@@ -148,6 +148,34 @@ cascade_status parseManifest(const char *json, Manifest &out) {
     }
   }
 
+  out.profile.clear();
+  if (const JsonValue *steps = root.get("profile")) {
+    if (steps->kind != JsonValue::Array)
+      return fail("invalid manifest: \"profile\" is not an array");
+    for (size_t i = 0; i < steps->items.size(); ++i) {
+      const JsonValue &v = steps->items[i];
+      ProfileStep step;
+      const JsonValue *equations = v.get("equations");
+      const JsonValue *flops = v.get("flops");
+      if (v.kind != JsonValue::Object ||
+          !optionalString(v, "name", step.name) ||
+          !optionalString(v, "function", step.function) || !equations ||
+          equations->kind != JsonValue::Array || !flops ||
+          !toInt64(*flops, step.flops))
+        return fail("invalid manifest: profile[%zu]: expected \"name\", "
+                    "\"function\", \"equations\" and \"flops\"",
+                    i);
+      for (const JsonValue &e : equations->items) {
+        if (e.kind != JsonValue::String)
+          return fail("invalid manifest: profile[%zu]: equations must be "
+                      "strings",
+                      i);
+        step.equations += (step.equations.empty() ? "" : " ") + e.text;
+      }
+      out.profile.push_back(std::move(step));
+    }
+  }
+
   // Names double as --input keys and file names: they must be unique.
   std::vector<std::string> names;
   for (const auto &list : out.tensors)

@@ -9,14 +9,6 @@
 
 using namespace cascade::rt;
 
-struct cascade_model {
-  Manifest manifest;
-  void (*entry)(void **) = nullptr;
-  void *library = nullptr;   // dlopen handle, or NULL for linked-in models
-  CudaModel *cuda = nullptr; // a --target=cuda model (no entry)
-  std::string device;        // where it runs, for reports
-};
-
 static bool validRole(cascade_role role) {
   return role == CASCADE_INPUT || role == CASCADE_WEIGHT ||
          role == CASCADE_OUTPUT;
@@ -75,6 +67,15 @@ extern "C" cascade_status cascade_model_load(const char *path,
     return fail("'%s': %s", path, why.c_str());
   }
   (*out)->library = lib;
+  if (!(*out)->manifest.profile.empty()) {
+    auto *counters = static_cast<int64_t *>(dlsym(lib, "cascade_profile"));
+    if (cascade_model_attach_profile(*out, counters) != CASCADE_OK) {
+      std::string why = cascade_last_error();
+      cascade_model_free(*out);
+      *out = nullptr;
+      return fail("'%s': %s", path, why.c_str());
+    }
+  }
   return CASCADE_OK;
 }
 
@@ -143,7 +144,14 @@ extern "C" cascade_status cascade_model_run(cascade_model *model,
     }
   if (model->cuda)
     return cudaRun(*model->cuda, args.data());
+  if (!model->profile) {
+    model->entry(args.data());
+    return CASCADE_OK;
+  }
+  double t0 = cascade_now_ms();
   model->entry(args.data());
+  model->profileNs += static_cast<int64_t>((cascade_now_ms() - t0) * 1e6);
+  ++model->profileRuns;
   return CASCADE_OK;
 }
 

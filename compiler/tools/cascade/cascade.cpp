@@ -81,6 +81,12 @@ static cl::opt<bool>
           cl::cat(category));
 static cl::opt<unsigned> bench("bench", cl::desc("Time N runs after a warm-up"),
                                cl::init(0), cl::cat(category));
+static cl::opt<bool>
+    profile("profile",
+            cl::desc("CPU targets: time each step of the model (run: print "
+                     "the time per step over the --bench runs, 10 without "
+                     "--bench; compile: the executable's --profile)"),
+            cl::cat(category));
 static cl::opt<std::string> schedule("schedule", cl::desc("Schedule file"),
                                      cl::cat(category));
 static cl::opt<std::string> db("db", cl::desc("Tuning database"),
@@ -138,7 +144,7 @@ static const char *kOverview =
     "  cascade compile MODEL.ein [--target=T] -o DIR [--emit=lib|exe]\n"
     "  cascade run     MODEL.ein [--target=T] [--input NAME=FILE.npy ...]\n"
     "                  [--random-inputs --seed=S] [--output-dir DIR] [--check] "
-    "[--bench=N]\n"
+    "[--bench=N] [--profile]\n"
     "  cascade tune    MODEL.ein [--target=T] [--budget=60s | --trials=N] "
     "[--db=FILE]\n"
     "  cascade tune    --export=FILE.jsonl | --import=FILE.jsonl [--db=FILE]\n"
@@ -193,7 +199,7 @@ static const std::vector<CommandHelp> &commandHelp() {
        "(--emit=lib, the default) and a standalone executable (--emit=exe); "
        "PTX for cuda, WGSL for webgpu.\n",
        join({{"o", "emit", "passes", "schedule", "db", "no-tuning-db",
-              "default-rewrites", "set", "strict"},
+              "default-rewrites", "set", "strict", "profile"},
              target,
              printing})},
       {"run",
@@ -201,8 +207,8 @@ static const std::vector<CommandHelp> &commandHelp() {
        ".npy inputs, writes the outputs as DIR/NAME.npy, and checks them "
        "against the float64 reference (--check).\n",
        join({{"input", "weights", "random-inputs", "seed", "output-dir",
-              "check", "bench", "passes", "schedule", "db", "no-tuning-db",
-              "default-rewrites", "set", "strict"},
+              "check", "bench", "profile", "passes", "schedule", "db",
+              "no-tuning-db", "default-rewrites", "set", "strict"},
              target,
              printing})},
       {"import",
@@ -311,6 +317,11 @@ int main(int argc, char **argv) {
     return kExitUsage;
   }
   o.target = {target, cpu, features, arch, gpuLoops};
+  o.target.profile = profile;
+  if (profile && o.command != "run" && o.command != "compile") {
+    llvm::errs() << "error: --profile applies to run and compile\n";
+    return kExitUsage;
+  }
   if (!l2Cache.empty()) {
     std::optional<int64_t> bytes = parseByteSize(l2Cache);
     if (!bytes) {

@@ -32,7 +32,7 @@
  *
  * Standalone executable (cascade_exe_main, see runtime/README.md):
  *   PROG [--input NAME=FILE.npy ...] [--output-dir DIR] [--random-inputs]
- *        [--seed=S] [--bench=N] [--help]
+ *        [--seed=S] [--bench=N] [--profile] [--help]
  * Exit codes: 0 success, 1 bad input (unreadable file, wrong shape, ...),
  * 2 bad command line (unknown option, missing input, ...).
 \*===----------------------------------------------------------------------===*/
@@ -151,6 +151,48 @@ cascade_status cascade_model_device_time(cascade_model *model, int runs,
  * "" for CPU models. */
 const char *cascade_model_device(const cascade_model *model);
 
+/*===--- Profiles --------------------------------------------------------===*/
+
+/* A model compiled with `--profile` (cascade compile/run) times each of its
+ * steps: an equation, or a group the compiler runs as one (a micro-kernel
+ * with its fused epilogue, the fused one-pass attention loop), as the
+ * manifest's "profile" array lists them. Its counters add up over every
+ * cascade_model_run since the load or the last reset. Steps inside an
+ * outlined layer count one call per layer. */
+typedef struct {
+  const char *name;      /* the step's last equation */
+  const char *function;  /* the model function, or an outlined layer's */
+  const char *equations; /* the equations it runs, space-separated */
+  int64_t flops;         /* arithmetic per call (as `cascade analyze`) */
+  int64_t calls;         /* since the load or the last reset */
+  double seconds;        /* the same */
+} cascade_profile_step;
+
+/* Number of timed steps; 0 when the model was compiled without --profile,
+ * -1 for a NULL model. */
+int cascade_model_profile_size(const cascade_model *model);
+
+/* Fills *out with step `index` (0-based, execution order). */
+cascade_status cascade_model_profile_step(const cascade_model *model,
+                                          int index, cascade_profile_step *out);
+
+/* Zeroes the counters (after a warm-up run, say). */
+void cascade_model_profile_reset(cascade_model *model);
+
+/* Writes the profile as a table (time per run, share of the run, GFLOP/s,
+ * per step in execution order) into buf, snprintf-style: returns the length
+ * the whole text needs, writing at most size bytes including the final
+ * NUL. Empty text for a model without a profile or no run. */
+size_t cascade_model_profile_format(const cascade_model *model, char *buf,
+                                    size_t size);
+
+/* For a profiled model linked into the program: `counters` is its
+ * `cascade_profile` (or `cascade_<model>_profile`) symbol. cascade_model_load
+ * does this itself. Fails when the manifest lists no steps or counters is
+ * NULL. */
+cascade_status cascade_model_attach_profile(cascade_model *model,
+                                            int64_t *counters);
+
 /*===--- NumPy .npy files -------------------------------------------------===*/
 
 /* Reads a .npy file (format 1.0, 2.0 or 3.0; C order; dtype '<f4', '<f2',
@@ -258,9 +300,11 @@ double cascade_now_ms(void);
  * standalone executables do. */
 void cascade_reuse_scratch_memory(void);
 
-/* main() of a standalone model executable; see runtime/src/exe_stub.c. */
+/* main() of a standalone model executable; see runtime/src/exe_stub.c.
+ * `profile` is the model's cascade_profile counters, NULL when it was
+ * compiled without --profile. */
 int cascade_exe_main(int argc, char **argv, const char *manifest_json,
-                     void (*entry)(void **));
+                     void (*entry)(void **), int64_t *profile);
 
 #ifdef __cplusplus
 } /* extern "C" */

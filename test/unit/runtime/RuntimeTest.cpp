@@ -785,6 +785,91 @@ TEST_F(RuntimeTest, ModelLoadAndRun) {
 #endif
 }
 
+//===--- Profiles ---------------------------------------------------------===//
+
+// The add model as a --profile build: two steps, the second in an outlined
+// layer that runs twice per call. Its entry adds fixed times to the
+// counters, as the generated code adds measured ones.
+const char *kProfiledManifest =
+    "{\"format\": 1, \"model\": \"add\", \"function\": \"add\", \"target\": "
+    "\"x86_64\", \"inputs\": [{\"name\": \"A\", \"shape\": [2, 3], \"dtype\": "
+    "\"f32\"}, {\"name\": \"B\", \"shape\": [2, 3], \"dtype\": \"f32\"}], "
+    "\"weights\": [{\"name\": \"W\", \"shape\": [2, 3], \"dtype\": \"f32\", "
+    "\"key\": \"layer.w\"}], \"outputs\": [{\"name\": \"C\", \"shape\": [2, "
+    "3], \"dtype\": \"f32\"}], \"profile\": [{\"name\": \"C\", \"function\": "
+    "\"add\", \"equations\": [\"C\"], \"flops\": 12000000}, {\"name\": \"D\", "
+    "\"function\": \"layer\", \"equations\": [\"X\", \"D\"], \"flops\": 0}]}";
+
+int64_t profileCounters[4];
+
+void profiledAddEntry(void **buffers) {
+  addEntry(buffers);
+  profileCounters[0] += 2000000; // 2 ms
+  profileCounters[1] += 1;
+  profileCounters[2] += 2 * 500000; // two calls of 0.5 ms
+  profileCounters[3] += 2;
+}
+
+TEST_F(RuntimeTest, ProfileCountsAndTable) {
+  cascade_model *m = nullptr;
+  ASSERT_EQ(cascade_model_from_symbols(kProfiledManifest, profiledAddEntry, &m),
+            CASCADE_OK)
+      << cascade_last_error();
+  EXPECT_EQ(cascade_model_profile_size(m), 0); // no counters yet
+  profileCounters[0] = 77;                    // attaching resets them
+  ASSERT_EQ(cascade_model_attach_profile(m, profileCounters), CASCADE_OK);
+  EXPECT_EQ(profileCounters[0], 0);
+  EXPECT_EQ(cascade_model_profile_size(m), 2);
+  EXPECT_EQ(cascade_model_profile_format(m, nullptr, 0), 0u); // no run yet
+
+  float a[6] = {0}, b[6] = {0}, w[6] = {0}, c[6];
+  void *buffers[] = {a, b, w, c};
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(cascade_model_run(m, buffers), CASCADE_OK);
+  cascade_model_profile_reset(m); // as after a warm-up
+  for (int i = 0; i < 2; ++i)
+    ASSERT_EQ(cascade_model_run(m, buffers), CASCADE_OK);
+
+  cascade_profile_step s;
+  ASSERT_EQ(cascade_model_profile_step(m, 0, &s), CASCADE_OK);
+  EXPECT_STREQ(s.name, "C");
+  EXPECT_STREQ(s.function, "add");
+  EXPECT_EQ(s.flops, 12000000);
+  EXPECT_EQ(s.calls, 2);
+  EXPECT_DOUBLE_EQ(s.seconds, 0.004);
+  ASSERT_EQ(cascade_model_profile_step(m, 1, &s), CASCADE_OK);
+  EXPECT_STREQ(s.equations, "X D");
+  EXPECT_EQ(s.calls, 4);
+  EXPECT_DOUBLE_EQ(s.seconds, 0.002);
+  EXPECT_EQ(cascade_model_profile_step(m, 2, &s), CASCADE_ERROR);
+
+  // Per run: C 2 ms at 12 MFLOP / 2 ms = 6 GFLOP/s; the layer's D twice,
+  // 1 ms, no FLOPs. The run's own time is measured, so "%" is not checked.
+  std::string text(cascade_model_profile_format(m, nullptr, 0), '\0');
+  ASSERT_EQ(cascade_model_profile_format(m, text.data(), text.size() + 1),
+            text.size());
+  EXPECT_EQ(text.rfind("profile of add: 2 runs, ", 0), 0u) << text;
+  EXPECT_NE(text.find("  step        ms/run      %  GFLOP/s  calls  equations\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\n  C            2.000 "), std::string::npos) << text;
+  EXPECT_NE(text.find("      6.0    1.0  C\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\n  layer:D      1.000 "), std::string::npos) << text;
+  EXPECT_NE(text.find("        -    2.0  X D\n"), std::string::npos) << text;
+  // A short buffer gets a NUL-terminated prefix.
+  char small[8];
+  EXPECT_EQ(cascade_model_profile_format(m, small, sizeof small), text.size());
+  EXPECT_STREQ(small, "profile");
+  cascade_model_free(m);
+
+  // A model built without --profile cannot take counters.
+  ASSERT_EQ(cascade_model_from_symbols(kAddManifest, addEntry, &m), CASCADE_OK);
+  EXPECT_EQ(cascade_model_attach_profile(m, profileCounters), CASCADE_ERROR);
+  EXPECT_NE(std::string(cascade_last_error()).find("without --profile"),
+            std::string::npos);
+  cascade_model_free(m);
+}
+
 //===--- Random values ----------------------------------------------------===//
 
 TEST_F(RuntimeTest, FillNormalMatchesReference) {
@@ -929,7 +1014,7 @@ int runExe(const std::vector<std::string> &args, std::string *out,
   ::testing::internal::CaptureStdout();
   ::testing::internal::CaptureStderr();
   int rc = cascade_exe_main(static_cast<int>(storage.size()), argv.data(),
-                            manifest, addEntry);
+                            manifest, addEntry, nullptr);
   *out = ::testing::internal::GetCapturedStdout();
   *err = ::testing::internal::GetCapturedStderr();
   return rc;
@@ -1003,6 +1088,34 @@ TEST_F(RuntimeTest, ExeBenchAndHelp) {
 
   ASSERT_EQ(runExe({"--help"}, &out, &err), 0);
   EXPECT_NE(out.find("usage: add-model"), std::string::npos) << out;
+}
+
+TEST_F(RuntimeTest, ExeProfile) {
+  std::vector<std::string> storage = {"/path/to/add-model", "--random-inputs",
+                                      "--profile", "--bench=2", "--output-dir",
+                                      dir};
+  std::vector<char *> argv;
+  for (std::string &s : storage)
+    argv.push_back(&s[0]);
+  ::testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStderr();
+  int rc = cascade_exe_main(static_cast<int>(argv.size()), argv.data(),
+                            kProfiledManifest, profiledAddEntry,
+                            profileCounters);
+  std::string out = ::testing::internal::GetCapturedStdout();
+  std::string err = ::testing::internal::GetCapturedStderr();
+  ASSERT_EQ(rc, 0) << err;
+  // median_ms, the outputs, then the table over the two timed runs.
+  size_t wrote = out.find("wrote " + dir + "/C.npy\n");
+  size_t table = out.find("profile of add: 2 runs");
+  ASSERT_NE(wrote, std::string::npos) << out;
+  ASSERT_NE(table, std::string::npos) << out;
+  EXPECT_LT(wrote, table);
+  EXPECT_NE(out.find("\n  C            2.000 "), std::string::npos) << out;
+
+  // Without counters, --profile is a usage error.
+  ASSERT_EQ(runExe({"--random-inputs", "--profile"}, &out, &err), 2);
+  EXPECT_NE(err.find("compiled without profiling"), std::string::npos) << err;
 }
 
 TEST_F(RuntimeTest, ExeErrors) {
