@@ -114,6 +114,16 @@ public:
   /// written (in `p`'s layout: a Transpose or split Reshape of a pending
   /// expression is folded into it, so the tensor is stored as it is read).
   bool definePending(unsigned i, std::shared_ptr<Pending> p, int type);
+  /// Records that output `i` of the node is the product equation of .ein
+  /// tensor `tensor` (MatMul), which a constant factor may still scale.
+  void markScalable(unsigned i, const std::string &tensor);
+  /// For a Div (`divide`) or Mul node of a scalable product (that only this
+  /// node reads) by a scalar constant: appends the factor to the product's
+  /// equation and defines the output as the product. False, doing nothing,
+  /// when the node is not one.
+  bool foldScale(bool divide);
+  /// Whether the value `name` is an output of an `opType` node.
+  bool producedBy(const std::string &name, const std::string &opType) const;
   /// Input `i` as a constant; null (after fail naming `role`) if it is not.
   const Const *constantOf(unsigned i, const std::string &role);
   int typeOf(unsigned i);
@@ -167,11 +177,20 @@ private:
   std::shared_ptr<Pending> combine(const std::vector<Operand> &ins,
                                    const Rhs &rhs);
   std::map<std::string, int> uses; // readers of each value (graph outputs too)
+  std::map<std::string, std::string> scalable; // ONNX value -> .ein product
   size_t nodeComment = SIZE_MAX;   // where the current node's comment is
   bool declareInputs();
   bool declareOutputs();
   std::string uniqueName(const std::string &onnxName);
   View weight(const std::string &key, const Const &c);
+  /// Whether every reader of the value `name` takes it as the weight of a
+  /// product (MatMul's B, Gemm's B without transB).
+  bool onlyMatMulWeight(const std::string &name) const;
+  /// Declares the matrix `c` stored transposed, [out, in] as PyTorch's
+  /// Linear stores it: the contraction kernels stream the weight's rows
+  /// (transposed panels) instead of one cache line per row of an [in, out]
+  /// matrix. The view reads it as `c`.
+  View transposedWeight(const std::string &key, const Const &c);
   /// Declares each weight `eq` reads first split as `eq` iterates it
   /// (`WO[N12, N64, N768]` for a [768, 768] initializer read per head), so
   /// that the read has plain indices (a contraction kernel's operand).
@@ -195,6 +214,7 @@ private:
     std::string keyText; // the safetensors key
     View view;           // how the graph's tensor reads it
     bool read = false;   // an equation reads it (its layout is fixed)
+    std::string note;    // a comment on its declaration
   };
   std::map<std::string, WeightDecl> weights;     // by key
   std::map<std::string, std::string> weightKeys; // .ein name -> key

@@ -447,7 +447,99 @@ std::optional<View> Importer::viewOf(unsigned i) {
     fail("'" + name + "' is an empty tensor");
     return std::nullopt;
   }
-  return weight(c.key.empty() ? name : c.key, c);
+  std::string key = c.key.empty() ? name : c.key;
+  if (c.shape.size() == 2 && !weights.count(key) && onlyMatMulWeight(name))
+    return transposedWeight(key, c);
+  return weight(key, c);
+}
+
+void Importer::markScalable(unsigned i, const std::string &tensor) {
+  if ((int)i < node->output_size() && !node->output(i).empty())
+    scalable[node->output(i)] = tensor;
+}
+
+bool Importer::foldScale(bool divide) {
+  for (unsigned x = 0; x < 2 && x < numInputs(); ++x) {
+    if (divide && x == 1)
+      break; // c / product is not a scale
+    auto it = scalable.find(input(x));
+    const Value *c = values.count(input(1 - x)) ? &values[input(1 - x)] : nullptr;
+    if (it == scalable.end() || uses[input(x)] != 1 || !c || !c->constant ||
+        c->constant->values.size() != 1 || !values[input(x)].view)
+      continue;
+    double factor = c->constant->values[0];
+    View product = *values[input(x)].view;
+    // The constant must not add dims (numpy broadcasting of [1, 1, 1, 1]),
+    // and must be a finite, non-zero number the equation can hold.
+    if (c->constant->shape.size() > product.rank() || !std::isfinite(factor) ||
+        factor == 0 || (divide && !std::isfinite(1 / factor)))
+      continue;
+    // The product's equation: the line that defines its tensor.
+    std::string lhs = it->second + "[";
+    for (auto line = equations.rbegin(); line != equations.rend(); ++line) {
+      if (line->compare(0, lhs.size(), lhs) != 0)
+        continue;
+      // Named after the scaled value, which the graph reads from now on.
+      std::string name = tensorName(0);
+      *line = name + line->substr(it->second.size()) +
+              (divide ? " / " : " * ") + formatNumber(factor);
+      product.tensor = name;
+      // The comment of the product's node names this one too.
+      for (auto comment = line; comment != equations.rend(); ++comment)
+        if (comment->compare(0, 2, "# ") == 0) {
+          *comment += ", " + node->op_type() + " '" + node->name() + "'";
+          break;
+        }
+      define(0, product, typeOf(x));
+      scalable[node->output(0)] = name;
+      scalable.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
+
+bool Importer::producedBy(const std::string &name,
+                          const std::string &opType) const {
+  for (const auto &n : model.graph().node())
+    if (n.op_type() == opType)
+      for (const std::string &o : n.output())
+        if (o == name)
+          return true;
+  return false;
+}
+
+bool Importer::onlyMatMulWeight(const std::string &name) const {
+  for (const auto &o : model.graph().output())
+    if (o.name() == name)
+      return false;
+  for (const auto &n : model.graph().node())
+    for (int i = 0; i < n.input_size(); ++i) {
+      if (n.input(i) != name)
+        continue;
+      bool gemmB = n.op_type() == "Gemm" && i == 1;
+      for (const auto &a : n.attribute())
+        if (a.name() == "transB" && a.i() != 0)
+          gemmB = false;
+      if (!(n.op_type() == "MatMul" && i == 1) && !gemmB)
+        return false;
+    }
+  return true;
+}
+
+View Importer::transposedWeight(const std::string &key, const Const &c) {
+  Const t = c;
+  int64_t rows = c.shape[0], cols = c.shape[1];
+  t.shape = {cols, rows};
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t k = 0; k < cols; ++k)
+      t.values[k * rows + r] = c.values[r * cols + k];
+  weight(key, t);
+  WeightDecl &w = weights[key];
+  w.note = "   # [out, in]: the initializer transposed";
+  declarations[w.declaration] += w.note;
+  w.view = transpose(w.view, {1, 0});
+  return w.view;
 }
 
 const Const *Importer::constantOf(unsigned i, const std::string &role) {
@@ -575,7 +667,7 @@ View Importer::weight(const std::string &key, const Const &c) {
                          keyText + "\"");
   stored.push_back({keyText, c.shape, {c.values.begin(), c.values.end()}});
   View v = View::identity(name, c.shape);
-  weights[key] = {name, declarations.size() - 1, keyText, v};
+  weights[key] = {name, declarations.size() - 1, keyText, v, false, ""};
   weightKeys[name] = key;
   return v;
 }
@@ -622,10 +714,11 @@ void Importer::refineWeights(Equation &eq) {
     std::string dims;
     for (int64_t e : shape)
       dims += (dims.empty() ? "" : ", ") + ranks.rank(e, 0);
-    declarations[w.declaration] =
-        "weight " + w.name + "[" + dims + "] : f32 = \"" + w.keyText + "\"";
-    w.view = stored;
-    eq.replaceOperand(id, transpose(stored, order));
+    declarations[w.declaration] = "weight " + w.name + "[" + dims +
+                                  "] : f32 = \"" + w.keyText + "\"" + w.note;
+    // Later readers see the value's dims, as before the split.
+    w.view = transpose(stored, order);
+    eq.replaceOperand(id, w.view);
   }
   for (unsigned id = 0; id < eq.numOperands(); ++id) {
     auto key = weightKeys.find(eq.operandView(id).tensor);

@@ -55,6 +55,11 @@ bool unary(Importer &im, const std::string &fn) {
 }
 
 bool binary(Importer &im, const std::string &op) {
+  // A product scaled by a constant (attention's scores / sqrt(d)) is one
+  // equation: the contraction kernels apply the factor to each finished sum.
+  if ((op == "/" || op == "*") && isFloatType(im.typeOf(0)) &&
+      im.foldScale(op == "/"))
+    return true;
   // Integer division truncates toward zero.
   bool truncate = op == "/" && !isFloatType(im.typeOf(0));
   auto a = im.operandOf(0), b = im.operandOf(1);
@@ -128,8 +133,10 @@ bool whereOp(Importer &im) {
 //===--- Contractions -----------------------------------------------------===//
 
 /// Y = A @ B with numpy's matmul rules; `scale` multiplies the product.
+/// With `rowsLast` (both operands of rank 2 or more) Y is stored with its
+/// last two dims swapped, [.., n, m].
 bool matmul(Importer &im, const View &a, const View &b, const std::string &name,
-            double scale, std::optional<View> &out) {
+            double scale, std::optional<View> &out, bool rowsLast = false) {
   unsigned ra = a.rank(), rb = b.rank();
   if (!ra || !rb)
     return im.fail("MatMul needs operands of rank 1 or more");
@@ -154,8 +161,14 @@ bool matmul(Importer &im, const View &a, const View &b, const std::string &name,
   Equation eq(im.ranks);
   for (int64_t e : batch)
     eq.addSlot(e);
-  int m = ra >= 2 ? (int)eq.addSlot(sa[ra - 2]) : -1;
-  int n = rb >= 2 ? (int)eq.addSlot(sb[rb - 1]) : -1;
+  rowsLast &= ra >= 2 && rb >= 2;
+  int m = -1, n = -1;
+  if (rowsLast)
+    n = eq.addSlot(sb[rb - 1]);
+  if (ra >= 2)
+    m = eq.addSlot(sa[ra - 2]);
+  if (rb >= 2 && !rowsLast)
+    n = eq.addSlot(sb[rb - 1]);
   int kk = eq.addSlot(k, /*reduced=*/true);
   auto batchSlot = [&](unsigned i, unsigned count, int64_t extent) {
     unsigned s = nb - count + i;
@@ -177,6 +190,12 @@ bool matmul(Importer &im, const View &a, const View &b, const std::string &name,
     std::string r = eq.read(ia) + " * " + eq.read(ib);
     return scale == 1 ? r : r + " * " + formatNumber(scale);
   });
+  if (out && rowsLast) {
+    std::vector<unsigned> perm(out->rank());
+    std::iota(perm.begin(), perm.end(), 0);
+    std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
+    out = transpose(*out, perm);
+  }
   return out.has_value();
 }
 
@@ -195,13 +214,20 @@ bool matmulOp(Importer &im) {
     if (!im.concrete(0, perm))
       return false;
   }
+  // Attention's context, P V with P a softmax, is stored with the queries
+  // last ([.., e, p], as AV[h,e,p] in examples/bert_layer.ein): the
+  // output projection then reads it as the rows of a contiguous panel.
+  bool context = lhs && rhs && !lhs->constant && !rhs->constant &&
+                 lhs->shape().size() >= 3 && rhs->shape().size() >= 3 &&
+                 im.producedBy(im.input(0), "Softmax");
   auto a = im.viewOf(0), b = im.viewOf(1);
   if (!a || !b)
     return false;
   std::optional<View> y;
-  if (!matmul(im, *a, *b, im.tensorName(0), 1, y))
+  if (!matmul(im, *a, *b, im.tensorName(0), 1, y, context))
     return false;
   im.define(0, *y, im.typeOf(0));
+  im.markScalable(0, y->tensor);
   return true;
 }
 

@@ -698,6 +698,20 @@ LogicalResult lowerContractionKernel(OpBuilder &b, EinsumOp op, Value out,
                     scf::YieldOp::create(fb, loc);
                   });
             } else {
+              // Rows of b longer than a page get no hardware prefetch: each
+              // of this panel's lines would be a miss to memory. Prefetch
+              // the next column block's line of this row instead, which
+              // arrives while this block computes (the blocks of one
+              // thread are consecutive).
+              SmallVector<Value> next(pos);
+              next[kn->n] = arith::MinSIOp::create(
+                  kb, loc,
+                  arith::AddIOp::create(kb, loc, at[kn->n], cst(kb, colStep)),
+                  cst(kb, ext[kn->n] - 1));
+              memref::PrefetchOp::create(kb, loc, inB,
+                                         place(kb, inB, indices(kb, kn->b, next)),
+                                         /*isWrite=*/false, /*locality=*/3,
+                                         /*isDataCache=*/true);
               for (int64_t j = 0; j < kn->nr; ++j) {
                 pos[kn->n] = arith::AddIOp::create(kb, loc, at[kn->n],
                                                    cst(kb, j * kn->lanes));

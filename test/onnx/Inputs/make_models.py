@@ -110,6 +110,38 @@ def runtime_shape(d):
     save(d, "runtime_shape", graph, {}, {})
 
 
+def products(d):
+    """Where the importer folds a scale into a product and stores a weight
+    transposed, and where it must not: y1 = 0.5 * (x @ wa) (Mul, constant
+    first: folded); y2 = (x @ wb) / 4 with x @ wb also an output (two
+    readers: not folded); wc is read by MatMul and by Add (not only a
+    product's weight: stored as given)."""
+    x = rng.standard_normal((16, 16)).astype(np.float32)
+    wa = rng.standard_normal((16, 24)).astype(np.float32)
+    wb = rng.standard_normal((16, 24)).astype(np.float32)
+    wc = rng.standard_normal((16, 16)).astype(np.float32)
+    nodes = [
+        helper.make_node("MatMul", ["x", "wa"], ["pa"], name="mm_a"),
+        helper.make_node("Mul", ["half", "pa"], ["y1"], name="scale_a"),
+        helper.make_node("MatMul", ["x", "wb"], ["pb"], name="mm_b"),
+        helper.make_node("Div", ["pb", "four"], ["y2"], name="scale_b"),
+        helper.make_node("MatMul", ["x", "wc"], ["pc"], name="mm_c"),
+        helper.make_node("Add", ["pc", "wc"], ["y3"], name="add_c"),
+    ]
+    graph = helper.make_graph(
+        nodes, "products",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [16, 16])],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s)
+         for n, s in [("y1", [16, 24]), ("y2", [16, 24]), ("pb", [16, 24]),
+                      ("y3", [16, 16])]],
+        [init("wa", wa), init("wb", wb), init("wc", wc),
+         init("half", np.float32(0.5)), init("four", np.float32(4))])
+    x64 = x.astype(np.float64)
+    save(d, "products", graph, {"x": x},
+         {"y1": 0.5 * (x64 @ wa), "y2": (x64 @ wb) / 4, "pb": x64 @ wb,
+          "y3": x64 @ wc + wc})
+
+
 def main():
     d = sys.argv[1]
     os.makedirs(d, exist_ok=True)
@@ -117,6 +149,7 @@ def main():
     dynamic(d)
     unsupported(d)
     runtime_shape(d)
+    products(d)
     with open(os.path.join(d, "malformed.onnx"), "wb") as f:
         f.write(b"\x08\x07\x12\x05hello\x3a\xff\xff\xff")
 
