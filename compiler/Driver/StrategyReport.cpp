@@ -62,6 +62,8 @@ std::string details(LoweringConfigAttr c) {
   }
   if (!c.getReason().empty())
     parts.push_back(("no kernel: " + c.getReason()).str());
+  if (c.getSkipMasked())
+    parts.push_back("steps with every score masked skipped");
   return llvm::join(parts, "; ");
 }
 
@@ -113,6 +115,8 @@ llvm::json::Array strategyJson(ModuleOp module) {
       }
       if (!c.getReason().empty())
         o["reason"] = c.getReason().str();
+      if (c.getSkipMasked())
+        o["skip_masked"] = true;
       out.push_back(std::move(o));
     });
   return out;

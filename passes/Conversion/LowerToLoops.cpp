@@ -11,6 +11,7 @@
 #include "passes/Conversion/ContractionKernels.h"
 #include "passes/Conversion/LoopNest.h"
 #include "passes/Conversion/LoopOrder.h"
+#include "passes/Conversion/MaskedSteps.h"
 #include "passes/Conversion/ProfileSteps.h"
 #include "passes/Conversion/TiledKernel.h"
 #include "passes/Passes.h"
@@ -713,6 +714,25 @@ struct LowerToLoops
       RankBounds inner = bounds;
       inner[LoopSchedule::rankOf(members.front(), 0)] = {
           loop.getInductionVar(), {}, {}};
+      // A step whose scores are all masked changes no recurrence: run it
+      // only when one is visible; else a recurrence kept in two positions
+      // carries its value to the next one.
+      auto skipsMasked = [](EinsumOp m) {
+        LoweringConfigAttr c = loweringConfig(m);
+        return c && c.getSkipMasked();
+      };
+      if (auto scores = llvm::find_if(members, skipsMasked);
+          scores != members.end())
+        if (Value visible = stepHasVisibleScore(fb, loc, *scores, inner)) {
+          auto skip = scf::IfOp::create(fb, loc, visible, /*withElse=*/true);
+          OpBuilder eb = skip.getElseBodyBuilder();
+          for (EinsumOp m : members)
+            if (m.isRecurrence() &&
+                layouts.lookup(buffers.lookup(m.getResult())).rollingFirst)
+              carryPosition(eb, loc, buffers.lookup(m.getResult()),
+                            loop.getInductionVar());
+          fb = skip.getThenBodyBuilder();
+        }
       for (unsigned i = 0; i < members.size(); ++i) {
         EinsumOp m = members[i];
         // A reduction of the previous member's kernel tile over its rows
@@ -755,6 +775,45 @@ struct LowerToLoops
     }
     freeGroupBuffers(b, loc, members, buffers, allocated, lastUse);
     return success(ok);
+  }
+
+  /// The `i`-th of `n` tiles in the order 0, n-1, 1, n-2, ...
+  static Value zigzag(OpBuilder &b, Location loc, Value i, Value n) {
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value two = arith::ConstantIndexOp::create(b, loc, 2);
+    Value half = arith::DivUIOp::create(b, loc, i, two);
+    Value odd = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::ne, arith::RemUIOp::create(b, loc, i, two),
+        arith::ConstantIndexOp::create(b, loc, 0));
+    Value fromEnd = arith::SubIOp::create(
+        b, loc, arith::SubIOp::create(b, loc, n, one), half);
+    return arith::SelectOp::create(b, loc, odd, fromEnd, half);
+  }
+
+  /// Copies position `step` % 2 of a recurrence's two-position buffer to
+  /// position (`step` + 1) % 2: the value after a skipped step.
+  static void carryPosition(OpBuilder &b, Location loc, Value buf,
+                            Value step) {
+    auto type = cast<MemRefType>(buf.getType());
+    Value two = arith::ConstantIndexOp::create(b, loc, 2);
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value from = arith::RemUIOp::create(b, loc, step, two);
+    Value to = arith::RemUIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, step, one), two);
+    SmallVector<Value> lbs, ubs, steps;
+    for (int64_t e : type.getShape().drop_front()) {
+      lbs.push_back(arith::ConstantIndexOp::create(b, loc, 0));
+      ubs.push_back(arith::ConstantIndexOp::create(b, loc, e));
+      steps.push_back(one);
+    }
+    scf::buildLoopNest(b, loc, lbs, ubs, steps,
+                       [&](OpBuilder &nb, Location, ValueRange ivs) {
+                         SmallVector<Value> src{from}, dst{to};
+                         src.append(ivs.begin(), ivs.end());
+                         dst.append(ivs.begin(), ivs.end());
+                         Value v = memref::LoadOp::create(nb, loc, buf, src);
+                         memref::StoreOp::create(nb, loc, v, buf, dst);
+                       });
   }
 
   /// After a fused group: frees the allocated buffers whose last reader is
@@ -1076,13 +1135,26 @@ struct LowerToLoops
           steps.push_back(arith::ConstantIndexOp::create(nb, loc, 1));
         }
         inParallel = true;
-        scf::ParallelOp::create(nb, loc, lbs, ubs, steps,
-                                [&](OpBuilder &pb, Location, ValueRange ivs) {
-                                  for (unsigned i = depth; i < end; ++i)
-                                    bind(pb, shared[i], ivs[i - depth]);
-                                  level(pb, end);
-                                  scf::ReduceOp::create(pb, loc);
-                                });
+        // Tiles whose masked steps are skipped differ in cost (causal
+        // attention: the last query tile runs every key step, the first
+        // one): visiting them first, last, second, second to last, ...
+        // gives each thread's contiguous share of the loop as much work.
+        bool skips = llvm::any_of(group, [](EinsumOp m) {
+          LoweringConfigAttr c = loweringConfig(m);
+          return c && c.getSkipMasked();
+        });
+        scf::ParallelOp::create(
+            nb, loc, lbs, ubs, steps,
+            [&](OpBuilder &pb, Location, ValueRange ivs) {
+              for (unsigned i = depth; i < end; ++i) {
+                Value iv = ivs[i - depth];
+                if (skips && shared[i].part == Part::Outer)
+                  iv = zigzag(pb, loc, iv, ubs[i - depth]);
+                bind(pb, shared[i], iv);
+              }
+              level(pb, end);
+              scf::ReduceOp::create(pb, loc);
+            });
         return;
       }
       const SharedLoop &s = shared[depth];

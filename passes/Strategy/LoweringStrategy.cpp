@@ -3,6 +3,7 @@
 #include "dialects/Cascade/IR/Access.h"
 #include "passes/Conversion/ConstantIndexViews.h"
 #include "passes/Conversion/LoopOrder.h"
+#include "passes/Conversion/MaskedSteps.h"
 #include "passes/Conversion/TiledKernel.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/MapVector.h"
@@ -765,9 +766,14 @@ LoweringConfigAttr Planner::decide(EinsumOp op) {
   SmallVector<int64_t> registerTile;
   if (kernel)
     registerTile = {kernel->mr, kernel->nr, kernel->lanes};
+  // The one-pass loop skips the steps whose scores are all masked.
+  bool skipMasked = false;
+  if (SmallVector<EinsumOp> *g = groupOf(op))
+    skipMasked = maskedScores(*g) == op;
   return LoweringConfigAttr::get(
       ctx, exec, par, kernel ? kernel->form : KernelForm::None, registerTile,
-      kernel ? kernel->kc : 0, steps, fused, sharedAttr, epilogue, reason);
+      kernel ? kernel->kc : 0, steps, fused, sharedAttr, epilogue, reason,
+      skipMasked);
 }
 
 } // namespace

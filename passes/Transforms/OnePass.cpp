@@ -414,6 +414,7 @@ void rewrite(Match &m, func::FuncOp func, int64_t tile, bool fitTile) {
         -INFINITY);
     lmOp = lm.finish(v, "max");
     lmOp->setAttr(kRelaxedMaxAttr, b.getUnitAttr());
+    lmOp->setAttr(kMaskedStepIdentityAttr, b.getUnitAttr());
   }
 
   // Recurrences: init over o (or v), step over [m1, o].

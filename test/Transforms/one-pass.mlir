@@ -6,7 +6,7 @@
 // recurrences over m1 (positions 0..2), AV from their last positions.
 // CHECK-LABEL: func.func @att
 // CHECK: cascade.einsum "AV_QK_T" {{.*}} -> tensor<2x4x8xf32> attributes {extents = array<i64: 2, 4, 8, 4>, indices = ["m1", "m0", "p", "e"]}
-// CHECK: cascade.einsum "AV_LM" {{.*}} reduction = "max"
+// CHECK: cascade.einsum "AV_LM" {{.*}}cascade.masked_step_identity, cascade.relaxed_max{{.*}} reduction = "max"
 // CHECK: cascade.einsum "AV_RM" {{.*}} init({{.*}}) -> tensor<3x8xf32> {{.*}} iterative = 0 : i64
 // CHECK: cascade.einsum "AV_RD" {{.*}} init({{.*}}) -> tensor<3x8xf32> {{.*}} iterative = 0 : i64
 // CHECK: cascade.einsum "AV_RNV" {{.*}} init({{.*}}) -> tensor<3x4x8xf32> {{.*}} iterative = 0 : i64

@@ -71,6 +71,11 @@ def Cascade_LoweringConfigAttr : AttrDef<Cascade_Dialect, "LoweringConfig"> {
       64).
     - `epilogue`: the elementwise equation computed in this kernel's stores.
     - `reason`: why a contraction got no micro-kernel.
+    - `skip_masked`: on the scores of a one-pass recurrence group (the
+      `where(pred, ..., -inf)` its local maximum reduces, marked
+      `cascade.masked_step_identity` by cascade-one-pass): the group's loop
+      runs a step only when some score of it is visible
+      (passes/Conversion/MaskedSteps.h).
   }];
   let parameters = (ins
     EnumParameter<Cascade_Execution>:$execution,
@@ -83,7 +88,8 @@ def Cascade_LoweringConfigAttr : AttrDef<Cascade_Dialect, "LoweringConfig"> {
     StringRefParameter<"fused group", [{""}]>:$fused,
     OptionalParameter<"::mlir::ArrayAttr">:$shared,
     StringRefParameter<"epilogue equation", [{""}]>:$epilogue,
-    StringRefParameter<"why no kernel", [{""}]>:$reason
+    StringRefParameter<"why no kernel", [{""}]>:$reason,
+    DefaultValuedParameter<"bool", "false">:$skip_masked
   );
   let assemblyFormat = "`<` struct(params) `>`";
 }

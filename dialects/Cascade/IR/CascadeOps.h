@@ -41,6 +41,13 @@ constexpr llvm::StringLiteral kCallSiteAttr = "cascade.call";
 /// max), where a NaN score still makes the row NaN and -0 and +0 subtract
 /// alike. Discardable: without it the reduction is IEEE `maximum`.
 constexpr llvm::StringLiteral kRelaxedMaxAttr = "cascade.relaxed_max";
+/// On the local maximum (LM) of a recurrence group made by
+/// cascade-one-pass: a step of the group in which every element LM reduces
+/// is -inf (all keys of the step masked) leaves every recurrence of the
+/// group unchanged, so a lowering may skip it (MaskedSteps.h says why).
+/// Discardable: without it every step runs.
+constexpr llvm::StringLiteral kMaskedStepIdentityAttr =
+    "cascade.masked_step_identity";
 /// On a `func.func` made by cascade-outline-layers: the layer it computes.
 constexpr llvm::StringLiteral kLayerAttr = "cascade.layer";
 
