@@ -122,6 +122,9 @@ public:
   /// equation and defines the output as the product. False, doing nothing,
   /// when the node is not one.
   bool foldScale(bool divide);
+  /// The one node that reads the value `name`; null when several do, none
+  /// does, or it is a graph output.
+  const onnx::NodeProto *onlyReader(const std::string &name) const;
   /// Whether the value `name` is an output of an `opType` node.
   bool producedBy(const std::string &name, const std::string &opType) const;
   /// Input `i` as a constant; null (after fail naming `role`) if it is not.

@@ -499,6 +499,17 @@ bool Importer::foldScale(bool divide) {
   return false;
 }
 
+const onnx::NodeProto *Importer::onlyReader(const std::string &name) const {
+  auto it = uses.find(name);
+  if (it == uses.end() || it->second != 1)
+    return nullptr; // graph outputs count as readers
+  for (const auto &n : model.graph().node())
+    for (const std::string &in : n.input())
+      if (in == name)
+        return &n;
+  return nullptr;
+}
+
 bool Importer::producedBy(const std::string &name,
                           const std::string &opType) const {
   for (const auto &n : model.graph().node())

@@ -118,7 +118,68 @@ bool compare(Importer &im, const std::string &op) {
       onnx::TensorProto::BOOL);
 }
 
+/// Where(C, X, fill) with C a constant causal mask (C[.., i, j] true iff j
+/// <= i on its last two dims, [P, P], the others 1), `fill` -inf or about
+/// the lowest float (exporters write finfo.min), read only by a Softmax
+/// over the last axis: the equation `where(j <= i, X, -inf)`. An index
+/// comparison is what the one-pass loop skips masked key blocks on, and
+/// the mask tensor is not stored. With -inf for finfo.min the softmax is
+/// the same: every row keeps its diagonal, so its maximum is a score and
+/// exp(fill - max) is 0 either way.
+bool causalWhere(Importer &im) {
+  const Value *c = im.value(im.input(0)), *fill = im.value(im.input(2));
+  if (!c || !c->constant || !fill || !fill->constant ||
+      fill->constant->values.size() != 1 || !(fill->constant->values[0] < -1e38))
+    return false;
+  const std::vector<int64_t> &shape = c->constant->shape;
+  unsigned rank = shape.size();
+  if (rank < 2 || shape[rank - 1] != shape[rank - 2] ||
+      product(shape, 0, rank - 2) != 1)
+    return false;
+  int64_t n = shape[rank - 1];
+  const std::vector<double> &v = c->constant->values;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      if ((v[i * n + j] != 0) != (j <= i))
+        return false;
+  const onnx::NodeProto *reader = im.onlyReader(im.node->output(0));
+  if (!reader || reader->op_type() != "Softmax")
+    return false;
+  const Value *x = im.value(im.input(1));
+  if (!x)
+    return false;
+  std::vector<int64_t> xs = x->shape();
+  unsigned xr = xs.size();
+  if (xr < rank || xs[xr - 1] != n || xs[xr - 2] != n)
+    return false;
+  int64_t axis = -1;
+  for (const auto &a : reader->attribute())
+    if (a.name() == "axis")
+      axis = a.i();
+  if (axis != -1 && axis != (int64_t)xr - 1)
+    return false;
+  auto xv = im.viewOf(1);
+  if (!xv)
+    return false;
+  Equation eq(im.ranks);
+  std::vector<int> slots;
+  for (int64_t e : xs)
+    slots.push_back(eq.addSlot(e));
+  unsigned ix = eq.addOperand(*xv, slots);
+  auto y = im.emitEquation(eq, im.tensorName(0), [&] {
+    return "where(" + eq.slotIndex(slots[xr - 1]) +
+           " <= " + eq.slotIndex(slots[xr - 2]) + ", " + eq.read(ix) +
+           ", -inf)";
+  });
+  if (!y)
+    return false;
+  im.define(0, *y, im.typeOf(1));
+  return true;
+}
+
 bool whereOp(Importer &im) {
+  if (causalWhere(im))
+    return true;
   auto c = im.operandOf(0), a = im.operandOf(1), b = im.operandOf(2);
   if (!c || !a || !b)
     return false;

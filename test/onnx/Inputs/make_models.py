@@ -142,6 +142,37 @@ def products(d):
           "y3": x64 @ wc + wc})
 
 
+def causal(d):
+    """GPT-2's causal mask as exporters write it: a constant bool
+    [1, 1, P, P] applied by Where with finfo.min, then Softmax (becomes an
+    index comparison); the same with a mask that is not triangular (stays a
+    read of the mask)."""
+    P = 8
+    x = rng.standard_normal((1, 2, P, P)).astype(np.float32)
+    tri = np.tril(np.ones((P, P), dtype=bool))[None, None]
+    other = tri.copy()
+    other[0, 0, 3, 5] = True
+    fill = np.float32(np.finfo(np.float32).min)
+    nodes = [
+        helper.make_node("Where", ["tri", "x", "fill"], ["masked"], name="mask"),
+        helper.make_node("Softmax", ["masked"], ["y"], name="softmax", axis=-1),
+        helper.make_node("Where", ["other", "x", "fill"], ["masked2"], name="mask2"),
+        helper.make_node("Softmax", ["masked2"], ["z"], name="softmax2", axis=-1),
+    ]
+    graph = helper.make_graph(
+        nodes, "causal",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, P, P])],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 2, P, P])
+         for n in ("y", "z")],
+        [init("tri", tri), init("other", other), init("fill", fill)])
+
+    def softmax(m):
+        s = np.where(m, x.astype(np.float64), -np.inf)
+        e = np.exp(s - s.max(-1, keepdims=True))
+        return e / e.sum(-1, keepdims=True)
+    save(d, "causal", graph, {"x": x}, {"y": softmax(tri), "z": softmax(other)})
+
+
 def main():
     d = sys.argv[1]
     os.makedirs(d, exist_ok=True)
@@ -150,6 +181,7 @@ def main():
     unsupported(d)
     runtime_shape(d)
     products(d)
+    causal(d)
     with open(os.path.join(d, "malformed.onnx"), "wb") as f:
         f.write(b"\x08\x07\x12\x05hello\x3a\xff\xff\xff")
 
