@@ -387,8 +387,18 @@ bool Importer::definePending(unsigned i, std::shared_ptr<Pending> p, int type) {
   if (out.empty())
     return true;
   Value v;
-  v.type = type;
-  if (uses[out] == 1) {
+    v.type = type;
+  // Readers that each take a part of it (Slice, Split: GPT-2's fused QKV)
+  // get their part pending too, so each is written in its own layout.
+  bool partsOnly = true;
+  for (const auto &n : model.graph().node())
+    for (int k = 0; k < n.input_size(); ++k)
+      if (n.input(k) == out &&
+          (k != 0 || (n.op_type() != "Slice" && n.op_type() != "Split")))
+        partsOnly = false;
+  for (const auto &o : model.graph().output())
+    partsOnly &= o.name() != out;
+  if (uses[out] == 1 || partsOnly) {
     v.pending = p;
   } else {
     auto view = materialize(*p);

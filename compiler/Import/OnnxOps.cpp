@@ -861,13 +861,49 @@ bool transposeOp(Importer &im) {
   return true;
 }
 
+/// `p` restricted to [start, start + count * step) along its dim `axis`:
+/// each operand's dim read there sliced alike; null when a view cannot be.
+std::shared_ptr<Pending> slicePending(const Pending &p, unsigned axis,
+                                      int64_t start, int64_t step,
+                                      int64_t count) {
+  auto q = std::make_shared<Pending>(p);
+  q->shape[axis] = count;
+  for (size_t k = 0; k < p.operands.size(); ++k)
+    for (unsigned d = 0; d < p.slotOf[k].size(); ++d) {
+      if (p.slotOf[k][d] != (int)axis)
+        continue;
+      std::string why;
+      auto v = slice(q->operands[k], d, start, step, count, why);
+      if (!v)
+        return nullptr;
+      q->operands[k] = *v;
+    }
+  return q;
+}
+
+/// The pending expression of input 0, if it is one: a Slice or Split then
+/// takes its parts as expressions.
+std::shared_ptr<Pending> pendingInput(Importer &im) {
+  const Value *v = im.value(im.input(0));
+  return v && v->pending ? v->pending : nullptr;
+}
+
+/// Defines output `i` as the part `p` of the input's expression.
+bool definePart(Importer &im, unsigned i, std::shared_ptr<Pending> p) {
+  p->name = im.tensorName(i);
+  p->origin += ", " + im.node->op_type() + " '" + im.node->name() + "'";
+  return im.definePending(i, p, im.typeOf(0));
+}
+
 bool sliceOp(Importer &im) {
-  auto x = im.viewOf(0);
   const Const *starts = im.constantOf(1, "starts");
   const Const *ends = starts ? im.constantOf(2, "ends") : nullptr;
-  if (!x || !ends)
+  if (!ends)
     return false;
-  unsigned rank = x->rank();
+  const Value *in = im.value(im.input(0));
+  if (!in)
+    return false;
+  unsigned rank = in->shape().size();
   std::vector<int64_t> axes, steps;
   if (!im.input(3).empty()) {
     const Const *c = im.constantOf(3, "axes");
@@ -889,12 +925,18 @@ bool sliceOp(Importer &im) {
   if (starts->values.size() != axes.size() ||
       ends->values.size() != axes.size() || steps.size() != axes.size())
     return im.fail("starts, ends, axes and steps differ in length");
-  View v = *x;
+  // Each sliced dim: (dim, start, step, count).
+  struct Cut {
+    unsigned d;
+    int64_t start, step, count;
+  };
+  std::vector<Cut> cuts;
+  std::vector<int64_t> shape = in->shape();
   for (size_t i = 0; i < axes.size(); ++i) {
     unsigned d;
     if (!im.axis(axes[i], rank, d))
       return false;
-    int64_t n = v.extent(d), step = steps[i];
+    int64_t n = shape[d], step = steps[i];
     if (step == 0)
       return im.fail("a step is 0");
     double s = starts->values[i], e = ends->values[i];
@@ -917,10 +959,26 @@ bool sliceOp(Importer &im) {
                      " is empty; Cascade has no empty tensors");
     if (count == 1)
       step = 1; // one element: the step never applies (and cannot overflow)
+    cuts.push_back({d, (int64_t)s, step, count});
+    shape[d] = count;
+  }
+  // A part of an expression not written yet stays one.
+  if (std::shared_ptr<Pending> part = pendingInput(im)) {
+    for (const Cut &c : cuts)
+      if (part)
+        part = slicePending(*part, c.d, c.start, c.step, c.count);
+    if (part)
+      return definePart(im, 0, part);
+  }
+  auto x = im.viewOf(0);
+  if (!x)
+    return false;
+  View v = *x;
+  for (const Cut &c : cuts) {
     std::string why;
-    auto r = slice(v, d, (int64_t)s, step, count, why);
+    auto r = slice(v, c.d, c.start, c.step, c.count, why);
     if (!r)
-      return im.fail("cannot slice dimension " + std::to_string(d) + ": " +
+      return im.fail("cannot slice dimension " + std::to_string(c.d) + ": " +
                      why);
     v = *r;
   }
@@ -931,6 +989,39 @@ bool sliceOp(Importer &im) {
 /// Split: each output is a slice view of the input along `axis` (sizes
 /// from the `split` input, or attribute before opset 13, else equal parts).
 bool split(Importer &im) {
+  if (auto p = pendingInput(im)) {
+    unsigned a;
+    if (!im.axis(im.attrInt("axis", 0), p->shape.size(), a))
+      return false;
+    int64_t n = p->shape[a], outputs = im.node->output_size();
+    std::vector<int64_t> sizes;
+    if (im.opset >= 13 && !im.input(1).empty()) {
+      if (const Const *c = im.constantOf(1, "split"))
+        sizes = ints(*c);
+      else
+        return false;
+    } else if (im.opset < 13) {
+      sizes = im.attrInts("split");
+    }
+    if (sizes.empty() && outputs > 0 && n % outputs == 0)
+      sizes.assign(outputs, n / outputs);
+    int64_t start = 0;
+    std::vector<std::shared_ptr<Pending>> parts;
+    for (int64_t size : sizes) {
+      if (size < 1 || start + size > n)
+        break;
+      if (auto part = slicePending(*p, a, start, 1, size))
+        parts.push_back(part);
+      start += size;
+    }
+    if ((int64_t)parts.size() == outputs && start == n) {
+      for (int64_t i = 0; i < outputs; ++i)
+        if (!definePart(im, i, parts[i]))
+          return false;
+      return true;
+    }
+    // Otherwise the whole value is written and split as a view below.
+  }
   auto x = im.viewOf(0);
   if (!x)
     return false;

@@ -173,6 +173,49 @@ def causal(d):
     save(d, "causal", graph, {"x": x}, {"y": softmax(tri), "z": softmax(other)})
 
 
+def fused_parts(d):
+    """GPT-2's fused projection: qkv = x @ w + b read by three Slices (and a
+    Split of another sum): each part is written by its own equation, in
+    its reader's layout, and the sum as a whole is never stored."""
+    x = rng.standard_normal((4, 8)).astype(np.float32)
+    w = rng.standard_normal((8, 24)).astype(np.float32)
+    b = rng.standard_normal(24).astype(np.float32)
+    c = rng.standard_normal((4, 6)).astype(np.float32)
+    nodes = [
+        helper.make_node("MatMul", ["x", "w"], ["xw"], name="proj"),
+        helper.make_node("Add", ["xw", "b"], ["qkv"], name="bias"),
+        helper.make_node("Slice", ["qkv", "s0", "e0", "ax"], ["q"], name="q"),
+        helper.make_node("Slice", ["qkv", "s1", "e1", "ax"], ["k"], name="k"),
+        helper.make_node("Slice", ["qkv", "s2", "e2", "ax"], ["v"], name="v"),
+        helper.make_node("Relu", ["q"], ["y0"], name="relu"),
+        helper.make_node("Transpose", ["k"], ["y1"], name="t", perm=[1, 0]),
+        helper.make_node("Mul", ["v", "two"], ["y2"], name="twice"),
+        helper.make_node("Exp", ["c"], ["ec"], name="exp"),
+        helper.make_node("Split", ["ec", "sizes"], ["c0", "c1"], name="split",
+                         axis=1),
+        helper.make_node("Neg", ["c1"], ["y3"], name="neg"),
+    ]
+    ints = lambda n, v: init(n, np.array(v, dtype=np.int64))
+    graph = helper.make_graph(
+        nodes, "fused_parts",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 8]),
+         helper.make_tensor_value_info("c", TensorProto.FLOAT, [4, 6])],
+        [helper.make_tensor_value_info("y0", TensorProto.FLOAT, [4, 8]),
+         helper.make_tensor_value_info("y1", TensorProto.FLOAT, [8, 4]),
+         helper.make_tensor_value_info("y2", TensorProto.FLOAT, [4, 8]),
+         helper.make_tensor_value_info("c0", TensorProto.FLOAT, [4, 2]),
+         helper.make_tensor_value_info("y3", TensorProto.FLOAT, [4, 4])],
+        [init("w", w), init("b", b), init("two", np.float32(2)),
+         ints("s0", [0]), ints("e0", [8]), ints("s1", [8]), ints("e1", [16]),
+         ints("s2", [16]), ints("e2", [24]), ints("ax", [1]),
+         ints("sizes", [2, 4])])
+    qkv = x.astype(np.float64) @ w + b
+    ec = np.exp(c.astype(np.float64))
+    save(d, "fused_parts", graph, {"x": x, "c": c},
+         {"y0": np.maximum(qkv[:, :8], 0), "y1": qkv[:, 8:16].T,
+          "y2": 2 * qkv[:, 16:], "c0": ec[:, :2], "y3": -ec[:, 2:]})
+
+
 def main():
     d = sys.argv[1]
     os.makedirs(d, exist_ok=True)
@@ -182,6 +225,7 @@ def main():
     runtime_shape(d)
     products(d)
     causal(d)
+    fused_parts(d)
     with open(os.path.join(d, "malformed.onnx"), "wb") as f:
         f.write(b"\x08\x07\x12\x05hello\x3a\xff\xff\xff")
 
