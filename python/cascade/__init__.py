@@ -72,6 +72,12 @@ class _Info(ctypes.Structure):
                 ("weight_key", ctypes.c_char_p), ("weight_file", ctypes.c_char_p)]
 
 
+class _ProfileStep(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("function", ctypes.c_char_p),
+                ("equations", ctypes.c_char_p), ("flops", ctypes.c_int64),
+                ("calls", ctypes.c_int64), ("seconds", ctypes.c_double)]
+
+
 _lib = None
 
 
@@ -91,6 +97,13 @@ def _runtime():
         lib.cascade_weights_read_f32.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
                                                  ctypes.c_void_p, ctypes.c_int64]
         lib.cascade_weights_close.argtypes = [ctypes.c_void_p]
+        lib.cascade_model_profile_size.argtypes = [ctypes.c_void_p]
+        lib.cascade_model_profile_step.argtypes = [ctypes.c_void_p, ctypes.c_int,
+                                                   ctypes.POINTER(_ProfileStep)]
+        lib.cascade_model_profile_reset.argtypes = [ctypes.c_void_p]
+        lib.cascade_model_profile_format.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
+                                                     ctypes.c_size_t]
+        lib.cascade_model_profile_format.restype = ctypes.c_size_t
         _lib = lib
     return _lib
 
@@ -174,6 +187,36 @@ class Model:
         _check(_runtime().cascade_model_run(self._handle, array))
         return {t.name: o.reshape(t.shape) for t, o in zip(self.outputs, outs)}
 
+    def profile(self):
+        """The time of each step since the load or `reset_profile()` (a model
+        compiled with `profile=True`): a list of dicts with `name`,
+        `function`, `equations`, `flops` (per call), `calls` and
+        `seconds`, in the order the steps run."""
+        lib = _runtime()
+        n = lib.cascade_model_profile_size(self._handle)
+        if n <= 0:
+            raise CascadeError("the model was compiled without profile=True")
+        steps = []
+        for i in range(n):
+            s = _ProfileStep()
+            _check(lib.cascade_model_profile_step(self._handle, i, ctypes.byref(s)))
+            steps.append({"name": s.name.decode(), "function": s.function.decode(),
+                          "equations": s.equations.decode().split(),
+                          "flops": s.flops, "calls": s.calls, "seconds": s.seconds})
+        return steps
+
+    def profile_table(self):
+        """The profile as `cascade run --profile` prints it."""
+        lib = _runtime()
+        n = lib.cascade_model_profile_format(self._handle, None, 0)
+        buf = ctypes.create_string_buffer(n + 1)
+        lib.cascade_model_profile_format(self._handle, buf, n + 1)
+        return buf.value.decode()
+
+    def reset_profile(self):
+        """Zeroes the profile's counters (after a warm-up call, say)."""
+        _runtime().cascade_model_profile_reset(self._handle)
+
     def __del__(self):
         if getattr(self, "_handle", None) and _lib is not None:
             _lib.cascade_model_free(self._handle)
@@ -185,12 +228,13 @@ class Model:
         return f"Model(inputs={self.inputs}, outputs={self.outputs})"
 
 
-def compile(path, target="host", weights=None, schedule=None, **ranks):
+def compile(path, target="host", weights=None, schedule=None, profile=False,
+            **ranks):
     """Compiles the `.ein` or `.onnx` model at `path` for this machine's CPU
     and loads it. `weights` replaces every weight's safetensors file,
-    `schedule` is a schedule file, `ranks` set sizes (`--set NAME=V`: a
-    rank or constant of a .ein model, a dynamic dimension of an ONNX
-    graph)."""
+    `schedule` is a schedule file, `profile` times each step of every call
+    (`Model.profile()`), `ranks` set sizes (`--set NAME=V`: a rank or
+    constant of a .ein model, a dynamic dimension of an ONNX graph)."""
     if target not in ("host", "x86_64"):
         raise CascadeError(f"target {target!r}: the Python API runs models in this process, "
                            "on the host CPU; compile other targets with `cascade compile`")
@@ -200,6 +244,8 @@ def compile(path, target="host", weights=None, schedule=None, **ranks):
         args = ["compile", path, "-o", folder, "--emit=lib", f"--target={target}"]
         if schedule:
             args.append(f"--schedule={os.fspath(schedule)}")
+        if profile:
+            args.append("--profile")
         _run(args + _set_flags(ranks), "compile")
         name = next(f for f in os.listdir(folder) if f.endswith(".json"))
         with open(os.path.join(folder, name)) as f:

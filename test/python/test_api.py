@@ -128,3 +128,44 @@ def test_onnx_dynamic_size_and_errors(onnx_models):
         cascade.compile(onnx_models / "unsupported.onnx")
     with pytest.raises(cascade.CascadeError, match=r"malformed\.onnx: error: not a valid ONNX model"):
         cascade.check(onnx_models / "malformed.onnx")
+
+
+def test_profile(tmp_path):
+    """A model compiled with profile=True counts each step's calls and time;
+    the counters reset; a model without it says so."""
+    model = write(tmp_path / "stack.ein", """model stack
+ranks P=16, D=32, V=48
+def layer(X[P,D]) -> Y[P,D] {
+  Y[p,d] = X[p,d] + tanh(X[p,d])
+}
+input X0[P,D] : f32
+input WH[V,D] : f32
+X1 = layer(X0)
+X2 = layer(X1)
+LOGITS[p,v] = X2[p,d] * WH[v,d]
+output LOGITS
+""")
+    m = cascade.compile(model, profile=True)
+    rng = np.random.default_rng(3)
+    arrays = {t.name: rng.standard_normal(t.shape).astype(np.float32) for t in m.inputs}
+    m(**arrays)
+    m.reset_profile()
+    assert all(s["calls"] == 0 and s["seconds"] == 0 for s in m.profile())
+    for _ in range(3):
+        out = m(**arrays)
+    x = arrays["X0"].astype(np.float64)
+    for _ in range(2):
+        x = x + np.tanh(x)
+    assert rel_err(out["LOGITS"], x @ arrays["WH"].T.astype(np.float64)) < 1e-4
+    steps = m.profile()
+    head = [s for s in steps if s["name"] == "LOGITS"]
+    layer = [s for s in steps if s["function"] == "layer"]
+    # The head runs once per call, the layer's step once per layer call.
+    assert len(head) == 1 and head[0]["calls"] == 3
+    assert head[0]["flops"] == 2 * 16 * 48 * 32  # P x V x D, a multiply and an add each
+    assert len(layer) == 1 and layer[0]["calls"] == 6
+    assert all(s["seconds"] > 0 for s in steps)
+    assert m.profile_table().startswith("profile of stack: 3 runs")
+    plain = cascade.compile(os.path.join(EXAMPLES, "matmul.ein"), M=8, K=4, N=16)
+    with pytest.raises(cascade.CascadeError, match="without profile=True"):
+        plain.profile()
