@@ -469,7 +469,9 @@ void Importer::markScalable(unsigned i, const std::string &tensor) {
 }
 
 bool Importer::foldScale(bool divide) {
-  for (unsigned x = 0; x < 2 && x < numInputs(); ++x) {
+  if (node->output_size() < 1 || numInputs() != 2)
+    return false;
+  for (unsigned x = 0; x < 2; ++x) {
     if (divide && x == 1)
       break; // c / product is not a scale
     auto it = scalable.find(input(x));

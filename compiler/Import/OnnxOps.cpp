@@ -127,6 +127,9 @@ bool compare(Importer &im, const std::string &op) {
 /// the same: every row keeps its diagonal, so its maximum is a score and
 /// exp(fill - max) is 0 either way.
 bool causalWhere(Importer &im) {
+  if (im.node->output_size() < 1 || im.input(0).empty() ||
+      im.input(1).empty() || im.input(2).empty())
+    return false;
   const Value *c = im.value(im.input(0)), *fill = im.value(im.input(2));
   if (!c || !c->constant || !fill || !fill->constant ||
       fill->constant->values.size() != 1 || !(fill->constant->values[0] < -1e38))
