@@ -180,8 +180,19 @@ private:
   std::shared_ptr<Pending> combine(const std::vector<Operand> &ins,
                                    const Rhs &rhs);
   std::map<std::string, int> uses; // readers of each value (graph outputs too)
+  /// The nodes that read each value, with the input index; the node that
+  /// writes it; the graph's outputs.
+  std::map<std::string, std::vector<std::pair<const onnx::NodeProto *, int>>>
+      readers;
+  std::map<std::string, const onnx::NodeProto *> producer;
+  std::set<std::string> graphOutputs;
+  /// Whether `name` is no graph output and each node reading it takes it
+  /// as `as` accepts (node, input index).
+  bool
+  onlyReadAs(const std::string &name,
+             const std::function<bool(const onnx::NodeProto &, int)> &as) const;
   std::map<std::string, std::string> scalable; // ONNX value -> .ein product
-  size_t nodeComment = SIZE_MAX;   // where the current node's comment is
+  size_t nodeComment = SIZE_MAX; // where the current node's comment is
   bool declareInputs();
   bool declareOutputs();
   std::string uniqueName(const std::string &onnxName);

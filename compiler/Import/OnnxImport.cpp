@@ -387,17 +387,12 @@ bool Importer::definePending(unsigned i, std::shared_ptr<Pending> p, int type) {
   if (out.empty())
     return true;
   Value v;
-    v.type = type;
+  v.type = type;
   // Readers that each take a part of it (Slice, Split: GPT-2's fused QKV)
   // get their part pending too, so each is written in its own layout.
-  bool partsOnly = true;
-  for (const auto &n : model.graph().node())
-    for (int k = 0; k < n.input_size(); ++k)
-      if (n.input(k) == out &&
-          (k != 0 || (n.op_type() != "Slice" && n.op_type() != "Split")))
-        partsOnly = false;
-  for (const auto &o : model.graph().output())
-    partsOnly &= o.name() != out;
+  bool partsOnly = onlyReadAs(out, [](const onnx::NodeProto &n, int k) {
+    return k == 0 && (n.op_type() == "Slice" || n.op_type() == "Split");
+  });
   if (uses[out] == 1 || partsOnly) {
     v.pending = p;
   } else {
@@ -475,7 +470,8 @@ bool Importer::foldScale(bool divide) {
     if (divide && x == 1)
       break; // c / product is not a scale
     auto it = scalable.find(input(x));
-    const Value *c = values.count(input(1 - x)) ? &values[input(1 - x)] : nullptr;
+    const Value *c =
+        values.count(input(1 - x)) ? &values[input(1 - x)] : nullptr;
     if (it == scalable.end() || uses[input(x)] != 1 || !c || !c->constant ||
         c->constant->values.size() != 1 || !values[input(x)].view)
       continue;
@@ -511,43 +507,41 @@ bool Importer::foldScale(bool divide) {
   return false;
 }
 
+bool Importer::onlyReadAs(
+    const std::string &name,
+    const std::function<bool(const onnx::NodeProto &, int)> &as) const {
+  if (graphOutputs.count(name))
+    return false;
+  auto it = readers.find(name);
+  return it == readers.end() ||
+         std::all_of(it->second.begin(), it->second.end(),
+                     [&](auto &r) { return as(*r.first, r.second); });
+}
+
 const onnx::NodeProto *Importer::onlyReader(const std::string &name) const {
-  auto it = uses.find(name);
-  if (it == uses.end() || it->second != 1)
-    return nullptr; // graph outputs count as readers
-  for (const auto &n : model.graph().node())
-    for (const std::string &in : n.input())
-      if (in == name)
-        return &n;
-  return nullptr;
+  auto it = readers.find(name);
+  if (graphOutputs.count(name) || it == readers.end() || it->second.size() != 1)
+    return nullptr;
+  return it->second.front().first;
 }
 
 bool Importer::producedBy(const std::string &name,
                           const std::string &opType) const {
-  for (const auto &n : model.graph().node())
-    if (n.op_type() == opType)
-      for (const std::string &o : n.output())
-        if (o == name)
-          return true;
-  return false;
+  auto it = producer.find(name);
+  return it != producer.end() && it->second->op_type() == opType;
 }
 
 bool Importer::onlyMatMulWeight(const std::string &name) const {
-  for (const auto &o : model.graph().output())
-    if (o.name() == name)
+  return onlyReadAs(name, [](const onnx::NodeProto &n, int k) {
+    if (k != 1)
       return false;
-  for (const auto &n : model.graph().node())
-    for (int i = 0; i < n.input_size(); ++i) {
-      if (n.input(i) != name)
-        continue;
-      bool gemmB = n.op_type() == "Gemm" && i == 1;
-      for (const auto &a : n.attribute())
-        if (a.name() == "transB" && a.i() != 0)
-          gemmB = false;
-      if (!(n.op_type() == "MatMul" && i == 1) && !gemmB)
+    if (n.op_type() == "MatMul")
+      return true;
+    for (const auto &a : n.attribute())
+      if (a.name() == "transB" && a.i() != 0)
         return false;
-    }
-  return true;
+    return n.op_type() == "Gemm";
+  });
 }
 
 View Importer::transposedWeight(const std::string &key, const Const &c) {
@@ -969,11 +963,18 @@ bool Importer::run(std::string &err) {
       opset = o.version();
   bool ok = declareInputs();
   const onnx::GraphProto &g = model.graph();
-  for (const auto &n : g.node())
-    for (const std::string &in : n.input())
-      ++uses[in];
-  for (const auto &o : g.output())
+  for (const auto &n : g.node()) {
+    for (int k = 0; k < n.input_size(); ++k) {
+      ++uses[n.input(k)];
+      readers[n.input(k)].push_back({&n, k});
+    }
+    for (const std::string &o : n.output())
+      producer[o] = &n;
+  }
+  for (const auto &o : g.output()) {
     ++uses[o.name()];
+    graphOutputs.insert(o.name());
+  }
   for (int i = 0; ok && i < g.node_size(); ++i) {
     node = &g.node(i);
     nodeIndex = i;

@@ -132,7 +132,8 @@ bool causalWhere(Importer &im) {
     return false;
   const Value *c = im.value(im.input(0)), *fill = im.value(im.input(2));
   if (!c || !c->constant || !fill || !fill->constant ||
-      fill->constant->values.size() != 1 || !(fill->constant->values[0] < -1e38))
+      fill->constant->values.size() != 1 ||
+      !(fill->constant->values[0] < -1e38))
     return false;
   const std::vector<int64_t> &shape = c->constant->shape;
   unsigned rank = shape.size();
@@ -992,46 +993,15 @@ bool sliceOp(Importer &im) {
 /// Split: each output is a slice view of the input along `axis` (sizes
 /// from the `split` input, or attribute before opset 13, else equal parts).
 bool split(Importer &im) {
-  if (auto p = pendingInput(im)) {
-    unsigned a;
-    if (!im.axis(im.attrInt("axis", 0), p->shape.size(), a))
-      return false;
-    int64_t n = p->shape[a], outputs = im.node->output_size();
-    std::vector<int64_t> sizes;
-    if (im.opset >= 13 && !im.input(1).empty()) {
-      if (const Const *c = im.constantOf(1, "split"))
-        sizes = ints(*c);
-      else
-        return false;
-    } else if (im.opset < 13) {
-      sizes = im.attrInts("split");
-    }
-    if (sizes.empty() && outputs > 0 && n % outputs == 0)
-      sizes.assign(outputs, n / outputs);
-    int64_t start = 0;
-    std::vector<std::shared_ptr<Pending>> parts;
-    for (int64_t size : sizes) {
-      if (size < 1 || start + size > n)
-        break;
-      if (auto part = slicePending(*p, a, start, 1, size))
-        parts.push_back(part);
-      start += size;
-    }
-    if ((int64_t)parts.size() == outputs && start == n) {
-      for (int64_t i = 0; i < outputs; ++i)
-        if (!definePart(im, i, parts[i]))
-          return false;
-      return true;
-    }
-    // Otherwise the whole value is written and split as a view below.
-  }
-  auto x = im.viewOf(0);
-  if (!x)
+  // An expression not written yet is split into expressions.
+  std::shared_ptr<Pending> p = pendingInput(im);
+  std::optional<View> x;
+  if (!p && !(x = im.viewOf(0)))
     return false;
-  unsigned a;
-  if (!im.axis(im.attrInt("axis", 0), x->rank(), a))
+  unsigned rank = p ? p->shape.size() : x->rank(), a;
+  if (!im.axis(im.attrInt("axis", 0), rank, a))
     return false;
-  int64_t n = x->extent(a), outputs = im.node->output_size();
+  int64_t n = p ? p->shape[a] : x->extent(a), outputs = im.node->output_size();
   std::vector<int64_t> sizes;
   if (im.opset >= 13 && !im.input(1).empty()) {
     const Const *c = im.constantOf(1, "split");
@@ -1059,6 +1029,31 @@ bool split(Importer &im) {
     if (start + sizes[i] > n)
       return im.fail("the sizes add up to more than the extent " +
                      std::to_string(n));
+    start += sizes[i];
+  }
+  if (start != n)
+    return im.fail("the sizes add up to " + std::to_string(start) +
+                   ", not the extent " + std::to_string(n));
+  if (p) {
+    std::vector<std::shared_ptr<Pending>> parts;
+    start = 0;
+    for (int64_t size : sizes) {
+      if (auto part = slicePending(*p, a, start, 1, size))
+        parts.push_back(part);
+      start += size;
+    }
+    if ((int64_t)parts.size() == outputs) {
+      for (int64_t i = 0; i < outputs; ++i)
+        if (!definePart(im, i, parts[i]))
+          return false;
+      return true;
+    }
+    // A part is no view of the operands: write the whole and split it.
+    if (!(x = im.viewOf(0)))
+      return false;
+  }
+  start = 0;
+  for (int64_t i = 0; i < outputs; ++i) {
     std::string why;
     auto part = slice(*x, a, start, 1, sizes[i], why);
     if (!part)
@@ -1067,9 +1062,6 @@ bool split(Importer &im) {
     im.define(i, *part, im.typeOf(0));
     start += sizes[i];
   }
-  if (start != n)
-    return im.fail("the sizes add up to " + std::to_string(start) +
-                   ", not the extent " + std::to_string(n));
   return true;
 }
 

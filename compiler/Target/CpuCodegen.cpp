@@ -2,12 +2,12 @@
 //--------------------===//
 #include "compiler/Target/Target.h"
 #include "dialects/Cascade/IR/CascadeOps.h"
-#include "passes/Conversion/ProfileSteps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "passes/Conversion/ProfileSteps.h"
 #include "llvm/Analysis/LoopInfo.h"
 #include "llvm/IR/Dominators.h"
 #include "llvm/IR/IRBuilder.h"
@@ -93,7 +93,7 @@ void addEntryPoints(llvm::Module &m, llvm::StringRef modelSymbol,
                             "cascade_manifest", global);
   // A profiled build's counters (cascade-profile-steps), for the runtime.
   if (llvm::GlobalVariable *counters =
-          m.getGlobalVariable("__cascade_profile", /*AllowInternal=*/true)) {
+          m.getGlobalVariable(kProfileCounters, /*AllowInternal=*/true)) {
     counters->setName(modelSymbol + "_profile");
     counters->setLinkage(llvm::GlobalValue::ExternalLinkage);
     llvm::GlobalAlias::create(llvm::GlobalValue::WeakAnyLinkage,
@@ -129,8 +129,8 @@ void annotateScalableLoops(llvm::Module &m) {
 /// located at the command line where the flag was given.
 static LogicalResult checkMachine(Operation *anchor, const llvm::Target &target,
                                   const CpuMachine &mc) {
-  Location flags = FileLineColLoc::get(anchor->getContext(), "<command line>",
-                                       1, 1);
+  Location flags =
+      FileLineColLoc::get(anchor->getContext(), "<command line>", 1, 1);
   std::unique_ptr<llvm::MCSubtargetInfo> sti(
       target.createMCSubtargetInfo(llvm::Triple(mc.triple), "", ""));
   if (!sti->isCPUStringValid(mc.cpu))

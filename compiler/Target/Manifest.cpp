@@ -99,8 +99,8 @@ std::string buildManifest(ModuleOp module, const CpuMachine &m,
     llvm::json::Array steps;
     for (auto step : profile.getAsRange<DictionaryAttr>()) {
       llvm::json::Array equations;
-      for (auto name : step.getAs<ArrayAttr>("equations")
-                           .getAsValueRange<StringAttr>())
+      for (auto name :
+           step.getAs<ArrayAttr>("equations").getAsValueRange<StringAttr>())
         equations.push_back(name.str());
       steps.push_back(llvm::json::Object{
           {"name", step.getAs<StringAttr>("name").str()},

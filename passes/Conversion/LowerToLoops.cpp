@@ -717,11 +717,7 @@ struct LowerToLoops
       // A step whose scores are all masked changes no recurrence: run it
       // only when one is visible; else a recurrence kept in two positions
       // carries its value to the next one.
-      auto skipsMasked = [](EinsumOp m) {
-        LoweringConfigAttr c = loweringConfig(m);
-        return c && c.getSkipMasked();
-      };
-      if (auto scores = llvm::find_if(members, skipsMasked);
+      if (auto scores = llvm::find_if(members, skipsMaskedSteps);
           scores != members.end())
         if (Value visible = stepHasVisibleScore(fb, loc, *scores, inner)) {
           auto skip = scf::IfOp::create(fb, loc, visible, /*withElse=*/true);
@@ -782,9 +778,10 @@ struct LowerToLoops
     Value one = arith::ConstantIndexOp::create(b, loc, 1);
     Value two = arith::ConstantIndexOp::create(b, loc, 2);
     Value half = arith::DivUIOp::create(b, loc, i, two);
-    Value odd = arith::CmpIOp::create(
-        b, loc, arith::CmpIPredicate::ne, arith::RemUIOp::create(b, loc, i, two),
-        arith::ConstantIndexOp::create(b, loc, 0));
+    Value odd =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne,
+                              arith::RemUIOp::create(b, loc, i, two),
+                              arith::ConstantIndexOp::create(b, loc, 0));
     Value fromEnd = arith::SubIOp::create(
         b, loc, arith::SubIOp::create(b, loc, n, one), half);
     return arith::SelectOp::create(b, loc, odd, fromEnd, half);
@@ -792,8 +789,7 @@ struct LowerToLoops
 
   /// Copies position `step` % 2 of a recurrence's two-position buffer to
   /// position (`step` + 1) % 2: the value after a skipped step.
-  static void carryPosition(OpBuilder &b, Location loc, Value buf,
-                            Value step) {
+  static void carryPosition(OpBuilder &b, Location loc, Value buf, Value step) {
     auto type = cast<MemRefType>(buf.getType());
     Value two = arith::ConstantIndexOp::create(b, loc, 2);
     Value one = arith::ConstantIndexOp::create(b, loc, 1);
@@ -1139,22 +1135,18 @@ struct LowerToLoops
         // attention: the last query tile runs every key step, the first
         // one): visiting them first, last, second, second to last, ...
         // gives each thread's contiguous share of the loop as much work.
-        bool skips = llvm::any_of(group, [](EinsumOp m) {
-          LoweringConfigAttr c = loweringConfig(m);
-          return c && c.getSkipMasked();
-        });
-        scf::ParallelOp::create(
-            nb, loc, lbs, ubs, steps,
-            [&](OpBuilder &pb, Location, ValueRange ivs) {
-              for (unsigned i = depth; i < end; ++i) {
-                Value iv = ivs[i - depth];
-                if (skips && shared[i].part == Part::Outer)
-                  iv = zigzag(pb, loc, iv, ubs[i - depth]);
-                bind(pb, shared[i], iv);
-              }
-              level(pb, end);
-              scf::ReduceOp::create(pb, loc);
-            });
+        bool skips = llvm::any_of(group, skipsMaskedSteps);
+        scf::ParallelOp::create(nb, loc, lbs, ubs, steps,
+                                [&](OpBuilder &pb, Location, ValueRange ivs) {
+                                  for (unsigned i = depth; i < end; ++i) {
+                                    Value iv = ivs[i - depth];
+                                    if (skips && shared[i].part == Part::Outer)
+                                      iv = zigzag(pb, loc, iv, ubs[i - depth]);
+                                    bind(pb, shared[i], iv);
+                                  }
+                                  level(pb, end);
+                                  scf::ReduceOp::create(pb, loc);
+                                });
         return;
       }
       const SharedLoop &s = shared[depth];

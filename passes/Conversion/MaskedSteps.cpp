@@ -14,6 +14,7 @@
 #include "passes/Conversion/MaskedSteps.h"
 #include "dialects/Cascade/IR/Access.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "passes/Strategy/LoweringStrategy.h"
 #include <cmath>
 
 using namespace mlir;
@@ -56,7 +57,8 @@ Condition conditionOf(WhereOp w, AffineMap through = {}) {
 /// wheres the body yields (through their true branches). `outer` gets the
 /// wheres passed on the way, whose false branch is something else (the
 /// one-pass rewrite's guard of a last, partial step).
-WhereOp maskingWhere(EinsumOp scores, SmallVectorImpl<WhereOp> *outer = nullptr) {
+WhereOp maskingWhere(EinsumOp scores,
+                     SmallVectorImpl<WhereOp> *outer = nullptr) {
   Value v = yielded(scores.getBody());
   while (auto where = v.getDefiningOp<WhereOp>()) {
     StringRef pred = where.getPred();
@@ -108,6 +110,11 @@ EinsumOp maskedScores(ArrayRef<EinsumOp> members) {
       return scores;
   }
   return {};
+}
+
+bool skipsMaskedSteps(EinsumOp m) {
+  LoweringConfigAttr c = loweringConfig(m);
+  return c && c.getSkipMasked();
 }
 
 Value stepHasVisibleScore(OpBuilder &b, Location loc, EinsumOp scores,

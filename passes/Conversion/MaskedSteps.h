@@ -1,4 +1,4 @@
-//===- MaskedSteps.h - Skipping fully masked steps of the 1-pass loop -*- C++ -*-===//
+//===- MaskedSteps.h - Skipping fully masked 1-pass steps ------*- C++ -*-===//
 //
 // In the one-pass cascade a step whose scores are all -inf (every key of the
 // step masked for every query of the tile: the blocks above the diagonal of
@@ -19,6 +19,10 @@ namespace cascade {
 /// one of lt le gt ge) of a local maximum cascade-one-pass marked with
 /// kMaskedStepIdentityAttr; null when the group has none.
 EinsumOp maskedScores(llvm::ArrayRef<EinsumOp> members);
+
+/// Whether the strategy set `skip_masked` on `m` (the scores of a group
+/// whose fully masked steps are skipped).
+bool skipsMaskedSteps(EinsumOp m);
 
 /// Whether some element of `scores` in the step that `bounds` selects (its
 /// first index fixed to the step, the others within their tiles or whole)

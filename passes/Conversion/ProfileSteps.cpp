@@ -80,7 +80,6 @@ void StepRecorder::finish() {
 
 namespace {
 
-constexpr llvm::StringLiteral kCounters = "__cascade_profile";
 constexpr llvm::StringLiteral kNow = "__cascade_profile_now";
 
 /// `i64 __cascade_profile_now()`: CLOCK_MONOTONIC in nanoseconds.
@@ -102,12 +101,12 @@ LLVM::LLVMFuncOp buildClock(OpBuilder &b, Location loc) {
   Value monotonic = LLVM::ConstantOp::create(b, loc, i32, 1);
   LLVM::CallOp::create(b, loc, gettime, ValueRange{monotonic, ts});
   Value s = LLVM::LoadOp::create(b, loc, i64, ts);
-  Value nsAt = LLVM::GEPOp::create(b, loc, ptr, i64, ts,
-                                   ArrayRef<LLVM::GEPArg>{1});
+  Value nsAt =
+      LLVM::GEPOp::create(b, loc, ptr, i64, ts, ArrayRef<LLVM::GEPArg>{1});
   Value ns = LLVM::LoadOp::create(b, loc, i64, nsAt);
   Value giga = LLVM::ConstantOp::create(b, loc, i64, 1000000000);
-  Value t = LLVM::AddOp::create(b, loc, LLVM::MulOp::create(b, loc, s, giga),
-                                ns);
+  Value t =
+      LLVM::AddOp::create(b, loc, LLVM::MulOp::create(b, loc, s, giga), ns);
   LLVM::ReturnOp::create(b, loc, t);
   return now;
 }
@@ -161,8 +160,8 @@ struct ProfileSteps
     auto countersType = LLVM::LLVMArrayType::get(i64, 2 * all.size());
     auto counters = LLVM::GlobalOp::create(
         b, loc, countersType, /*isConstant=*/false, LLVM::Linkage::Internal,
-        kCounters, b.getZeroAttr(RankedTensorType::get(
-                       {(int64_t)(2 * all.size())}, i64)));
+        kProfileCounters,
+        b.getZeroAttr(RankedTensorType::get({(int64_t)(2 * all.size())}, i64)));
     LLVM::LLVMFuncOp now = buildClock(b, loc);
 
     for (auto &[fn, numbers] : funcs) {
@@ -173,8 +172,7 @@ struct ProfileSteps
         auto step = o.getAttrOfType<IntegerAttr>(kStepAttr);
         if (!step || step.getInt() < 0)
           continue;
-        auto [it, fresh] =
-            spans.insert({step.getInt(), {&o, &o}});
+        auto [it, fresh] = spans.insert({step.getInt(), {&o, &o}});
         if (!fresh)
           it->second.second = &o;
       }

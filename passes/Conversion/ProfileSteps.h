@@ -1,4 +1,5 @@
-//===- ProfileSteps.h - Naming the lowering's steps for profiles -*- C++ -*-===//
+//===- ProfileSteps.h - Naming the lowering's steps for profiles -*- C++
+//-*-===//
 //
 // cascade-lower-to-loops emits each equation, or each group it executes as
 // one (a kernel with its epilogue, a fused group, a recurrence group), as a
@@ -23,6 +24,9 @@ constexpr llvm::StringLiteral kStepAttr = "cascade.step";
 /// On a lowered function: one dictionary per step (name, equations, flops).
 constexpr llvm::StringLiteral kStepsAttr = "cascade.steps";
 
+/// The module global cascade-profile-steps adds to (two i64 per step: ns,
+/// calls); code generation exports it as `cascade_<model>_profile`.
+constexpr llvm::StringLiteral kProfileCounters = "__cascade_profile";
 /// On the module, after cascade-profile-steps: every step in counter
 /// order, each with the function it runs in.
 constexpr llvm::StringLiteral kProfileStepsAttr = "cascade.profile_steps";

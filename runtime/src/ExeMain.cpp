@@ -429,11 +429,8 @@ int ExeMain::run(int argc, char **argv, const char *manifest,
   if (int rc = writeOutputs())
     return rc;
   // Last, so that `cascade run` finds the table at the end.
-  if (opts.profile) {
-    std::string text(cascade_model_profile_format(model, nullptr, 0), '\0');
-    cascade_model_profile_format(model, text.data(), text.size() + 1);
-    std::fputs(text.c_str(), stdout);
-  }
+  if (opts.profile)
+    std::fputs(profileTable(model).c_str(), stdout);
   return kExitOk;
 }
 

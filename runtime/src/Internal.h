@@ -68,6 +68,10 @@ bool checkedElementCount(const int64_t *shape, int rank, int64_t limit,
 
 struct CudaModel;
 
+/// The table cascade_model_profile_format writes ("" without a profile or
+/// a run).
+std::string profileTable(const cascade_model *model);
+
 } // namespace rt
 } // namespace cascade
 

@@ -51,9 +51,10 @@ cascade_model_profile_step(const cascade_model *model, int index,
   out->equations = s.equations.c_str();
   out->flops = s.flops;
   // The generated code adds to the counters atomically.
-  out->seconds = __atomic_load_n(&model->profile[2 * index], __ATOMIC_RELAXED) *
-                 1e-9;
-  out->calls = __atomic_load_n(&model->profile[2 * index + 1], __ATOMIC_RELAXED);
+  out->seconds =
+      __atomic_load_n(&model->profile[2 * index], __ATOMIC_RELAXED) * 1e-9;
+  out->calls =
+      __atomic_load_n(&model->profile[2 * index + 1], __ATOMIC_RELAXED);
   return CASCADE_OK;
 }
 
@@ -66,52 +67,53 @@ extern "C" void cascade_model_profile_reset(cascade_model *model) {
   model->profileNs = 0;
 }
 
-extern "C" size_t cascade_model_profile_format(const cascade_model *model,
-                                               char *buf, size_t size) {
-  std::string text;
+std::string cascade::rt::profileTable(const cascade_model *model) {
   int n = cascade_model_profile_size(model);
   int64_t runs = n > 0 ? model->profileRuns.load() : 0;
-  if (runs > 0) {
-    double runMs = model->profileNs.load() * 1e-6 / runs;
-    std::vector<cascade_profile_step> steps(n);
-    double stepsMs = 0;
-    size_t nameWidth = 4;
-    for (int i = 0; i < n; ++i) {
-      cascade_model_profile_step(model, i, &steps[i]);
-      stepsMs += steps[i].seconds * 1e3 / runs;
-      nameWidth = std::max(nameWidth, std::strlen(steps[i].name) +
-                                          (model->manifest.profile[i].function ==
-                                                   model->manifest.function
-                                               ? 0
-                                               : std::strlen(steps[i].function) +
-                                                     1));
-    }
-    nameWidth = std::min<size_t>(nameWidth, 40);
-    text += format("profile of %s: %lld run%s, %.3f ms a run, %.1f%% of it "
-                   "in the steps below\n",
-                   model->manifest.model.c_str(), static_cast<long long>(runs),
-                   runs == 1 ? "" : "s", runMs,
-                   runMs > 0 ? 100 * stepsMs / runMs : 0.0);
-    text += format("  %-*s %10s %6s %8s %6s  %s\n", static_cast<int>(nameWidth),
-                   "step", "ms/run", "%", "GFLOP/s", "calls", "equations");
-    for (int i = 0; i < n; ++i) {
-      const cascade_profile_step &s = steps[i];
-      double ms = s.seconds * 1e3 / runs;
-      std::string name = s.name;
-      // Steps of an outlined layer carry its name.
-      if (model->manifest.profile[i].function != model->manifest.function)
-        name = std::string(s.function) + ":" + name;
-      std::string gflops =
-          s.seconds > 0 && s.flops > 0
-              ? format("%.1f", s.flops * static_cast<double>(s.calls) /
-                                   s.seconds * 1e-9)
-              : "-";
-      text += format("  %-*s %10.3f %6.1f %8s %6.1f  %s\n",
-                     static_cast<int>(nameWidth), name.c_str(), ms,
-                     runMs > 0 ? 100 * ms / runMs : 0.0, gflops.c_str(),
-                     static_cast<double>(s.calls) / runs, s.equations);
-    }
+  if (runs <= 0)
+    return "";
+  double runMs = model->profileNs.load() * 1e-6 / runs;
+  std::vector<cascade_profile_step> steps(n);
+  std::vector<std::string> names(n);
+  double stepsMs = 0;
+  size_t nameWidth = 4;
+  for (int i = 0; i < n; ++i) {
+    cascade_profile_step &s = steps[i];
+    cascade_model_profile_step(model, i, &s);
+    stepsMs += s.seconds * 1e3 / runs;
+    // Steps of an outlined layer carry its name.
+    names[i] = model->manifest.profile[i].function == model->manifest.function
+                   ? s.name
+                   : std::string(s.function) + ":" + s.name;
+    nameWidth = std::max(nameWidth, names[i].size());
   }
+  int width = static_cast<int>(std::min<size_t>(nameWidth, 40));
+  std::string text = format(
+      "profile of %s: %lld run%s, %.3f ms a run, %.1f%% of it in the steps "
+      "below\n",
+      model->manifest.model.c_str(), static_cast<long long>(runs),
+      runs == 1 ? "" : "s", runMs, runMs > 0 ? 100 * stepsMs / runMs : 0.0);
+  text += format("  %-*s %10s %6s %8s %6s  %s\n", width, "step", "ms/run", "%",
+                 "GFLOP/s", "calls", "equations");
+  for (int i = 0; i < n; ++i) {
+    const cascade_profile_step &s = steps[i];
+    double ms = s.seconds * 1e3 / runs;
+    std::string gflops =
+        s.seconds > 0 && s.flops > 0
+            ? format("%.1f",
+                     s.flops * static_cast<double>(s.calls) / s.seconds * 1e-9)
+            : "-";
+    text +=
+        format("  %-*s %10.3f %6.1f %8s %6.1f  %s\n", width, names[i].c_str(),
+               ms, runMs > 0 ? 100 * ms / runMs : 0.0, gflops.c_str(),
+               static_cast<double>(s.calls) / runs, s.equations);
+  }
+  return text;
+}
+
+extern "C" size_t cascade_model_profile_format(const cascade_model *model,
+                                               char *buf, size_t size) {
+  std::string text = profileTable(model);
   if (buf && size > 0) {
     size_t k = std::min(text.size(), size - 1);
     std::memcpy(buf, text.data(), k);

@@ -373,7 +373,8 @@ int main(int argc, char **argv) {
       o.tuneBudget = 60; // the default budget
     return runTune(o);
   }
-  llvm::errs() << "error: unknown command '" << o.command
-               << "' (expected check, opt, analyze, compile, run, tune or import)\n";
+  llvm::errs()
+      << "error: unknown command '" << o.command
+      << "' (expected check, opt, analyze, compile, run, tune or import)\n";
   return kExitUsage;
 }

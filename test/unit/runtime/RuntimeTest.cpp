@@ -816,7 +816,7 @@ TEST_F(RuntimeTest, ProfileCountsAndTable) {
             CASCADE_OK)
       << cascade_last_error();
   EXPECT_EQ(cascade_model_profile_size(m), 0); // no counters yet
-  profileCounters[0] = 77;                    // attaching resets them
+  profileCounters[0] = 77;                     // attaching resets them
   ASSERT_EQ(cascade_model_attach_profile(m, profileCounters), CASCADE_OK);
   EXPECT_EQ(profileCounters[0], 0);
   EXPECT_EQ(cascade_model_profile_size(m), 2);
@@ -849,8 +849,9 @@ TEST_F(RuntimeTest, ProfileCountsAndTable) {
   ASSERT_EQ(cascade_model_profile_format(m, text.data(), text.size() + 1),
             text.size());
   EXPECT_EQ(text.rfind("profile of add: 2 runs, ", 0), 0u) << text;
-  EXPECT_NE(text.find("  step        ms/run      %  GFLOP/s  calls  equations\n"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find("  step        ms/run      %  GFLOP/s  calls  equations\n"),
+      std::string::npos)
       << text;
   EXPECT_NE(text.find("\n  C            2.000 "), std::string::npos) << text;
   EXPECT_NE(text.find("      6.0    1.0  C\n"), std::string::npos) << text;
@@ -1092,16 +1093,16 @@ TEST_F(RuntimeTest, ExeBenchAndHelp) {
 
 TEST_F(RuntimeTest, ExeProfile) {
   std::vector<std::string> storage = {"/path/to/add-model", "--random-inputs",
-                                      "--profile", "--bench=2", "--output-dir",
-                                      dir};
+                                      "--profile",          "--bench=2",
+                                      "--output-dir",       dir};
   std::vector<char *> argv;
   for (std::string &s : storage)
     argv.push_back(&s[0]);
   ::testing::internal::CaptureStdout();
   ::testing::internal::CaptureStderr();
-  int rc = cascade_exe_main(static_cast<int>(argv.size()), argv.data(),
-                            kProfiledManifest, profiledAddEntry,
-                            profileCounters);
+  int rc =
+      cascade_exe_main(static_cast<int>(argv.size()), argv.data(),
+                       kProfiledManifest, profiledAddEntry, profileCounters);
   std::string out = ::testing::internal::GetCapturedStdout();
   std::string err = ::testing::internal::GetCapturedStderr();
   ASSERT_EQ(rc, 0) << err;
